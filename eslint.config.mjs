@@ -1,0 +1,54 @@
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+/** libs/* import nothing of ours; the two apps never import each other (DESIGN.md section 1). */
+const boundary = (message, group) => ({
+  'no-restricted-imports': ['error', { patterns: [{ group, message }] }],
+});
+
+export default tseslint.config(
+  {
+    ignores: [
+      'dist/',
+      'coverage/',
+      'models/',
+      'bench/out/',
+      '.whl/',
+      'tools/train/.venv/',
+      'tools/train/work/',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      globals: globals.node,
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.mjs', 'test/support/*.cjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    files: ['libs/**/*.ts'],
+    rules: boundary('libs import nothing of ours', ['@dllm/*', '**/apps/**', '**/libs/**']),
+  },
+  {
+    files: ['apps/api/**/*.ts'],
+    rules: boundary('the apps never import each other', ['**/apps/worker/**', '**/worker/src/**']),
+  },
+  {
+    files: ['apps/worker/**/*.ts'],
+    rules: boundary('the apps never import each other', ['**/apps/api/**', '**/api/src/**']),
+  },
+);

@@ -1,0 +1,58 @@
+import { ConfigError, loadConfig } from './config.schema';
+
+describe('loadConfig', () => {
+  it('gives every tunable its default when the environment is empty', () => {
+    expect(loadConfig({})).toEqual({
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'info',
+      API_PORT: 8080,
+      WORKER_METRICS_PORT: 9464,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+      MODEL_DIR: 'models/dllm-code-small',
+      ENGINE_EXECUTION_PROVIDERS: ['cpu'],
+      ENGINE_INTRA_OP_THREADS: 0,
+      ENGINE_MAX_BATCH_ROWS: 16,
+      ENGINE_MAX_BATCH_TOKENS: 4096,
+    });
+  });
+
+  it('reads numbers and provider lists from strings, and treats empty variables as unset', () => {
+    const config = loadConfig({
+      API_PORT: '3000',
+      ENGINE_EXECUTION_PROVIDERS: 'CUDA, cpu',
+      ENGINE_MAX_BATCH_ROWS: '',
+    });
+    expect(config.API_PORT).toBe(3000);
+    expect(config.ENGINE_EXECUTION_PROVIDERS).toEqual(['cuda', 'cpu']);
+    expect(config.ENGINE_MAX_BATCH_ROWS).toBe(16);
+  });
+
+  it('names every bad variable and why in one error', () => {
+    const load = () =>
+      loadConfig({
+        API_PORT: 'eighty',
+        REDIS_URL: 'http://127.0.0.1:6379',
+        ENGINE_EXECUTION_PROVIDERS: 'cuda,tpu',
+        ENGINE_MAX_BATCH_ROWS: '0',
+      });
+
+    expect(load).toThrow(ConfigError);
+    let error: ConfigError | undefined;
+    try {
+      load();
+    } catch (caught) {
+      error = caught as ConfigError;
+    }
+    expect(error?.problems.map((p) => p.variable)).toEqual([
+      'API_PORT',
+      'REDIS_URL',
+      'ENGINE_EXECUTION_PROVIDERS',
+      'ENGINE_MAX_BATCH_ROWS',
+    ]);
+    expect(error?.message).toMatch(/^Invalid configuration:\n/);
+    expect(error?.message).toContain('API_PORT: Invalid input: expected number, received NaN');
+    expect(error?.message).toContain('ENGINE_EXECUTION_PROVIDERS: entry 2: Invalid option');
+    expect(error?.message).toContain('ENGINE_MAX_BATCH_ROWS: Too small: expected number to be >=1');
+  });
+});

@@ -1,0 +1,7 @@
+export {
+  configSchema,
+  loadConfig,
+  ConfigError,
+  EXECUTION_PROVIDERS,
+  type Config,
+} from './config/config.schema';
