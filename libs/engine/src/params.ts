@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/** How a step decides which masked positions to commit (DESIGN.md section 3). */
+export const POLICIES = ['fixed', 'threshold', 'factor', 'entropy'] as const;
+export type PolicyName = (typeof POLICIES)[number];
+
+const int = (min: number, max = 1_000_000) => z.number().int().min(min).max(max);
+
+/**
+ * Per-row generation parameters: the one schema the CLI, the API and the worker share, with the
+ * defaults. Unknown fields are rejected so a typo never silently falls back to a default.
+ */
+export const generationParamsSchema = z
+  .strictObject({
+    policy: z.enum(POLICIES).default('threshold').describe('commit rule per step'),
+    gen_length: int(1, 4096).default(64).describe('tokens to generate (canvas size)'),
+    block_length: int(1, 4096).optional().describe('semi-autoregressive block size; default: gen_length (one block)'),
+    max_steps: int(1, 4096).optional().describe('cap on forwards; when reached the rest is committed greedily; default: gen_length'),
+    min_steps: int(1, 4096).default(1).describe('floor on forwards (limits tokens committed per step)'),
+    tokens_per_step: int(1, 4096).default(1).describe('fixed: tokens committed per step'),
+    threshold: z.number().gt(0).max(1).default(0.9).describe('threshold: commit every position with confidence >= this'),
+    factor: z.number().gt(0).max(64).default(1).describe('factor: largest n with n-th best confidence >= 1 - factor/(n+1)'),
+    entropy_budget: z.number().gt(0).max(64).default(0.3).describe('entropy: summed entropy (nats) allowed per step'),
+    temperature: z.number().min(0).max(10).default(0).describe('0 = greedy'),
+    top_k: int(1, 4096).optional().describe('sample among the k most probable tokens'),
+    top_p: z.number().gt(0).max(1).default(1).describe('nucleus sampling mass'),
+    seed: int(0, 2 ** 31 - 1).optional().describe('sampling seed; default: drawn at random and reported'),
+    stop_at_eos: z.boolean().default(true).describe('end the row at end-of-text (continuation only)'),
+    stop: z.array(z.string().min(1).max(64)).max(4).optional().describe('cut the text at the first of these strings'),
+    intermediate_every: int(0, 4096).default(0).describe('report the partially denoised text every k steps (0 = off)'),
+  })
+  .superRefine((p, ctx) => {
+    if (p.block_length !== undefined && p.block_length > p.gen_length) {
+      ctx.addIssue({ code: 'custom', path: ['block_length'], message: `must be <= gen_length (${p.gen_length})` });
+    }
+    if (p.max_steps !== undefined && p.min_steps > p.max_steps) {
+      ctx.addIssue({ code: 'custom', path: ['min_steps'], message: `must be <= max_steps (${p.max_steps})` });
+    }
+  });
+
+export type GenerationParamsInput = z.input<typeof generationParamsSchema>;
+export type GenerationParams = z.output<typeof generationParamsSchema>;
+
+/** One problem with an input, located precisely enough to fix it. */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
+  return error.issues.map((i) => ({
+    field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)',
+    message: i.message,
+  }));
+}
+
+/** Validates and fills defaults; throws ParamsError listing every bad field. */
+export function parseGenerationParams(input: unknown, prefix = 'params'): GenerationParams {
+  const r = generationParamsSchema.safeParse(input ?? {});
+  if (!r.success) throw new ParamsError(zodIssues(r.error, prefix));
+  return r.data;
+}
+
+export class ParamsError extends Error {
+  constructor(readonly issues: FieldIssue[]) {
+    super(issues.map((i) => `${i.field}: ${i.message}`).join('; '));
+    this.name = 'ParamsError';
+  }
+}

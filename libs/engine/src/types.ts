@@ -1,0 +1,45 @@
+import type { GenerationParams } from './params';
+
+/** What to generate: text after a prompt, or the middle between a prefix and a suffix. */
+export type GenerationTask = { prompt: string } | { prefix: string; suffix: string };
+
+export interface GenerationRequest {
+  task: GenerationTask;
+  params: GenerationParams;
+}
+
+export type FinishReason = 'stop' | 'length' | 'cancelled';
+
+export interface GenerationResult {
+  text: string;
+  finish_reason: FinishReason;
+  /** forwards this row took part in (NFE) */
+  steps: number;
+  /** tokens generated (committed canvas tokens kept in the output) */
+  tokens: number;
+  prompt_tokens: number;
+  /** ms from submission until the row's first forward */
+  queue_ms: number;
+  /** ms from its first forward until it finished */
+  compute_ms: number;
+  /** the seed used (drawn at random when the request gave none) */
+  seed: number;
+}
+
+/** The partially denoised canvas, reported every `intermediate_every` steps. */
+export interface IntermediateState {
+  step: number;
+  text: string;
+  masked: number;
+}
+
+export interface EngineOptions {
+  modelDir: string;
+  /** onnxruntime execution providers, tried in order; falls back to cpu with a warning */
+  executionProviders?: string[];
+  intraOpThreads?: number;
+  maxBatchRows?: number;
+  maxBatchTokens?: number;
+  /** where warnings go (default: console.warn) */
+  onWarning?: (message: string) => void;
+}
