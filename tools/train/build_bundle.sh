@@ -38,7 +38,7 @@ if [ "${SKIP_TRAIN:-0}" = 1 ]; then
 else
   step "train";     "$PY" tools/train/train.py --data "$WORK/data" --out "$WORK/train" "${TRAIN_ARGS[@]}" "$@"
 fi
-step "export";      "$PY" tools/train/export.py --train-dir "$WORK/train" --data "$WORK/data" --tokenizer "$WORK/tokenizer.json" --bundle "$BUNDLE"
+step "export";      "$PY" tools/train/export.py --train-dir "$WORK/train" --data "$WORK/data" --tokenizer "$WORK/tokenizer.json" --files "$WORK/files.json" --bundle "$BUNDLE"
 step "evaluate";    "$PY" tools/train/evaluate.py --train-dir "$WORK/train" --data "$WORK/data" --out "$WORK/eval.json" "${EVAL_ARGS[@]}"
 step "model card";  "$PY" tools/train/model_card.py --train-dir "$WORK/train" --files "$WORK/files.json" --data "$WORK/data" --eval "$WORK/eval.json" --bundle "$BUNDLE"
 step "parity";      DLLM_BUNDLE="$BUNDLE" npx jest libs/engine/src/runtime/bundle-parity.spec.ts --selectProjects unit

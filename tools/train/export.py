@@ -56,6 +56,7 @@ def main():
     ap.add_argument("--tokenizer", type=Path, required=True)
     ap.add_argument("--bundle", type=Path, required=True, help="bundle folder to write")
     ap.add_argument("--name", default="dllm-code-small")
+    ap.add_argument("--files", type=Path, required=True, help="file lists from list_files.py (the validation list goes in the bundle)")
     args = ap.parse_args()
     meta = json.loads((args.data / "meta.json").read_text())
     model = load_model(args.train_dir)
@@ -93,8 +94,14 @@ def main():
             "entropy": "float32 [batch, length] entropy of the softmax distribution in nats",
         },
         "top_k": TOP_K,
+        # what benchmarks need to count FLOPs per forward
+        "dimensions": {k: getattr(c, k) for k in ("d_model", "n_layers", "n_heads", "mlp_ratio", "conv_kernel")},
     }
     (args.bundle / "dllm.json").write_text(json.dumps(dllm, indent=2) + "\n")
+    files = json.loads(args.files.read_text())
+    root = Path(files["root"])
+    validation = {"root": str(root), "sha256": files["val_sha256"], "files": [str(Path(f).relative_to(root)) for f in files["val"]]}
+    (args.bundle / "validation_files.json").write_text(json.dumps(validation, indent=1) + "\n")
     (args.bundle / "parity.json").write_text(json.dumps(parity_fixture(head, meta)))
     size = sum(f.stat().st_size for f in args.bundle.iterdir())
     print(json.dumps({"bundle": str(args.bundle), "bytes": size, "params": model.num_params()}))

@@ -88,6 +88,7 @@ there by a mean total variation of {ctx['mean_total_variation']} and changes the
   {', '.join(f'`{k}`' for k in dllm['outputs'])} (see `dllm.json`).
 - `tokenizer.json`: Hugging Face tokenizers format.
 - `dllm.json`: special token ids, max length, graph outputs.
+- `validation_files.json`: the held-out files (relative to the stdlib folder), the default data of `npm run eval`.
 - `parity.json`: fixed inputs and PyTorch's outputs, checked against onnxruntime-node by the test suite.
 
 ## Reproduce

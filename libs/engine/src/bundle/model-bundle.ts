@@ -1,0 +1,89 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { DllmTokenizer } from '../tokenizer';
+
+/**
+ * dllm.json: what the sampler must know about a graph. Our own exports add reduced outputs
+ * (top_ids, top_probs, entropy); a generic graph with only `logits` works too (reduced in JS).
+ */
+const dllmJsonSchema = z.object({
+  name: z.string().min(1).default('unnamed'),
+  vocab_size: z.number().int().positive(),
+  max_length: z.number().int().min(2),
+  mask_token_id: z.number().int().min(0),
+  eos_token_id: z.number().int().min(0),
+  pad_token_id: z.number().int().min(0),
+  shift_logits: z.boolean().default(false).describe('logits at i predict token i+1 (Dream)'),
+  outputs: z.record(z.string(), z.string()).refine((o) => 'logits' in o || ('top_ids' in o && 'top_probs' in o), {
+    message: 'must name "logits", or "top_ids" and "top_probs"',
+  }),
+  top_k: z.number().int().positive().optional(),
+  inputs: z.record(z.string(), z.string()).optional(),
+});
+
+export interface ModelBundle {
+  dir: string;
+  modelPath: string;
+  name: string;
+  vocabSize: number;
+  maxLength: number;
+  maskId: number;
+  eosId: number;
+  padId: number;
+  shiftLogits: boolean;
+  /** the graph has top_ids/top_probs/entropy, so full logits never cross into JS */
+  reducedOutputs: boolean;
+  hasAttentionMask: boolean;
+  tokenizer: DllmTokenizer;
+}
+
+export class BundleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BundleError';
+  }
+}
+
+export function loadModelBundle(dirInput: string): ModelBundle {
+  const dir = resolve(dirInput);
+  const file = (name: string): string => {
+    const path = join(dir, name);
+    if (!existsSync(path)) throw new BundleError(`model bundle ${dir}: missing ${name}`);
+    return path;
+  };
+  const dllmPath = file('dllm.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(dllmPath, 'utf8'));
+  } catch (err) {
+    throw new BundleError(`${dllmPath}: not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = dllmJsonSchema.safeParse(raw);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new BundleError(`${dllmPath}: ${where}`);
+  }
+  const d = parsed.data;
+  for (const [field, id] of [['mask_token_id', d.mask_token_id], ['eos_token_id', d.eos_token_id], ['pad_token_id', d.pad_token_id]] as const) {
+    if (id >= d.vocab_size) throw new BundleError(`${dllmPath}: ${field} ${id} is outside vocab_size ${d.vocab_size}`);
+  }
+  const tokenizer = DllmTokenizer.fromFile(file('tokenizer.json'));
+  if (tokenizer.vocabSize > d.vocab_size) {
+    throw new BundleError(`${dllmPath}: vocab_size ${d.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize}`);
+  }
+  return {
+    dir,
+    modelPath: file('model.onnx'),
+    name: d.name,
+    vocabSize: d.vocab_size,
+    maxLength: d.max_length,
+    maskId: d.mask_token_id,
+    eosId: d.eos_token_id,
+    padId: d.pad_token_id,
+    shiftLogits: d.shift_logits,
+    reducedOutputs: 'top_ids' in d.outputs && 'top_probs' in d.outputs && 'entropy' in d.outputs,
+    hasAttentionMask: d.inputs ? 'attention_mask' in d.inputs : true,
+    tokenizer,
+  };
+}

@@ -1,0 +1,33 @@
+import type { EngineOptions, GenerationRequest, GenerationResult, IntermediateState } from './types';
+import type { StepStats } from './scheduler/scheduler';
+
+/** Messages between the main thread (Engine) and the inference thread (engine-thread.ts). */
+export type ToThread =
+  | { type: 'generate'; id: string; request: GenerationRequest; wantIntermediate: boolean }
+  | { type: 'cancel'; id: string }
+  | { type: 'stats'; id: string }
+  | { type: 'close' };
+
+export interface EngineInfo {
+  model: string;
+  maxLength: number;
+  vocabSize: number;
+  provider: string;
+}
+
+export interface EngineStats extends StepStats {
+  active: number;
+  waiting: number;
+}
+
+export type FromThread =
+  | { type: 'ready'; info: EngineInfo }
+  | { type: 'fatal'; message: string }
+  | { type: 'warning'; message: string }
+  | { type: 'result'; id: string; result: GenerationResult }
+  | { type: 'error'; id: string; name: string; message: string }
+  | { type: 'intermediate'; id: string; state: IntermediateState }
+  | { type: 'stats'; id: string; stats: EngineStats }
+  | { type: 'closed' };
+
+export type ThreadInit = Omit<EngineOptions, 'onWarning'>;

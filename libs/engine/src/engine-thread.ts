@@ -1,0 +1,60 @@
+/**
+ * The inference thread: owns the onnxruntime session and the scheduler. onnxruntime-node's run
+ * blocks the JS thread that calls it, so it lives here and the main thread stays free (BullMQ lock
+ * renewals, HTTP health checks, progress bars).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadModelBundle } from './bundle/model-bundle';
+import type { FromThread, ThreadInit, ToThread } from './engine-protocol';
+import { OrtForward } from './runtime/ort-forward';
+import { Scheduler } from './scheduler/scheduler';
+
+const port = parentPort!;
+const send = (m: FromThread): void => port.postMessage(m);
+
+async function main(): Promise<void> {
+  const init = workerData as ThreadInit;
+  const bundle = loadModelBundle(init.modelDir);
+  const forward = await OrtForward.create(bundle, {
+    executionProviders: init.executionProviders,
+    intraOpThreads: init.intraOpThreads,
+    onWarning: (message) => send({ type: 'warning', message }),
+  });
+  const scheduler = new Scheduler(forward, bundle, {
+    maxRows: init.maxBatchRows ?? 16,
+    maxTokens: init.maxBatchTokens ?? 4096,
+  });
+  port.on('message', (m: ToThread) => {
+    switch (m.type) {
+      case 'generate':
+        scheduler
+          .submit(m.id, m.request, m.wantIntermediate ? (state) => send({ type: 'intermediate', id: m.id, state }) : undefined)
+          .then(
+            (result) => send({ type: 'result', id: m.id, result }),
+            (err: Error) => send({ type: 'error', id: m.id, name: err.name, message: err.message }),
+          );
+        break;
+      case 'cancel':
+        scheduler.cancel(m.id);
+        break;
+      case 'stats':
+        send({ type: 'stats', id: m.id, stats: { ...scheduler.stats, ...scheduler.load } });
+        break;
+      case 'close':
+        void scheduler
+          .idle()
+          .then(() => forward.release())
+          .then(() => {
+            send({ type: 'closed' });
+            port.close();
+          });
+        break;
+    }
+  });
+  send({
+    type: 'ready',
+    info: { model: bundle.name, maxLength: bundle.maxLength, vocabSize: bundle.vocabSize, provider: forward.provider },
+  });
+}
+
+main().catch((err: Error) => send({ type: 'fatal', message: err.message }));

@@ -1,0 +1,225 @@
+import type { ModelBundle } from '../bundle/model-bundle';
+import type { ForwardResult } from '../runtime/forward-pass';
+import type { GenerationParams } from '../params';
+import type { FinishReason, GenerationResult, GenerationTask, IntermediateState } from '../types';
+import { type Candidate, selectEntropy, selectFactor, selectFixed, selectThreshold, uniformSchedule } from './policies';
+import { propose, reduceLogits, type TopK } from './proposals';
+import { Rng, randomSeed } from './rng';
+
+/** A request the engine cannot run as given (too long, empty...). */
+export class GenerationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GenerationError';
+  }
+}
+
+const GENERIC_TOP_K = 8;
+export const MASK_PLACEHOLDER = '▒';
+
+/**
+ * One sequence being denoised: prompt (or prefix) | canvas of masks | (suffix).
+ * `step` consumes this row's slice of a forward and commits tokens by the row's policy and budget.
+ */
+export class Row {
+  readonly ids: Int32Array;
+  readonly seed: number;
+  readonly promptTokens: number;
+  steps = 0;
+  readonly submittedAt: number;
+  startedAt = -1;
+  cancelled = false;
+
+  private readonly canvasStart: number;
+  private readonly canvasEnd: number;
+  private readonly masked: Uint8Array;
+  private maskedLeft: number;
+  private readonly blockLength: number;
+  private blockStart: number;
+  private stepInBlock = 0;
+  private readonly stepsPerBlock: number;
+  private readonly maxSteps: number;
+  private firstEos = -1;
+  private readonly rng: Rng;
+  private readonly disallowed: Set<number>;
+  private readonly allowEos: boolean;
+
+  constructor(
+    readonly id: string,
+    task: GenerationTask,
+    readonly params: GenerationParams,
+    private readonly bundle: ModelBundle,
+    now: number,
+  ) {
+    const tok = bundle.tokenizer;
+    const isInfill = 'prefix' in task;
+    const before = tok.encode(isInfill ? task.prefix : task.prompt);
+    const after = isInfill ? tok.encode(task.suffix) : [];
+    const gen = params.gen_length;
+    const total = before.length + gen + after.length;
+    if (total > bundle.maxLength) {
+      throw new GenerationError(
+        `${isInfill ? 'prefix + suffix' : 'prompt'} is ${before.length + after.length} tokens; with gen_length ${gen} that is ${total} > the model's max length ${bundle.maxLength}`,
+      );
+    }
+    if (before.length === 0 && bundle.shiftLogits) throw new GenerationError('prompt must not be empty for a shifted-logits model');
+    this.promptTokens = before.length + after.length;
+    this.ids = Int32Array.from([...before, ...new Array<number>(gen).fill(bundle.maskId), ...after]);
+    this.canvasStart = before.length;
+    this.canvasEnd = before.length + gen;
+    this.masked = new Uint8Array(this.ids.length);
+    this.masked.fill(1, this.canvasStart, this.canvasEnd);
+    this.maskedLeft = gen;
+    this.blockLength = params.block_length ?? gen;
+    this.blockStart = this.canvasStart;
+    const blocks = Math.ceil(gen / this.blockLength);
+    this.maxSteps = params.max_steps ?? gen;
+    this.stepsPerBlock =
+      params.max_steps !== undefined ? Math.max(1, Math.floor(params.max_steps / blocks)) : Math.ceil(this.blockLength / params.tokens_per_step);
+    this.seed = params.seed ?? randomSeed();
+    this.rng = new Rng(this.seed);
+    this.allowEos = !isInfill && params.stop_at_eos;
+    this.disallowed = new Set([bundle.maskId, bundle.padId]);
+    if (!this.allowEos) this.disallowed.add(bundle.eosId);
+    this.submittedAt = now;
+  }
+
+  get length(): number {
+    return this.ids.length;
+  }
+
+  get done(): boolean {
+    return this.maskedLeft === 0;
+  }
+
+  /** Consume row `r` of a forward's outputs: propose, select by policy and budget, commit. */
+  step(out: ForwardResult, r: number): void {
+    const lastAllowed = this.steps + 1 >= this.maxSteps;
+    const stepsBefore = this.steps;
+    this.steps++;
+    const blockEnd = Math.min(this.blockStart + this.blockLength, this.canvasEnd);
+    // the final allowed forward commits everything left, greedily, later blocks included
+    const [from, to] = lastAllowed ? [this.canvasStart, this.canvasEnd] : [this.blockStart, blockEnd];
+    const sampling = lastAllowed ? { temperature: 0, top_p: 1 } : this.params;
+    const proposals = new Map<number, number>();
+    const candidates: Candidate[] = [];
+    for (let p = from; p < to; p++) {
+      if (!this.masked[p]) continue;
+      const prop = propose(this.distribution(out, r, p), this.disallowed, sampling, this.rng);
+      proposals.set(p, prop.token);
+      candidates.push({ position: p, confidence: prop.confidence, entropy: prop.entropy });
+    }
+    let chosen = lastAllowed ? candidates : this.select(candidates);
+    if (!lastAllowed && stepsBefore + 1 < this.params.min_steps) {
+      // floor on forwards: spread the remaining tokens over the remaining required steps
+      const cap = Math.max(1, Math.ceil(this.maskedLeft / (this.params.min_steps - stepsBefore)));
+      chosen = chosen.slice(0, cap);
+    }
+    for (const c of chosen) this.commit(c.position, proposals.get(c.position)!);
+    this.stepInBlock++;
+    while (this.blockStart < this.canvasEnd && !this.anyMasked(this.blockStart, Math.min(this.blockStart + this.blockLength, this.canvasEnd))) {
+      this.blockStart += this.blockLength;
+      this.stepInBlock = 0;
+    }
+  }
+
+  private select(c: Candidate[]): Candidate[] {
+    const p = this.params;
+    switch (p.policy) {
+      case 'fixed': {
+        const blockLen = Math.min(this.blockLength, this.canvasEnd - this.blockStart);
+        const schedule = uniformSchedule(blockLen, Math.min(this.stepsPerBlock, blockLen));
+        const k = this.stepInBlock < schedule.length ? schedule[this.stepInBlock]! : c.length;
+        return selectFixed(c, k);
+      }
+      case 'threshold':
+        return selectThreshold(c, p.threshold);
+      case 'factor':
+        return selectFactor(c, p.factor);
+      case 'entropy':
+        return selectEntropy(c, p.entropy_budget);
+    }
+  }
+
+  private distribution(out: ForwardResult, r: number, p: number): TopK {
+    const q = this.bundle.shiftLogits ? Math.max(0, p - 1) : p;
+    const at = r * out.length + q;
+    if (out.topIds && out.topProbs) {
+      const ids: number[] = [];
+      const probs: number[] = [];
+      for (let i = 0; i < out.k; i++) {
+        ids.push(Number(out.topIds[at * out.k + i]));
+        probs.push(out.topProbs[at * out.k + i]!);
+      }
+      return { ids, probs, entropy: out.entropy ? out.entropy[at]! : 0 };
+    }
+    return reduceLogits(out.logits!, at * out.vocab, out.vocab, GENERIC_TOP_K);
+  }
+
+  private commit(p: number, token: number): void {
+    if (!this.masked[p]) return;
+    this.ids[p] = token;
+    this.masked[p] = 0;
+    this.maskedLeft--;
+    if (token === this.bundle.eosId && this.allowEos && (this.firstEos < 0 || p < this.firstEos)) {
+      // end of text: everything after it is padding, so it needs no more forwards
+      this.firstEos = p;
+      for (let q = p + 1; q < this.canvasEnd; q++) {
+        if (this.masked[q]) {
+          this.masked[q] = 0;
+          this.maskedLeft--;
+        }
+        this.ids[q] = this.bundle.eosId;
+      }
+    }
+  }
+
+  private anyMasked(from: number, to: number): boolean {
+    for (let p = from; p < to; p++) if (this.masked[p]) return true;
+    return false;
+  }
+
+  private outputEnd(): number {
+    return this.firstEos >= 0 ? this.firstEos : this.canvasEnd;
+  }
+
+  /** The canvas as text, masked positions shown as a placeholder (the "diffusing" view). */
+  intermediate(): IntermediateState {
+    const tok = this.bundle.tokenizer;
+    let text = '';
+    let run: number[] = [];
+    const end = this.outputEnd();
+    for (let p = this.canvasStart; p < end; p++) {
+      if (this.masked[p]) {
+        text += tok.decode(run, { skipSpecial: true }) + MASK_PLACEHOLDER;
+        run = [];
+      } else run.push(this.ids[p]!);
+    }
+    text += tok.decode(run, { skipSpecial: true });
+    return { step: this.steps, text, masked: this.maskedLeft };
+  }
+
+  result(now: number, reason?: FinishReason): GenerationResult {
+    const end = this.outputEnd();
+    let text = reason === 'cancelled' ? '' : this.bundle.tokenizer.decode(this.ids.subarray(this.canvasStart, end), { skipSpecial: true });
+    let finish: FinishReason = reason ?? (this.firstEos >= 0 ? 'stop' : 'length');
+    if (!reason) {
+      const cut = Math.min(...(this.params.stop ?? []).map((s) => text.indexOf(s)).filter((i) => i >= 0));
+      if (Number.isFinite(cut)) {
+        text = text.slice(0, cut);
+        finish = 'stop';
+      }
+    }
+    const started = this.startedAt < 0 ? now : this.startedAt;
+    return {
+      text,
+      finish_reason: finish,
+      steps: this.steps,
+      tokens: reason === 'cancelled' ? 0 : end - this.canvasStart,
+      prompt_tokens: this.promptTokens,
+      queue_ms: Math.max(0, started - this.submittedAt),
+      compute_ms: Math.max(0, now - started),
+      seed: this.seed,
+    };
+  }
+}
