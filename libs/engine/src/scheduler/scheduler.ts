@@ -75,7 +75,7 @@ export class Scheduler {
     try {
       row = new Row(id, req.task, req.params, this.bundle, this.now());
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     if (row.length > this.opts.maxTokens) {
       return Promise.reject(new GenerationError(`row of ${row.length} tokens exceeds the batch token limit ${this.opts.maxTokens}`));
