@@ -67,3 +67,6 @@ export class ParamsError extends Error {
     this.name = 'ParamsError';
   }
 }
+
+/** Every parameter name the schema knows (for inputs that mix task fields and parameters). */
+export const GENERATION_PARAM_NAMES: readonly string[] = Object.keys(generationParamsSchema.shape);

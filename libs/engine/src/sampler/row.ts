@@ -217,8 +217,8 @@ export class Row {
       steps: this.steps,
       tokens: reason === 'cancelled' ? 0 : end - this.canvasStart,
       prompt_tokens: this.promptTokens,
-      queue_ms: Math.max(0, started - this.submittedAt),
-      compute_ms: Math.max(0, now - started),
+      queue_ms: Math.round(Math.max(0, started - this.submittedAt)),
+      compute_ms: Math.round(Math.max(0, now - started)),
       seed: this.seed,
     };
   }

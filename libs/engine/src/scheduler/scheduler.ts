@@ -110,6 +110,8 @@ export class Scheduler {
     if (this.running) return;
     this.running = (async () => {
       try {
+        // start on the next turn of the event loop, so a burst of submissions shares the first forward
+        await new Promise<void>((r) => setImmediate(r));
         while (this.active.length || this.waiting.length) {
           await this.step();
           // let messages (new requests, cancellations) in between steps

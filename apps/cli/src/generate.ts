@@ -1,0 +1,162 @@
+/**
+ * Embedded bulk run: JSONL in, JSONL out (same order), no services.
+ *   npm run generate -- --input examples/prompts.jsonl --output out.jsonl [--policy threshold] [...]
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { once } from 'node:events';
+import { Command, Option } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { Engine, POLICIES, parseGenerationParams, type GenerationParamsInput, type GenerationResult } from '@dllm/engine';
+import { LineError, parseInputLine } from './input-line';
+import { OrderedWriter } from './ordered-writer';
+
+const num = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
+  return n;
+};
+
+const program = new Command()
+  .name('generate')
+  .description('Bulk generation with a diffusion LM, in process: one output line per input line, in order.')
+  .requiredOption('-i, --input <file>', 'JSONL: {"custom_id","prompt"} or {"custom_id","prefix","suffix"}, optional per-line params')
+  .requiredOption('-o, --output <file>', 'JSONL results, same order as the input')
+  .option('-m, --model <dir>', 'model bundle', 'models/dllm-code-small')
+  .addOption(new Option('--policy <name>', 'commit policy').choices(POLICIES))
+  .option('--gen-length <n>', 'tokens to generate', num)
+  .option('--block-length <n>', 'semi-autoregressive block size', num)
+  .option('--max-steps <n>', 'cap on forwards per item', num)
+  .option('--min-steps <n>', 'floor on forwards per item', num)
+  .option('--tokens-per-step <n>', 'fixed policy: tokens per step', num)
+  .option('--threshold <p>', 'threshold policy: confidence to commit', num)
+  .option('--factor <f>', 'factor policy: f', num)
+  .option('--entropy-budget <nats>', 'entropy policy: summed entropy per step', num)
+  .option('--temperature <t>', 'sampling temperature (0 = greedy)', num)
+  .option('--top-k <k>', 'sample among the k most probable', num)
+  .option('--top-p <p>', 'nucleus mass', num)
+  .option('--seed <n>', 'sampling seed for every line without one', num)
+  .option('--providers <list>', 'onnxruntime execution providers, in order', 'cpu')
+  .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', num, 0)
+  .option('--max-batch-rows <n>', 'rows per forward', num, 16)
+  .option('--max-batch-tokens <n>', 'tokens per forward', num, 4096)
+  .option('--no-progress', 'no progress bar');
+
+interface Opts {
+  input: string;
+  output: string;
+  model: string;
+  providers: string;
+  threads: number;
+  maxBatchRows: number;
+  maxBatchTokens: number;
+  progress: boolean;
+  [k: string]: unknown;
+}
+
+/** CLI flags that are generation parameters, renamed to the library's names. */
+function paramDefaults(o: Opts): GenerationParamsInput {
+  const map: Record<string, string> = {
+    policy: 'policy', genLength: 'gen_length', blockLength: 'block_length', maxSteps: 'max_steps', minSteps: 'min_steps',
+    tokensPerStep: 'tokens_per_step', threshold: 'threshold', factor: 'factor', entropyBudget: 'entropy_budget',
+    temperature: 'temperature', topK: 'top_k', topP: 'top_p', seed: 'seed',
+  };
+  const out: Record<string, unknown> = {};
+  for (const [flag, name] of Object.entries(map)) if (o[flag] !== undefined) out[name] = o[flag];
+  return out;
+}
+
+async function countLines(path: string): Promise<number> {
+  let n = 0;
+  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) if (line.trim()) n++;
+  return n;
+}
+
+async function main(): Promise<void> {
+  const o = program.parse().opts<Opts>();
+  const defaults = paramDefaults(o);
+  const engine = await Engine.start({
+    modelDir: o.model,
+    executionProviders: o.providers.split(',').map((s) => s.trim()),
+    intraOpThreads: o.threads,
+    maxBatchRows: o.maxBatchRows,
+    maxBatchTokens: o.maxBatchTokens,
+  });
+  const total = await countLines(o.input);
+  const bar = new SingleBar({ format: ' {bar} {value}/{total} items | {tps} tok/s | eta {eta_formatted}', stream: process.stderr }, Presets.shades_classic);
+  if (o.progress) bar.start(total, 0, { tps: '0' });
+  const out = createWriteStream(o.output);
+  const writer = new OrderedWriter(out);
+  const started = performance.now();
+  let done = 0;
+  let ok = 0;
+  let tokens = 0;
+  let forwards = 0;
+  // enough rows in flight to keep every forward full, few enough to bound memory on huge files
+  const maxInFlight = o.maxBatchRows * 4;
+  const inFlight = new Set<Promise<void>>();
+  const finish = (index: number, line: string): void => {
+    writer.put(index, line);
+    done++;
+    if (o.progress) bar.update(done, { tps: (tokens / ((performance.now() - started) / 1000)).toFixed(0) });
+  };
+
+  let index = 0;
+  let lineNo = 0;
+  for await (const text of createInterface({ input: createReadStream(o.input), crlfDelay: Infinity })) {
+    lineNo++;
+    if (!text.trim()) continue; // blank lines are not items
+    const i = index++;
+    let parsed;
+    try {
+      parsed = parseInputLine(text, lineNo, defaults);
+    } catch (err) {
+      const e = err as LineError;
+      finish(i, JSON.stringify({ custom_id: e.customId ?? null, error: { line: e.line, message: e.message } }));
+      continue;
+    }
+    const { customId, task, params } = parsed;
+    const line = lineNo;
+    const job = engine
+      .generate({ task, params: parseGenerationParams(params) })
+      .then(
+        (r: GenerationResult) => {
+          ok++;
+          tokens += r.tokens;
+          forwards += r.steps;
+          finish(i, JSON.stringify({ custom_id: customId, ...r }));
+        },
+        (err: Error) => finish(i, JSON.stringify({ custom_id: customId, error: { line, message: `line ${line}: ${err.message}` } })),
+      )
+      .finally(() => inFlight.delete(job));
+    inFlight.add(job);
+    if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  await writer.flush();
+  out.end();
+  await once(out, 'finish');
+  if (o.progress) bar.stop();
+  const seconds = (performance.now() - started) / 1000;
+  const summary = {
+    items: done,
+    ok,
+    errors: done - ok,
+    tokens,
+    seconds: Number(seconds.toFixed(2)),
+    tokens_per_second: Number((tokens / seconds).toFixed(1)),
+    mean_forwards_per_item: ok ? Number((forwards / ok).toFixed(2)) : 0,
+    provider: engine.info.provider,
+  };
+  process.stderr.write(
+    `${summary.items} items (${summary.errors} errors), ${summary.tokens} tokens in ${summary.seconds}s: ` +
+      `${summary.tokens_per_second} tokens/s, ${summary.mean_forwards_per_item} forwards per item -> ${o.output}\n`,
+  );
+  process.stderr.write(JSON.stringify(summary) + '\n');
+  await engine.close();
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`generate: ${err.message}\n`);
+  process.exit(1);
+});
