@@ -56,6 +56,87 @@ export const configSchema = z.object({
     .min(1)
     .default(4096)
     .describe('Most tokens (rows x sequence length) in one forward pass.'),
+  DATABASE_POOL_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .default(10)
+    .describe('Most Postgres connections one process opens.'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only')
+    .default('dllm')
+    .describe('Prefix of every BullMQ key in Redis (separates deployments sharing a Redis).'),
+  BATCH_CHUNK_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(32)
+    .describe('Items per queue job; a worker claims a whole chunk at a time.'),
+  MAX_BATCH_ITEMS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(100_000)
+    .describe('Most items one batch may hold.'),
+  API_BODY_LIMIT_MB: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(64)
+    .describe('Largest request body the API reads, in MiB (100,000 short items take about 15).'),
+  DEFAULT_COMPLETION_WINDOW: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(86_400)
+    .describe('Seconds a batch may take when the request names no completion_window.'),
+  MAX_COMPLETION_WINDOW: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(7 * 86_400)
+    .describe('Longest completion_window a request may ask for, in seconds.'),
+  JOB_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(5)
+    .describe('Tries per chunk job before BullMQ marks it failed.'),
+  JOB_BACKOFF_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2000)
+    .describe('First retry delay of a chunk job; doubles on each further try.'),
+  RECONCILE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(5000)
+    .describe('How often the API re-enqueues stranded batches and expires overdue ones.'),
+  ENQUEUE_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10_000)
+    .describe('Age after which a committed batch still not enqueued counts as stranded.'),
+  SSE_POLL_MS: z.coerce
+    .number()
+    .int()
+    .min(50)
+    .default(500)
+    .describe('How often a progress stream (GET /v1/batches/:id/events) rereads its batch.'),
+  ADMIN_API_KEY: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .optional()
+    .describe('Bearer key of the admin routes (/v1/admin/*); unset disables them.'),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -1,0 +1,385 @@
+import type { DataSource, QueryRunner } from 'typeorm';
+import { inTransaction, rows } from './sql';
+import { isTerminalBatchStatus, type BatchStatus, type TerminalItemStatus } from './statuses';
+
+/** How one item ended, as the worker (or cancel / expiry) reports it. */
+export interface ItemOutcome {
+  batchId: string;
+  index: number;
+  status: TerminalItemStatus;
+  output?: string | null;
+  finishReason?: string | null;
+  /** forwards (NFE) the row took part in */
+  steps?: number | null;
+  tokens?: number | null;
+  promptTokens?: number | null;
+  queueMs?: number | null;
+  computeMs?: number | null;
+  seed?: number | null;
+  workerId?: string | null;
+  error?: string | null;
+}
+
+export interface RequestCounts {
+  total: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  expired: number;
+}
+
+/** A batch's state right after a write. */
+export interface BatchProgress {
+  batchId: string;
+  status: BatchStatus;
+  counts: RequestCounts;
+  /** items this call moved to a terminal state (0 when all were already final: a replay) */
+  written: number;
+  /** this call ended the batch (its last item ended here) */
+  closed: boolean;
+}
+
+/** An item handed to a worker by claimItems. */
+export interface ClaimedItem {
+  index: number;
+  customId: string;
+  prompt: string | null;
+  prefix: string | null;
+  suffix: string | null;
+  params: Record<string, unknown>;
+  /** 1 on the first claim; more when a chunk is retried after a crash or a lost lock */
+  attempts: number;
+}
+
+export interface Claim {
+  status: BatchStatus;
+  model: string;
+  /** submission time: queue wait is measured from here */
+  createdAt: Date;
+  items: ClaimedItem[];
+}
+
+interface BatchRow {
+  id: string;
+  status: BatchStatus;
+  model: string;
+  created_at: Date;
+  expired: boolean;
+  total_count: number;
+  completed_count: number;
+  failed_count: number;
+  cancelled_count: number;
+  expired_count: number;
+}
+
+const TERMINAL_ITEMS = `('completed', 'failed', 'cancelled', 'expired')`;
+
+/**
+ * Every state change of items after submission, shared by the API (cancel, expiry) and the
+ * worker (claim, finish). The rules that keep the counters exact under retries and races:
+ * - each transaction first locks its batch rows (sorted by id), then touches items, so writers
+ *   of one batch serialise and never deadlock;
+ * - an item write only applies `WHERE status NOT IN (terminal)`, and counters move by what that
+ *   UPDATE returned, so a replayed result changes nothing;
+ * - whoever ends the last item closes the batch in the same transaction.
+ */
+export class BatchProgressRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Records how items ended (batched: any number of items of any batches). Idempotent: items
+   * already final are left alone and not counted again.
+   */
+  async finishItems(outcomes: readonly ItemOutcome[]): Promise<BatchProgress[]> {
+    const byBatch = new Map<string, Map<number, ItemOutcome>>();
+    for (const outcome of outcomes) {
+      const items = byBatch.get(outcome.batchId) ?? new Map<number, ItemOutcome>();
+      // The first report of an item wins, as it would in the database.
+      if (!items.has(outcome.index)) items.set(outcome.index, outcome);
+      byBatch.set(outcome.batchId, items);
+    }
+    if (byBatch.size === 0) return [];
+    return inTransaction(this.dataSource, async (runner) => {
+      const locked = await this.lockBatches(runner, [...byBatch.keys()]);
+      const progress: BatchProgress[] = [];
+      for (const batch of locked) {
+        const items = [...byBatch.get(batch.id)!.values()].sort((a, b) => a.index - b.index);
+        progress.push(await this.applyOutcomes(runner, batch, items));
+      }
+      return progress;
+    });
+  }
+
+  /**
+   * Hands items [firstIndex, lastIndex] not yet final to a worker (queued ones, and in-progress
+   * ones whose worker died). A cancelling batch gets its range cancelled instead, a batch past
+   * its deadline its range expired; both return no items.
+   */
+  async claimItems(
+    batchId: string,
+    firstIndex: number,
+    lastIndex: number,
+    workerId: string,
+  ): Promise<Claim | null> {
+    return inTransaction(this.dataSource, async (runner) => {
+      const [batch] = await this.lockBatches(runner, [batchId]);
+      if (!batch) return null;
+      const claim: Claim = {
+        status: batch.status,
+        model: batch.model,
+        createdAt: batch.created_at,
+        items: [],
+      };
+      if (isTerminalBatchStatus(batch.status)) return claim;
+      if (batch.status === 'cancelling' || batch.expired) {
+        const status = batch.status === 'cancelling' ? 'cancelled' : 'expired';
+        const open = await rows<{ index: number }>(
+          runner,
+          `SELECT index FROM batch_items
+           WHERE batch_id = $1 AND index BETWEEN $2 AND $3 AND status NOT IN ${TERMINAL_ITEMS}`,
+          [batchId, firstIndex, lastIndex],
+        );
+        const after = await this.applyOutcomes(
+          runner,
+          batch,
+          open.map(({ index }) => ({ batchId, index, status })),
+        );
+        return { ...claim, status: after.status };
+      }
+      const items = await rows<{
+        index: number;
+        custom_id: string;
+        prompt: string | null;
+        prefix: string | null;
+        suffix: string | null;
+        params: Record<string, unknown>;
+        attempts: number;
+      }>(
+        runner,
+        `UPDATE batch_items
+         SET status = 'in_progress', attempts = attempts + 1, worker_id = $4,
+             started_at = coalesce(started_at, now())
+         WHERE batch_id = $1 AND index BETWEEN $2 AND $3 AND status IN ('queued', 'in_progress')
+         RETURNING index, custom_id, prompt, prefix, suffix, params, attempts`,
+        [batchId, firstIndex, lastIndex, workerId],
+      );
+      let status = batch.status;
+      if (items.length > 0 && status === 'queued') {
+        await runner.query(
+          `UPDATE batches SET status = 'in_progress', in_progress_at = coalesce(in_progress_at, now())
+           WHERE id = $1`,
+          [batchId],
+        );
+        status = 'in_progress';
+      }
+      return {
+        ...claim,
+        status,
+        items: items
+          .sort((a, b) => a.index - b.index)
+          .map((i) => ({
+            index: i.index,
+            customId: i.custom_id,
+            prompt: i.prompt,
+            prefix: i.prefix,
+            suffix: i.suffix,
+            params: i.params,
+            attempts: i.attempts,
+          })),
+      };
+    });
+  }
+
+  /**
+   * Cancels a batch: queued items end as cancelled now, running ones are left to the worker
+   * (it watches the batch status and the cancel channel). The batch is `cancelling` until no
+   * item runs, then `cancelled`. Finished results are kept. Returns null for an unknown batch;
+   * a batch already ended or cancelling is returned unchanged.
+   */
+  async cancelBatch(batchId: string): Promise<BatchProgress | null> {
+    return inTransaction(this.dataSource, async (runner) => {
+      const [batch] = await this.lockBatches(runner, [batchId]);
+      if (!batch) return null;
+      if (batch.status === 'cancelling' || isTerminalBatchStatus(batch.status)) {
+        return progressOf(batch, 0, false);
+      }
+      await runner.query(
+        `UPDATE batches SET status = 'cancelling', cancelling_at = now() WHERE id = $1`,
+        [batchId],
+      );
+      batch.status = 'cancelling';
+      return this.endQueuedItems(runner, batch, 'cancelled');
+    });
+  }
+
+  /**
+   * Expires a batch past its deadline: items not started end as expired; the batch ends as
+   * `expired` once nothing runs. Returns null for an unknown batch; otherwise the batch as it is
+   * (unchanged when it is not open or not yet due).
+   */
+  async expireBatch(batchId: string): Promise<BatchProgress | null> {
+    return inTransaction(this.dataSource, async (runner) => {
+      const [batch] = await this.lockBatches(runner, [batchId]);
+      if (!batch) return null;
+      if (!batch.expired || !['queued', 'in_progress'].includes(batch.status)) {
+        return progressOf(batch, 0, false);
+      }
+      return this.endQueuedItems(runner, batch, 'expired');
+    });
+  }
+
+  private async endQueuedItems(
+    runner: QueryRunner,
+    batch: BatchRow,
+    status: 'cancelled' | 'expired',
+  ): Promise<BatchProgress> {
+    const queued = await rows<{ index: number }>(
+      runner,
+      `SELECT index FROM batch_items WHERE batch_id = $1 AND status = 'queued' ORDER BY index`,
+      [batch.id],
+    );
+    return this.applyOutcomes(
+      runner,
+      batch,
+      queued.map(({ index }) => ({ batchId: batch.id, index, status })),
+    );
+  }
+
+  /** Locks batch rows in id order (the one lock order every writer follows). */
+  private async lockBatches(runner: QueryRunner, ids: string[]): Promise<BatchRow[]> {
+    return rows<BatchRow>(
+      runner,
+      `SELECT id, status, model, created_at, expires_at <= now() AS expired, total_count,
+              completed_count, failed_count, cancelled_count, expired_count
+       FROM batches WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      [ids],
+    );
+  }
+
+  /** Item writes + counter deltas + closing, for one locked batch. */
+  private async applyOutcomes(
+    runner: QueryRunner,
+    batch: BatchRow,
+    items: readonly Omit<ItemOutcome, 'batchId'>[],
+  ): Promise<BatchProgress> {
+    if (items.length === 0) return this.closeIfDone(runner, batch, 0);
+    const col = <K extends Exclude<keyof ItemOutcome, 'batchId'>>(key: K) =>
+      items.map((i) => i[key] ?? null);
+    const [after] = await rows<BatchRow & { written: number }>(
+      runner,
+      `WITH outcome AS (
+         SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
+                              $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::text[])
+           AS o(index, status, output, finish_reason, steps, tokens, prompt_tokens, queue_ms,
+                compute_ms, seed, worker_id, error)
+       ),
+       ended AS (
+         UPDATE batch_items i
+         SET status = o.status, output = o.output, finish_reason = o.finish_reason,
+             steps = o.steps, tokens = o.tokens, prompt_tokens = coalesce(o.prompt_tokens, i.prompt_tokens),
+             queue_ms = o.queue_ms, compute_ms = o.compute_ms, seed = o.seed,
+             worker_id = coalesce(o.worker_id, i.worker_id), error = o.error, finished_at = now()
+         FROM outcome o
+         WHERE i.batch_id = $1 AND i.index = o.index AND i.status NOT IN ${TERMINAL_ITEMS}
+         RETURNING i.status, i.steps, i.tokens, i.prompt_tokens, i.queue_ms, i.compute_ms
+       ),
+       delta AS (
+         SELECT count(*)::int AS written,
+                count(*) FILTER (WHERE status = 'completed')::int AS completed,
+                count(*) FILTER (WHERE status = 'failed')::int AS failed,
+                count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
+                count(*) FILTER (WHERE status = 'expired')::int AS expired,
+                coalesce(sum(tokens), 0) AS tokens,
+                coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+                coalesce(sum(steps), 0) AS forwards,
+                coalesce(sum(queue_ms), 0) AS queue_ms,
+                coalesce(sum(compute_ms), 0) AS compute_ms,
+                count(*) FILTER (WHERE steps IS NOT NULL)::int AS timed
+         FROM ended
+       )
+       UPDATE batches b
+       SET completed_count = b.completed_count + d.completed,
+           failed_count = b.failed_count + d.failed,
+           cancelled_count = b.cancelled_count + d.cancelled,
+           expired_count = b.expired_count + d.expired,
+           total_tokens = b.total_tokens + d.tokens,
+           total_prompt_tokens = b.total_prompt_tokens + d.prompt_tokens,
+           total_forwards = b.total_forwards + d.forwards,
+           total_queue_ms = b.total_queue_ms + d.queue_ms,
+           total_compute_ms = b.total_compute_ms + d.compute_ms,
+           timed_count = b.timed_count + d.timed,
+           -- a result arriving for a queued batch means work started (e.g. claimed elsewhere)
+           status = CASE WHEN b.status = 'queued' AND d.completed + d.failed > 0
+                         THEN 'in_progress' ELSE b.status END,
+           in_progress_at = CASE WHEN d.completed + d.failed > 0
+                                 THEN coalesce(b.in_progress_at, now()) ELSE b.in_progress_at END
+       FROM delta d
+       WHERE b.id = $1
+       RETURNING b.id, b.status, b.model, b.created_at, b.expires_at <= now() AS expired,
+                 b.total_count, b.completed_count, b.failed_count, b.cancelled_count,
+                 b.expired_count, d.written`,
+      [
+        batch.id,
+        col('index'),
+        col('status'),
+        col('output'),
+        col('finishReason'),
+        col('steps'),
+        col('tokens'),
+        col('promptTokens'),
+        col('queueMs'),
+        col('computeMs'),
+        col('seed'),
+        col('workerId'),
+        col('error'),
+      ],
+    );
+    return this.closeIfDone(runner, after!, after!.written);
+  }
+
+  /**
+   * Ends the batch when every item has ended: cancelled if it was cancelling, expired if any
+   * item expired, failed if every item failed, completed otherwise.
+   */
+  private async closeIfDone(
+    runner: QueryRunner,
+    batch: BatchRow,
+    written: number,
+  ): Promise<BatchProgress> {
+    const ended =
+      batch.completed_count + batch.failed_count + batch.cancelled_count + batch.expired_count;
+    if (ended < batch.total_count || isTerminalBatchStatus(batch.status)) {
+      return progressOf(batch, written, false);
+    }
+    const status: BatchStatus =
+      batch.status === 'cancelling'
+        ? 'cancelled'
+        : batch.expired_count > 0
+          ? 'expired'
+          : batch.failed_count === batch.total_count
+            ? 'failed'
+            : 'completed';
+    // The column names come from the fixed status list above, never from input.
+    await runner.query(`UPDATE batches SET status = $2, ${status}_at = now() WHERE id = $1`, [
+      batch.id,
+      status,
+    ]);
+    return progressOf({ ...batch, status }, written, true);
+  }
+}
+
+function progressOf(batch: BatchRow, written: number, closed: boolean): BatchProgress {
+  return {
+    batchId: batch.id,
+    status: batch.status,
+    counts: {
+      total: batch.total_count,
+      completed: batch.completed_count,
+      failed: batch.failed_count,
+      cancelled: batch.cancelled_count,
+      expired: batch.expired_count,
+    },
+    written,
+    closed,
+  };
+}

@@ -1,0 +1,27 @@
+import type { DataSourceOptions } from 'typeorm';
+import type { Config } from '../config/config.schema';
+import { ApiKeyEntity } from './entities/api-key.entity';
+import { BatchEntity } from './entities/batch.entity';
+import { BatchItemEntity } from './entities/batch-item.entity';
+import { InitialSchema1780000000000 } from './migrations/1780000000000-initial-schema';
+
+export const ENTITIES = [ApiKeyEntity, BatchEntity, BatchItemEntity];
+
+/** Every migration, oldest first. Classes, not globs, so bundles and ts/js builds find the same set. */
+export const MIGRATIONS = [InitialSchema1780000000000];
+
+/** TypeORM options for both apps and the migrate command. The schema only changes by migration. */
+export function dataSourceOptions(
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>,
+): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: config.DATABASE_URL,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    synchronize: false,
+    migrationsRun: false,
+    poolSize: config.DATABASE_POOL_SIZE,
+    logging: false,
+  };
+}

@@ -1,0 +1,107 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { BatchStatus } from '../statuses';
+import { bigintAsNumber } from './column-types';
+
+/**
+ * One submitted batch. Counters and timing sums move atomically with the item writes
+ * (BatchProgressRepository); the row is what status reads, history and SSE look at.
+ */
+@Entity({ name: 'batches' })
+export class BatchEntity {
+  @PrimaryColumn({ type: 'uuid' })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 64 })
+  tenant!: string;
+
+  @Column({ name: 'api_key_id', type: 'uuid' })
+  apiKeyId!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: BatchStatus;
+
+  @Column({ type: 'varchar', length: 128 })
+  model!: string;
+
+  /** Batch-level default generation parameters as given (validated); items store theirs merged. */
+  @Column({ type: 'jsonb' })
+  params!: Record<string, unknown>;
+
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  metadata!: Record<string, string>;
+
+  /** Seconds the batch may take; items not started by expires_at end as expired. */
+  @Column({ name: 'completion_window', type: 'integer' })
+  completionWindow!: number;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt!: Date;
+
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true })
+  idempotencyKey!: string | null;
+
+  /** SHA-256 of the request that created the batch, to tell a replay from a key reused. */
+  @Column({ name: 'request_hash', type: 'char', length: 64, nullable: true })
+  requestHash!: string | null;
+
+  @Column({ name: 'total_count', type: 'integer' })
+  totalCount!: number;
+
+  @Column({ name: 'completed_count', type: 'integer', default: 0 })
+  completedCount!: number;
+
+  @Column({ name: 'failed_count', type: 'integer', default: 0 })
+  failedCount!: number;
+
+  @Column({ name: 'cancelled_count', type: 'integer', default: 0 })
+  cancelledCount!: number;
+
+  @Column({ name: 'expired_count', type: 'integer', default: 0 })
+  expiredCount!: number;
+
+  /** Generated tokens over every finished item. */
+  @Column({ name: 'total_tokens', type: 'bigint', default: 0, transformer: bigintAsNumber })
+  totalTokens!: number;
+
+  @Column({ name: 'total_prompt_tokens', type: 'bigint', default: 0, transformer: bigintAsNumber })
+  totalPromptTokens!: number;
+
+  @Column({ name: 'total_compute_ms', type: 'bigint', default: 0, transformer: bigintAsNumber })
+  totalComputeMs!: number;
+
+  /** Forwards (NFE) summed over items. */
+  @Column({ name: 'total_forwards', type: 'bigint', default: 0, transformer: bigintAsNumber })
+  totalForwards!: number;
+
+  @Column({ name: 'total_queue_ms', type: 'bigint', default: 0, transformer: bigintAsNumber })
+  totalQueueMs!: number;
+
+  /** Items that reported timings (the denominator of the means). */
+  @Column({ name: 'timed_count', type: 'integer', default: 0 })
+  timedCount!: number;
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt!: Date;
+
+  /** Null until its chunk jobs are in Redis; the reconciler looks for old nulls. */
+  @Column({ name: 'enqueued_at', type: 'timestamptz', nullable: true })
+  enqueuedAt!: Date | null;
+
+  @Column({ name: 'in_progress_at', type: 'timestamptz', nullable: true })
+  inProgressAt!: Date | null;
+
+  @Column({ name: 'completed_at', type: 'timestamptz', nullable: true })
+  completedAt!: Date | null;
+
+  @Column({ name: 'failed_at', type: 'timestamptz', nullable: true })
+  failedAt!: Date | null;
+
+  @Column({ name: 'cancelling_at', type: 'timestamptz', nullable: true })
+  cancellingAt!: Date | null;
+
+  @Column({ name: 'cancelled_at', type: 'timestamptz', nullable: true })
+  cancelledAt!: Date | null;
+
+  @Column({ name: 'expired_at', type: 'timestamptz', nullable: true })
+  expiredAt!: Date | null;
+}

@@ -1,0 +1,39 @@
+/**
+ * Batch lifecycle: queued -> in_progress -> completed | failed | expired, or
+ * (queued | in_progress) -> cancelling -> cancelled. The last item to end closes the batch.
+ */
+export const BATCH_STATUSES = [
+  'queued',
+  'in_progress',
+  'completed',
+  'failed',
+  'cancelling',
+  'cancelled',
+  'expired',
+] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+export const TERMINAL_BATCH_STATUSES: readonly BatchStatus[] = [
+  'completed',
+  'failed',
+  'cancelled',
+  'expired',
+];
+
+export const ITEM_STATUSES = [
+  'queued',
+  'in_progress',
+  'completed',
+  'failed',
+  'cancelled',
+  'expired',
+] as const;
+export type ItemStatus = (typeof ITEM_STATUSES)[number];
+
+/** An item in one of these states never changes again: every write path guards on it. */
+export const TERMINAL_ITEM_STATUSES = ['completed', 'failed', 'cancelled', 'expired'] as const;
+export type TerminalItemStatus = (typeof TERMINAL_ITEM_STATUSES)[number];
+
+export function isTerminalBatchStatus(status: string): boolean {
+  return (TERMINAL_BATCH_STATUSES as readonly string[]).includes(status);
+}
