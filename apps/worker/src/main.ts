@@ -1,27 +1,109 @@
-import { loadConfig } from '@dllm/shared';
+/**
+ * Worker process: consumes chunk jobs, runs their rows through the engine (in its own thread) and
+ * writes results to Postgres. Exits non-zero when it cannot start, so the orchestrator restarts it.
+ */
+import 'reflect-metadata';
+import { hostname } from 'node:os';
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import pino from 'pino';
+import { DataSource } from 'typeorm';
+import { Engine } from '@dllm/engine';
+import { BatchProgressRepository, CHUNK_QUEUE, dataSourceOptions, loadConfig, type ChunkJobData } from '@dllm/shared';
+import { CancelWatcher } from './cancel-watcher';
+import { ChunkProcessor } from './chunk-processor';
+import { startHealthServer } from './health-server';
+import { WorkerMetrics } from './metrics';
+import { ResultWriter } from './result-writer';
 
-function main(): void {
+async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = pino({ level: config.LOG_LEVEL });
-  logger.info(
-    { model: config.MODEL_DIR, providers: config.ENGINE_EXECUTION_PROVIDERS },
-    'worker starting',
+  const log = pino({ level: config.LOG_LEVEL, base: { service: 'worker' } });
+  const workerId = config.WORKER_ID ?? `${hostname()}:${process.pid}`;
+  const metrics = new WorkerMetrics();
+
+  const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
+  const engine = await Engine.start({
+    modelDir: config.MODEL_DIR,
+    executionProviders: config.ENGINE_EXECUTION_PROVIDERS,
+    intraOpThreads: config.ENGINE_INTRA_OP_THREADS,
+    maxBatchRows: config.ENGINE_MAX_BATCH_ROWS,
+    maxBatchTokens: config.ENGINE_MAX_BATCH_TOKENS,
+    onWarning: (message) => log.warn({ component: 'engine' }, message),
+  });
+  log.info({ worker_id: workerId, model: engine.info.model, provider: engine.info.provider }, 'engine ready');
+
+  const progress = new BatchProgressRepository(dataSource);
+  const writer = new ResultWriter((outcomes) => progress.finishItems(outcomes), {
+    maxRows: config.RESULT_FLUSH_ROWS,
+    flushMs: config.RESULT_FLUSH_MS,
+    attempts: 5,
+    backoffMs: 200,
+    onClosed: (p) => log.info({ batch_id: p.batchId, status: p.status, counts: p.counts }, 'batch closed'),
+    onRetry: (err, attempt) => log.warn({ err: err.message, attempt }, 'result write failed; retrying'),
+  });
+  const cancels = new CancelWatcher(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }));
+  await cancels.start();
+  const processor = new ChunkProcessor({ progress, engine, writer, cancels, workerId, log, metrics });
+
+  // Enough chunks in flight that the engine batch stays full while some chunks finish.
+  const concurrency = config.WORKER_CONCURRENCY || Math.max(2, Math.ceil((2 * config.ENGINE_MAX_BATCH_ROWS) / config.BATCH_CHUNK_SIZE) + 1);
+  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const worker = new Worker<ChunkJobData>(CHUNK_QUEUE, (job: Job<ChunkJobData>, token?: string) => processor.process(job, token), {
+    connection,
+    prefix: config.QUEUE_PREFIX,
+    concurrency,
+    lockDuration: config.WORKER_LOCK_MS,
+    stalledInterval: config.WORKER_STALLED_CHECK_MS,
+    maxStalledCount: config.WORKER_MAX_STALLED,
+  });
+  worker.on('failed', (job, err) => log.error({ job_id: job?.id, batch_id: job?.data.batchId, chunk: job?.data.chunk, err: err.message }, 'chunk failed'));
+  worker.on('error', (err) => log.error({ err: err.message }, 'queue error'));
+  worker.on('stalled', (jobId) => log.warn({ job_id: jobId }, 'chunk stalled; taken over'));
+
+  const health = await startHealthServer(
+    config.WORKER_METRICS_PORT,
+    {
+      redis: () => connection.ping(),
+      postgres: () => dataSource.query('SELECT 1'),
+      engine: () => engine.stats(),
+    },
+    metrics,
+    async () => {
+      const s = await engine.stats();
+      metrics.activeRows.set(s.active);
+      metrics.waitingRows.set(s.waiting);
+      metrics.steps.set(s.steps);
+      metrics.forwardSeconds.set(s.forwardMs / 1000);
+      metrics.stepSeconds.set(s.stepMs / 1000);
+    },
   );
+  log.info({ concurrency, port: config.WORKER_METRICS_PORT }, 'worker consuming');
 
-  // Keeps the process alive until the orchestrator stops it; the queue consumer takes this role later.
-  const keepAlive = setInterval(() => undefined, 1 << 30);
-  const stop = (signal: NodeJS.Signals): void => {
-    logger.info({ signal }, 'worker stopping');
-    clearInterval(keepAlive);
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, drain_ms: config.WORKER_DRAIN_MS }, 'stopping: no new chunks, draining running rows');
+    const drained = worker.close();
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.WORKER_DRAIN_MS).unref());
+    if ((await Promise.race([drained, timeout])) === 'timeout') {
+      log.warn('drain timed out: handing unfinished chunks back to the queue');
+      processor.handBackAll();
+      await drained;
+    }
+    await writer.flush();
+    await Promise.allSettled([cancels.stop(), engine.close(), dataSource.destroy()]);
+    connection.disconnect();
+    health.close();
+    log.info('stopped');
+    process.exit(0);
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
 }
 
-try {
-  main();
-} catch (error) {
-  console.error(error);
+main().catch((err: Error) => {
+  console.error(JSON.stringify({ level: 'fatal', msg: 'worker failed to start', err: err.message }));
   process.exit(1);
-}
+});

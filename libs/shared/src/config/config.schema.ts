@@ -137,6 +137,54 @@ export const configSchema = z.object({
     .min(16, 'must be at least 16 characters')
     .optional()
     .describe('Bearer key of the admin routes (/v1/admin/*); unset disables them.'),
+  WORKER_ID: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe('Name this worker records on the items it runs; default: hostname:pid.'),
+  WORKER_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Chunk jobs one worker runs at once; 0 = enough to fill 2 engine batches.'),
+  WORKER_LOCK_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(30_000)
+    .describe('BullMQ job lock; a killed worker\'s chunks are taken over once it lapses.'),
+  WORKER_STALLED_CHECK_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(15_000)
+    .describe('How often a worker looks for stalled jobs (locks lapsed) to take over.'),
+  WORKER_MAX_STALLED: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe('Times a chunk may stall (its worker died) before BullMQ fails it.'),
+  WORKER_DRAIN_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(20_000)
+    .describe('On SIGTERM: time to finish running rows before handing chunks back.'),
+  RESULT_FLUSH_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(200)
+    .describe('Longest a finished row waits before its result is written to Postgres.'),
+  RESULT_FLUSH_ROWS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(64)
+    .describe('Results written in one Postgres transaction at most.'),
 });
 
 export type Config = z.output<typeof configSchema>;

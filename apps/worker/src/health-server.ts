@@ -1,0 +1,46 @@
+import { createServer, type Server } from 'node:http';
+import type { WorkerMetrics } from './metrics';
+
+export interface HealthChecks {
+  /** name -> check; each throws (or rejects) when its dependency is unreachable */
+  [name: string]: () => Promise<unknown>;
+}
+
+/**
+ * The worker's only HTTP surface: /healthz (the process runs), /readyz (engine loaded, Redis and
+ * Postgres reachable), /metrics (Prometheus). No public API lives here.
+ */
+export function startHealthServer(port: number, checks: HealthChecks, metrics: WorkerMetrics, refresh: () => Promise<void>): Promise<Server> {
+  const server = createServer((req, res) => {
+    const send = (status: number, body: string, type = 'application/json'): void => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(body);
+    };
+    void (async () => {
+      if (req.url === '/healthz') return send(200, JSON.stringify({ status: 'ok' }));
+      if (req.url === '/readyz') {
+        const results = await Promise.all(
+          Object.entries(checks).map(async ([name, check]) => {
+            try {
+              await check();
+              return [name, 'ok'] as const;
+            } catch (err) {
+              return [name, (err as Error).message] as const;
+            }
+          }),
+        );
+        const failed = results.filter(([, r]) => r !== 'ok');
+        return send(failed.length ? 503 : 200, JSON.stringify({ status: failed.length ? 'unavailable' : 'ok', checks: Object.fromEntries(results) }));
+      }
+      if (req.url === '/metrics') {
+        await refresh();
+        return send(200, await metrics.registry.metrics(), metrics.registry.contentType);
+      }
+      send(404, JSON.stringify({ error: { code: 'not_found', message: `no route ${req.url}` } }));
+    })().catch((err: Error) => send(500, JSON.stringify({ error: { code: 'internal', message: err.message } })));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => resolve(server));
+  });
+}
