@@ -40,6 +40,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // Test doubles implement async interfaces with plain values.
+    files: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/testing/**/*.ts'],
+    rules: { '@typescript-eslint/require-await': 'off' },
+  },
+  {
     files: ['libs/**/*.ts'],
     rules: boundary('libs import nothing of ours', ['@dllm/*', '**/apps/**', '**/libs/**']),
   },
