@@ -92,8 +92,8 @@ describe('worker (child processes, real Redis and Postgres)', () => {
     await waitFor('batch completed after takeover', async () => (await batch(id)).status === 'completed', 150_000);
     expect((await batch(id)).completed_count).toBe(48);
     expect((await writesPerItem(id)).map((r) => r.n)).toEqual(new Array(48).fill(1));
-    const retried = await db.query(`SELECT count(*)::int AS n FROM batch_items WHERE batch_id = $1 AND attempts > 1`, [id]);
-    expect(retried.rows[0].n).toBeGreaterThan(0); // some items really were taken over
+    const retried = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM batch_items WHERE batch_id = $1 AND attempts > 1`, [id]);
+    expect(retried.rows[0]!.n).toBeGreaterThan(0); // some items really were taken over
   });
 
   it('SIGTERM: stops taking work, hands unfinished chunks back within the drain, exits 0', async () => {
@@ -127,7 +127,7 @@ describe('worker (child processes, real Redis and Postgres)', () => {
     const b = await batch(id);
     expect(b.completed_count + b.cancelled_count).toBe(40);
     expect(b.cancelled_count).toBeGreaterThan(0);
-    const kept = await db.query(`SELECT count(*)::int AS n FROM batch_items WHERE batch_id = $1 AND status = 'completed' AND output IS NOT NULL`, [id]);
-    expect(kept.rows[0].n).toBe(b.completed_count);
+    const kept = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM batch_items WHERE batch_id = $1 AND status = 'completed' AND output IS NOT NULL`, [id]);
+    expect(kept.rows[0]!.n).toBe(b.completed_count);
   });
 });
