@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EngineInfo, EngineStats, FromThread, ThreadInit, ToThread } from './engine-protocol';
@@ -41,7 +42,10 @@ export class Engine {
   static start(opts: EngineOptions): Promise<Engine> {
     const { onWarning, ...init } = opts;
     const warn = onWarning ?? ((m: string) => console.warn(`[engine] ${m}`));
-    const worker = new Worker(join(__dirname, 'engine-thread-entry.cjs'), { workerData: init satisfies ThreadInit });
+    // built: the compiled thread beside this file; from source: a shim that loads the .ts via tsx
+    const compiled = join(__dirname, 'engine-thread.js');
+    const entry = existsSync(compiled) ? compiled : join(__dirname, 'engine-thread-entry.cjs');
+    const worker = new Worker(entry, { workerData: init satisfies ThreadInit });
     return new Promise((resolve, reject) => {
       const onMessage = (m: FromThread): void => {
         if (m.type === 'warning') warn(m.message);
