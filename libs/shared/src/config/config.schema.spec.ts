@@ -26,6 +26,13 @@ describe('loadConfig', () => {
       RECONCILE_INTERVAL_MS: 5000,
       ENQUEUE_GRACE_MS: 10_000,
       SSE_POLL_MS: 500,
+      WORKER_CONCURRENCY: 0,
+      WORKER_LOCK_MS: 30_000,
+      WORKER_STALLED_CHECK_MS: 15_000,
+      WORKER_MAX_STALLED: 5,
+      WORKER_DRAIN_MS: 20_000,
+      RESULT_FLUSH_MS: 200,
+      RESULT_FLUSH_ROWS: 64,
     });
   });
 
