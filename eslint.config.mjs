@@ -50,7 +50,28 @@ export default tseslint.config(
   },
   {
     files: ['apps/api/**/*.ts'],
-    rules: boundary('the apps never import each other', ['**/apps/worker/**', '**/worker/src/**']),
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/apps/worker/**', '**/worker/src/**'],
+              message: 'the apps never import each other',
+            },
+            {
+              // The API counts tokens and validates parameters; the engine root would load onnxruntime.
+              regex: '^@dllm/engine(?!/(params|tokenizer)$)(/.*)?$',
+              message: 'apps/api may import only @dllm/engine/params and @dllm/engine/tokenizer',
+            },
+            {
+              group: ['**/libs/engine/**'],
+              message: 'apps/api may import only @dllm/engine/params and @dllm/engine/tokenizer',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['apps/worker/**/*.ts'],

@@ -1,7 +1,29 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { Config } from '@dllm/shared';
+import type { Logger } from 'pino';
+import { AuthModule } from './auth/auth.module';
+import { BatchesModule } from './batches/batches.module';
+import { CoreModule } from './common/core.module';
+import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
+import { MetricsModule } from './metrics/metrics.module';
+import { RedisModule } from './redis/redis.module';
 
-@Module({
-  controllers: [HealthController],
-})
-export class AppModule {}
+@Module({})
+export class AppModule {
+  /** The whole API for one configuration (main.ts and the e2e tests build it the same way). */
+  static forRoot(config: Config, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(config, logger),
+        DatabaseModule,
+        RedisModule,
+        MetricsModule,
+        AuthModule,
+        BatchesModule,
+      ],
+      controllers: [HealthController],
+    };
+  }
+}

@@ -1,0 +1,51 @@
+import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Config } from '@dllm/shared';
+import type { Logger } from 'pino';
+import { ErrorFilter } from './common/error.filter';
+import type { HttpRequest } from './common/http';
+import { PinoNestLogger } from './common/logger';
+import { requestContext } from './common/request-context';
+import { MetricsService } from './metrics/metrics.service';
+
+/** Small JSON bodies (admin routes). Batch uploads are read by their route, after auth. */
+const SMALL_JSON_LIMIT = '1mb';
+
+/** A batch upload: its body is streamed by the route itself (size cap, JSON or JSONL, hashing). */
+export const isBatchUpload = (req: HttpRequest): boolean =>
+  req.method === 'POST' && /^\/v1\/batches\/?(\?|$)/.test(req.url ?? '');
+
+/**
+ * Everything around the routes, shared by main.ts and the e2e tests: JSON logs with request
+ * ids, metrics, body parsing, the error format, OpenAPI at /docs. The app must be created with
+ * `{ bodyParser: false }`.
+ */
+export function configureApp(app: INestApplication, config: Config, logger: Logger): void {
+  const express = app as NestExpressApplication;
+  express.useLogger(new PinoNestLogger(logger));
+  express.use(requestContext(logger, app.get(MetricsService)));
+  express.useBodyParser('json', {
+    limit: SMALL_JSON_LIMIT,
+    type: (req: HttpRequest) =>
+      !isBatchUpload(req) && /^application\/(.+\+)?json\b/i.test(req.headers['content-type'] ?? ''),
+  });
+  express.useGlobalFilters(new ErrorFilter());
+  express.disable('x-powered-by');
+  express.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('dllm-batch')
+      .setDescription(
+        'Bulk text generation with diffusion language models. Every route but health and metrics needs ' +
+          '`Authorization: Bearer <api key>`; errors are `{error: {code, message, details?}}`. ' +
+          `Batches hold up to ${config.MAX_BATCH_ITEMS} items.`,
+      )
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+}

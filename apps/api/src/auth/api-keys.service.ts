@@ -1,0 +1,74 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Config } from '@dllm/shared';
+import { ApiError } from '../common/api-error';
+import { CONFIG } from '../common/core.module';
+import { ApiKeysRepository } from './api-keys.repository';
+import type { Principal } from './principal';
+
+export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** Prefix of every key we issue, so a leaked one is recognisable (e.g. by secret scanners). */
+export const KEY_PREFIX = 'dllm_';
+
+export interface IssuedKey {
+  id: string;
+  tenant: string;
+  name: string;
+  /** the plaintext key: shown once, never stored */
+  key: string;
+  created_at: string;
+}
+
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  /** The principal of a bearer key; 401 naming why when there is none. */
+  async authenticate(key: string): Promise<Principal> {
+    const found = await this.keys.findByHash(sha256Hex(key));
+    if (!found) throw ApiError.unauthorized('invalid API key');
+    if (found.revokedAt)
+      throw ApiError.unauthorized(`API key was revoked at ${found.revokedAt.toISOString()}`);
+    return { apiKeyId: found.id, tenant: found.tenant };
+  }
+
+  isAdminKey(key: string): boolean {
+    const admin = this.config.ADMIN_API_KEY;
+    if (admin === undefined)
+      throw ApiError.unauthorized('the admin API is disabled (ADMIN_API_KEY is not set)');
+    // Equal-length digests keep the comparison constant-time whatever the input length.
+    return timingSafeEqual(
+      Buffer.from(sha256Hex(key), 'hex'),
+      Buffer.from(sha256Hex(admin), 'hex'),
+    );
+  }
+
+  async issue(tenant: string, name: string): Promise<IssuedKey> {
+    const key = KEY_PREFIX + randomBytes(24).toString('base64url');
+    const saved = await this.keys.create(tenant, name, sha256Hex(key));
+    return {
+      id: saved.id,
+      tenant: saved.tenant,
+      name: saved.name,
+      key,
+      created_at: saved.createdAt.toISOString(),
+    };
+  }
+
+  async revoke(
+    id: string,
+  ): Promise<{ id: string; tenant: string; name: string; revoked_at: string }> {
+    const revoked = await this.keys.revoke(id);
+    if (!revoked) throw ApiError.notFound(`API key ${id} not found`);
+    return {
+      id: revoked.id,
+      tenant: revoked.tenant,
+      name: revoked.name,
+      revoked_at: revoked.revokedAt!.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,27 @@
+import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { HttpRequest } from '../common/http';
+
+/** Who is calling: the API key and the tenant it acts for. Every batch query is scoped by tenant. */
+export interface Principal {
+  apiKeyId: string;
+  tenant: string;
+}
+
+export type AuthedRequest = HttpRequest;
+
+export const ACCESS = 'dllm:access';
+export type Access = 'public' | 'admin' | 'tenant';
+
+/** No key needed (health, readiness, metrics). */
+export const Public = () => SetMetadata(ACCESS, 'public' satisfies Access);
+/** Only the ADMIN_API_KEY. */
+export const AdminOnly = () => SetMetadata(ACCESS, 'admin' satisfies Access);
+
+/** The caller, as the AuthGuard established it. */
+export const CurrentPrincipal = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): Principal => {
+    const principal = ctx.switchToHttp().getRequest<AuthedRequest>().principal;
+    if (!principal) throw new Error('route has no principal: is it marked @Public()?');
+    return principal;
+  },
+);

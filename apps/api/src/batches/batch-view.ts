@@ -1,0 +1,141 @@
+import type { BatchEntity, BatchItemEntity } from '@dllm/shared';
+
+const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+const round = (value: number, digits: number): number => Number(value.toFixed(digits));
+
+/** The end of a batch's work so far: when it ended, or now while it runs. */
+function endOfWork(b: BatchEntity, now: Date): Date {
+  return b.completedAt ?? b.failedAt ?? b.cancelledAt ?? b.expiredAt ?? now;
+}
+
+/** The public shape of a batch (GET /v1/batches/:id, history, SSE). */
+export function batchView(b: BatchEntity, now = new Date()) {
+  // Throughput over wall time since the first item started: what a client actually got.
+  const wallMs = b.inProgressAt
+    ? Math.max(0, endOfWork(b, now).getTime() - b.inProgressAt.getTime())
+    : 0;
+  return {
+    id: b.id,
+    object: 'batch' as const,
+    status: b.status,
+    model: b.model,
+    params: b.params,
+    metadata: b.metadata,
+    completion_window: b.completionWindow,
+    request_counts: {
+      total: b.totalCount,
+      completed: b.completedCount,
+      failed: b.failedCount,
+      cancelled: b.cancelledCount,
+      expired: b.expiredCount,
+    },
+    created_at: iso(b.createdAt),
+    enqueued_at: iso(b.enqueuedAt),
+    in_progress_at: iso(b.inProgressAt),
+    completed_at: iso(b.completedAt),
+    failed_at: iso(b.failedAt),
+    cancelling_at: iso(b.cancellingAt),
+    cancelled_at: iso(b.cancelledAt),
+    expired_at: iso(b.expiredAt),
+    expires_at: iso(b.expiresAt),
+    usage: { prompt_tokens: b.totalPromptTokens, completion_tokens: b.totalTokens },
+    timing: {
+      tokens: b.totalTokens,
+      wall_ms: wallMs,
+      tokens_per_second: wallMs > 0 ? round((b.totalTokens * 1000) / wallMs, 2) : null,
+      mean_forwards_per_item: b.timedCount > 0 ? round(b.totalForwards / b.timedCount, 2) : null,
+      mean_queue_ms: b.timedCount > 0 ? round(b.totalQueueMs / b.timedCount, 1) : null,
+      compute_ms: b.totalComputeMs,
+    },
+  };
+}
+
+export type BatchView = ReturnType<typeof batchView>;
+
+/** One item with its result so far (GET /v1/batches/:id/items, results download). */
+export function itemView(i: BatchItemEntity) {
+  return {
+    index: i.index,
+    custom_id: i.customId,
+    status: i.status,
+    ...(i.prompt !== null ? { prompt: i.prompt } : { prefix: i.prefix, suffix: i.suffix }),
+    params: i.params,
+    output: i.output,
+    finish_reason: i.finishReason,
+    steps: i.steps,
+    tokens: i.tokens,
+    prompt_tokens: i.promptTokens,
+    queue_ms: i.queueMs,
+    compute_ms: i.computeMs,
+    seed: i.seed,
+    attempts: i.attempts,
+    error: i.error,
+    started_at: iso(i.startedAt),
+    finished_at: iso(i.finishedAt),
+  };
+}
+
+/** A results line: the outcome of one ended item, without echoing its input. */
+export function resultLine(i: BatchItemEntity) {
+  return {
+    index: i.index,
+    custom_id: i.customId,
+    status: i.status,
+    output: i.output,
+    finish_reason: i.finishReason,
+    steps: i.steps,
+    tokens: i.tokens,
+    prompt_tokens: i.promptTokens,
+    queue_ms: i.queueMs,
+    compute_ms: i.computeMs,
+    seed: i.seed,
+    error: i.error,
+  };
+}
+
+const OPENAI_ERROR_CODES: Record<string, string> = {
+  failed: 'generation_failed',
+  cancelled: 'batch_cancelled',
+  expired: 'batch_expired',
+};
+
+/** A line of an OpenAI batch output file for /v1/completions. */
+export function openAiResultLine(i: BatchItemEntity, batch: Pick<BatchEntity, 'id' | 'model'>) {
+  const id = `batch_req_${batch.id}_${i.index}`;
+  if (i.status !== 'completed') {
+    return {
+      id,
+      custom_id: i.customId,
+      response: null,
+      error: {
+        code: OPENAI_ERROR_CODES[i.status] ?? i.status,
+        message: i.error ?? `the request ended as ${i.status} before it ran`,
+      },
+    };
+  }
+  const promptTokens = i.promptTokens ?? 0;
+  const completionTokens = i.tokens ?? 0;
+  return {
+    id,
+    custom_id: i.customId,
+    response: {
+      status_code: 200,
+      request_id: id,
+      body: {
+        id: `cmpl-${batch.id}-${i.index}`,
+        object: 'text_completion',
+        created: Math.floor((i.finishedAt ?? new Date()).getTime() / 1000),
+        model: batch.model,
+        choices: [
+          { text: i.output ?? '', index: 0, logprobs: null, finish_reason: i.finishReason },
+        ],
+        usage: {
+          prompt_tokens: promptTokens,
+          completion_tokens: completionTokens,
+          total_tokens: promptTokens + completionTokens,
+        },
+      },
+    },
+    error: null,
+  };
+}

@@ -1,0 +1,148 @@
+import { Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiHeader,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { CurrentPrincipal, type Principal } from '../auth/principal';
+import type { HttpRequest, HttpResponse } from '../common/http';
+import { BatchStreams } from './batch-streams';
+import { BatchesService } from './batches.service';
+import { parseResultsQuery } from './list-query';
+import { submitBodySchema } from './openapi';
+
+@ApiTags('batches')
+@ApiBearerAuth()
+@ApiResponse({ status: 401, description: 'missing, invalid or revoked API key' })
+@Controller('v1/batches')
+export class BatchesController {
+  constructor(
+    private readonly service: BatchesService,
+    private readonly streams: BatchStreams,
+  ) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Submit a batch',
+    description:
+      'JSON: `{model?, params?, metadata?, completion_window?, items: [{custom_id, prompt | prefix + suffix, params?}]}`. ' +
+      'JSONL (`application/x-ndjson`): one OpenAI batch line per request, `url: "/v1/completions"`; ' +
+      'batch options then go in the query (`completion_window`, `metadata[key]=value`). ' +
+      'Everything is validated before anything is accepted: a 400 lists each problem by item index or line.',
+  })
+  @ApiConsumes('application/json', 'application/x-ndjson')
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'same key + same body: the same batch (200)',
+  })
+  @ApiResponse({ status: 201, description: 'accepted; the batch' })
+  @ApiResponse({ status: 200, description: 'Idempotency-Key replay; the batch made earlier' })
+  @ApiResponse({ status: 400, description: 'invalid batch; error.details lists the problems' })
+  @ApiResponse({ status: 409, description: 'Idempotency-Key already used for a different request' })
+  @ApiResponse({ status: 413, description: 'body larger than API_BODY_LIMIT_MB' })
+  @ApiResponse({ status: 415, description: 'neither application/json nor application/x-ndjson' })
+  @ApiQuery({ name: 'completion_window', required: false, description: 'JSONL only' })
+  @ApiBody({ schema: submitBodySchema as unknown as Record<string, unknown> })
+  async submit(
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: HttpRequest,
+    @Res({ passthrough: true }) res: HttpResponse,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+  ) {
+    const { batch, created } = await this.service.submit(principal, req, idempotencyKey);
+    res.statusCode = created ? 201 : 200;
+    return batch;
+  }
+
+  @Get()
+  @ApiOperation({
+    summary: 'Batch history, newest first (keyset pages: pass next_cursor as cursor)',
+  })
+  @ApiQuery({ name: 'status', required: false, description: 'one or more, comma-separated' })
+  @ApiQuery({ name: 'model', required: false })
+  @ApiQuery({ name: 'created_after', required: false, description: 'ISO 8601 or unix seconds' })
+  @ApiQuery({ name: 'created_before', required: false, description: 'ISO 8601 or unix seconds' })
+  @ApiQuery({
+    name: 'metadata[key]',
+    required: false,
+    description: 'metadata value to match (repeatable)',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: '1-100, default 20' })
+  @ApiQuery({ name: 'cursor', required: false })
+  history(@CurrentPrincipal() principal: Principal, @Query() query: Record<string, unknown>) {
+    return this.service.history(principal, query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A batch: status, request counts, timestamps, timing summary' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiResponse({ status: 404, description: 'no such batch for this API key' })
+  get(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
+    return this.service.get(principal, id);
+  }
+
+  @Get(':id/items')
+  @ApiOperation({
+    summary: "A batch's items with their results so far (pages: after = next_after)",
+  })
+  @ApiQuery({ name: 'status', required: false })
+  @ApiQuery({ name: 'after', required: false, description: 'last index seen' })
+  @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 100' })
+  items(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+  ) {
+    return this.service.items(principal, id, query);
+  }
+
+  @Get(':id/results')
+  @ApiOperation({
+    summary: 'Results of ended items as JSONL, by index (format=openai: OpenAI batch output lines)',
+  })
+  @ApiProduces('application/x-ndjson')
+  @ApiQuery({ name: 'format', required: false, enum: ['default', 'openai'] })
+  async results(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: HttpRequest,
+    @Res() res: HttpResponse,
+  ): Promise<void> {
+    const batch = await this.service.owned(principal, id);
+    await this.streams.results(batch, parseResultsQuery(query).format, req, res);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Cancel: queued items end now, running ones at their next step; results kept',
+  })
+  @ApiResponse({ status: 409, description: 'the batch already ended' })
+  cancel(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
+    return this.service.cancel(principal, id);
+  }
+
+  @Get(':id/events')
+  @ApiOperation({
+    summary: 'Progress as server-sent events (progress ..., then done); ends with the batch',
+  })
+  @ApiProduces('text/event-stream')
+  async events(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Req() req: HttpRequest,
+    @Res() res: HttpResponse,
+  ): Promise<void> {
+    const batch = await this.service.owned(principal, id);
+    await this.streams.events(batch, req, res);
+  }
+}

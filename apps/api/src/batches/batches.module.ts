@@ -1,0 +1,26 @@
+import { Module } from '@nestjs/common';
+import { DatabaseModule } from '../database/database.module';
+import { MetricsModule } from '../metrics/metrics.module';
+import { RedisModule } from '../redis/redis.module';
+import { BatchStreams } from './batch-streams';
+import { BatchesController } from './batches.controller';
+import { BatchesRepository } from './batches.repository';
+import { BatchesService } from './batches.service';
+import { ChunkEnqueuer } from './chunk-enqueuer';
+import { Reconciler } from './reconciler';
+import { submissionRulesProvider } from './submission/submission-rules.provider';
+
+@Module({
+  imports: [DatabaseModule, RedisModule, MetricsModule],
+  controllers: [BatchesController],
+  providers: [
+    BatchesService,
+    BatchesRepository,
+    BatchStreams,
+    ChunkEnqueuer,
+    Reconciler,
+    submissionRulesProvider,
+  ],
+  exports: [Reconciler, BatchesRepository],
+})
+export class BatchesModule {}

@@ -1,0 +1,176 @@
+import { Injectable } from '@nestjs/common';
+import {
+  BatchEntity,
+  BatchItemEntity,
+  inTransaction,
+  TERMINAL_ITEM_STATUSES,
+  type BatchStatus,
+  type ItemStatus,
+} from '@dllm/shared';
+import { DataSource, type Repository } from 'typeorm';
+import type { SubmittedItem } from './submission/submission';
+
+/** Rows per multi-row INSERT: large enough to amortise round trips, small enough to stay in memory. */
+const INSERT_CHUNK = 10_000;
+
+export interface NewBatch {
+  id: string;
+  tenant: string;
+  apiKeyId: string;
+  model: string;
+  params: Record<string, unknown>;
+  metadata: Record<string, string>;
+  completionWindow: number;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+}
+
+export interface HistoryFilter {
+  statuses?: BatchStatus[];
+  model?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  metadata?: Record<string, string>;
+  /** keyset position: strictly older than this (created_at, id) */
+  before?: { createdAt: Date; id: string };
+}
+
+/** The API's SQL for batches and items (state changes after submission live in BatchProgressRepository). */
+@Injectable()
+export class BatchesRepository {
+  private readonly batches: Repository<BatchEntity>;
+  private readonly items: Repository<BatchItemEntity>;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.batches = dataSource.getRepository(BatchEntity);
+    this.items = dataSource.getRepository(BatchItemEntity);
+  }
+
+  /**
+   * The batch row and all its items in ONE transaction: a batch is either wholly accepted or
+   * not at all. Items go in as multi-row INSERTs fed by arrays (unnest): one statement per
+   * 10,000 rows instead of one per row.
+   */
+  async insert(batch: NewBatch, items: readonly SubmittedItem[]): Promise<BatchEntity> {
+    await inTransaction(this.dataSource, async (runner) => {
+      await runner.query(
+        `INSERT INTO batches (id, tenant, api_key_id, status, model, params, metadata, completion_window,
+                              idempotency_key, request_hash, total_count, created_at, expires_at)
+         SELECT $1, $2, $3, 'queued', $4, $5, $6, $7::int, $8, $9, $10, t.now, t.now + make_interval(secs => $7::int)
+         -- millisecond timestamps: JS Dates carry no microseconds, and keyset cursors must round-trip
+         FROM (SELECT date_trunc('milliseconds', now()) AS now) t`,
+        [
+          batch.id,
+          batch.tenant,
+          batch.apiKeyId,
+          batch.model,
+          JSON.stringify(batch.params),
+          JSON.stringify(batch.metadata),
+          batch.completionWindow,
+          batch.idempotencyKey,
+          batch.requestHash,
+          items.length,
+        ],
+      );
+      for (let start = 0; start < items.length; start += INSERT_CHUNK) {
+        const chunk = items.slice(start, start + INSERT_CHUNK);
+        const indexes = chunk.map((_, k) => start + k);
+        const text = (pick: (item: SubmittedItem) => string | null) => chunk.map(pick);
+        await runner.query(
+          `INSERT INTO batch_items (batch_id, index, custom_id, prompt, prefix, suffix, params)
+           SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+          [
+            batch.id,
+            indexes,
+            text((i) => i.customId),
+            text((i) => ('prompt' in i.task ? i.task.prompt : null)),
+            text((i) => ('prefix' in i.task ? i.task.prefix : null)),
+            text((i) => ('suffix' in i.task ? i.task.suffix : null)),
+            text((i) => i.paramsJson),
+          ],
+        );
+      }
+    });
+    return (await this.batches.findOneBy({ id: batch.id }))!;
+  }
+
+  /** A batch of this tenant; another tenant's batch is "not found", never "forbidden". */
+  findOwned(id: string, tenant: string): Promise<BatchEntity | null> {
+    return this.batches.findOneBy({ id, tenant });
+  }
+
+  findByIdempotencyKey(tenant: string, idempotencyKey: string): Promise<BatchEntity | null> {
+    return this.batches.findOneBy({ tenant, idempotencyKey });
+  }
+
+  /** Newest first, keyset-paginated on (created_at, id). Reads `limit` rows at most. */
+  history(tenant: string, filter: HistoryFilter, limit: number): Promise<BatchEntity[]> {
+    const q = this.batches.createQueryBuilder('b').where('b.tenant = :tenant', { tenant });
+    if (filter.statuses?.length)
+      q.andWhere('b.status IN (:...statuses)', { statuses: filter.statuses });
+    if (filter.model) q.andWhere('b.model = :model', { model: filter.model });
+    if (filter.createdAfter) q.andWhere('b.createdAt > :after', { after: filter.createdAfter });
+    if (filter.createdBefore)
+      q.andWhere('b.createdAt < :beforeDate', { beforeDate: filter.createdBefore });
+    if (filter.metadata && Object.keys(filter.metadata).length > 0) {
+      q.andWhere('b.metadata @> CAST(:metadata AS jsonb)', {
+        metadata: JSON.stringify(filter.metadata),
+      });
+    }
+    if (filter.before) {
+      q.andWhere('(b.createdAt, b.id) < (:cursorAt, CAST(:cursorId AS uuid))', {
+        cursorAt: filter.before.createdAt,
+        cursorId: filter.before.id,
+      });
+    }
+    return q.orderBy('b.createdAt', 'DESC').addOrderBy('b.id', 'DESC').limit(limit).getMany();
+  }
+
+  /** Items by index after `afterIndex`, optionally of some statuses. */
+  itemsPage(
+    batchId: string,
+    options: { statuses?: readonly ItemStatus[]; afterIndex: number; limit: number },
+  ): Promise<BatchItemEntity[]> {
+    const q = this.items
+      .createQueryBuilder('i')
+      .where('i.batchId = :batchId', { batchId })
+      .andWhere('i.index > :after', { after: options.afterIndex });
+    if (options.statuses?.length)
+      q.andWhere('i.status IN (:...statuses)', { statuses: options.statuses });
+    return q.orderBy('i.index', 'ASC').limit(options.limit).getMany();
+  }
+
+  /** Ended items (the results so far), by index after `afterIndex`. */
+  resultsPage(batchId: string, afterIndex: number, limit: number): Promise<BatchItemEntity[]> {
+    return this.itemsPage(batchId, { statuses: TERMINAL_ITEM_STATUSES, afterIndex, limit });
+  }
+
+  async markEnqueued(id: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE batches SET enqueued_at = now() WHERE id = $1 AND enqueued_at IS NULL`,
+      [id],
+    );
+  }
+
+  /** Batches committed but never enqueued for longer than `graceMs` (a crash between the two). */
+  stranded(graceMs: number, limit: number): Promise<{ id: string; total_count: number }[]> {
+    return this.dataSource.query(
+      `SELECT id, total_count FROM batches
+       WHERE enqueued_at IS NULL AND created_at < now() - make_interval(secs => $1::float8 / 1000)
+       ORDER BY created_at LIMIT $2`,
+      [graceMs, limit],
+    );
+  }
+
+  /** Open batches past their deadline that still hold items not started (those will expire). */
+  async overdue(limit: number): Promise<string[]> {
+    const rows = await this.dataSource.query<{ id: string }[]>(
+      `SELECT b.id FROM batches b
+       WHERE b.status IN ('queued', 'in_progress') AND b.expires_at <= now()
+         AND EXISTS (SELECT 1 FROM batch_items i WHERE i.batch_id = b.id AND i.status = 'queued')
+       ORDER BY b.expires_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.id);
+  }
+}

@@ -1,0 +1,66 @@
+import type { z } from 'zod';
+import { ApiError, type ProblemDetail } from '../../common/api-error';
+
+/** Problems listed in a 400 at most; the rest are only counted. */
+export const MAX_LISTED_PROBLEMS = 100;
+
+/** Collects every problem of a submission, so one 400 tells the user everything to fix. */
+export class Problems {
+  private readonly listed: ProblemDetail[] = [];
+  private total = 0;
+
+  add(problem: ProblemDetail): void {
+    this.total++;
+    if (this.listed.length < MAX_LISTED_PROBLEMS) this.listed.push(problem);
+  }
+
+  get count(): number {
+    return this.total;
+  }
+
+  /** Throws the 400 listing the problems, if there are any. */
+  throwIfAny(): void {
+    if (this.total === 0) return;
+    const listedAll = this.total <= MAX_LISTED_PROBLEMS;
+    const first = this.listed[0]!;
+    const where =
+      first.line !== undefined
+        ? `line ${first.line}: `
+        : first.index !== undefined
+          ? `items[${first.index}]: `
+          : '';
+    throw new ApiError(
+      400,
+      'invalid_batch',
+      `${this.total} problem${this.total === 1 ? '' : 's'} in the batch, nothing was accepted` +
+        ` (first: ${where}${first.field}: ${first.message})` +
+        (listedAll ? '' : `; the first ${MAX_LISTED_PROBLEMS} are listed`),
+      this.listed,
+      { problem_count: this.total },
+    );
+  }
+}
+
+/**
+ * Zod issues as problems with a field path under `prefix`. An unknown key becomes one problem
+ * per key, named by its own path, so "params.temprature" points at the typo.
+ */
+export function zodProblems(
+  error: z.ZodError,
+  prefix: string,
+  at: Pick<ProblemDetail, 'index' | 'line'>,
+  rename: (field: string) => string = (f) => f,
+): ProblemDetail[] {
+  const out: ProblemDetail[] = [];
+  for (const issue of error.issues) {
+    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        out.push({ ...at, field: rename(`${path}.${key}`), message: 'unknown field' });
+      }
+    } else {
+      out.push({ ...at, field: rename(path || '(root)'), message: issue.message });
+    }
+  }
+  return out;
+}
