@@ -291,9 +291,10 @@ export class BatchProgressRepository {
                 count(*) FILTER (WHERE status = 'expired')::int AS expired,
                 coalesce(sum(tokens), 0) AS tokens,
                 coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+                -- timing sums cover the same items as their count (those that reported steps)
                 coalesce(sum(steps), 0) AS forwards,
-                coalesce(sum(queue_ms), 0) AS queue_ms,
-                coalesce(sum(compute_ms), 0) AS compute_ms,
+                coalesce(sum(queue_ms) FILTER (WHERE steps IS NOT NULL), 0) AS queue_ms,
+                coalesce(sum(compute_ms) FILTER (WHERE steps IS NOT NULL), 0) AS compute_ms,
                 count(*) FILTER (WHERE steps IS NOT NULL)::int AS timed
          FROM ended
        )
