@@ -1,0 +1,235 @@
+import { join } from 'node:path';
+import { DllmTokenizer } from '@dllm/engine/tokenizer';
+import { ApiError } from '../../common/api-error';
+import { parseJsonSubmission } from './json-submission';
+import { parseJsonlSubmission } from './jsonl-submission';
+import { PromptBudget } from './prompt-budget';
+import type { SubmissionRules } from './submission';
+
+const tokenizer = DllmTokenizer.fromFile(
+  join(__dirname, '../../../../../models/dllm-code-small/tokenizer.json'),
+);
+
+const rules: SubmissionRules = {
+  maxItems: 10,
+  defaultCompletionWindow: 86_400,
+  maxCompletionWindow: 7 * 86_400,
+  model: { name: 'dllm-code-small', aliases: ['small'], maxLength: 256, needsPrompt: false },
+  budget: new PromptBudget(tokenizer, 256),
+};
+
+/** The problems a submission is refused with (fails the test when it is accepted). */
+function problems(parse: () => unknown) {
+  try {
+    parse();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApiError);
+    const e = error as ApiError;
+    expect(e.status).toBe(400);
+    return e.details ?? [];
+  }
+  throw new Error('expected the submission to be refused');
+}
+
+const line = (
+  custom_id: string,
+  body: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) => JSON.stringify({ custom_id, method: 'POST', url: '/v1/completions', body, ...extra });
+
+describe('parseJsonSubmission', () => {
+  it('merges item params over batch params and fills every default', () => {
+    const s = parseJsonSubmission(
+      {
+        params: { gen_length: 32, temperature: 0.5 },
+        items: [
+          { custom_id: 'a', prompt: 'x = ' },
+          { custom_id: 'b', prefix: 'def f():\n', suffix: '\n', params: { gen_length: 8 } },
+        ],
+      },
+      rules,
+    );
+    expect(s.model).toBe('dllm-code-small');
+    expect(s.params).toEqual({ gen_length: 32, temperature: 0.5 });
+    expect(s.items[0]).toMatchObject({ customId: 'a', task: { prompt: 'x = ' } });
+    expect(s.items[0]!.params).toMatchObject({
+      gen_length: 32,
+      temperature: 0.5,
+      policy: 'threshold',
+      top_p: 1,
+    });
+    expect(s.items[1]).toMatchObject({ task: { prefix: 'def f():\n', suffix: '\n' } });
+    expect(s.items[1]!.params).toMatchObject({ gen_length: 8, temperature: 0.5 });
+    expect(JSON.parse(s.items[1]!.paramsJson)).toEqual(s.items[1]!.params);
+  });
+
+  it('accepts the model by an alias and a completion window as a duration', () => {
+    const s = parseJsonSubmission(
+      { model: 'small', completion_window: '90m', items: [{ custom_id: 'a', prompt: '' }] },
+      rules,
+    );
+    expect(s).toMatchObject({ model: 'dllm-code-small', completionWindow: 5400 });
+  });
+
+  it('reports every problem with its item index and field, not just the first', () => {
+    expect(
+      problems(() =>
+        parseJsonSubmission(
+          {
+            items: [
+              { custom_id: 'a', prompt: 'x', params: { gen_length: 0 } },
+              { custom_id: 'a', prompt: 'y' },
+              { custom_id: 'c', prefix: 'p' },
+            ],
+          },
+          rules,
+        ),
+      ),
+    ).toEqual([
+      { index: 0, field: 'params.gen_length', message: 'Too small: expected number to be >=1' },
+      { index: 1, field: 'custom_id', message: 'duplicate custom_id "a" (first used at items[0])' },
+      { index: 2, field: 'suffix', message: 'is required with prefix (infill)' },
+    ]);
+  });
+
+  it('reports invalid batch defaults once, not once per item', () => {
+    const details = problems(() =>
+      parseJsonSubmission(
+        {
+          params: { policy: 'greedy' },
+          items: [
+            { custom_id: 'a', prompt: 'x' },
+            { custom_id: 'b', prompt: 'x' },
+          ],
+        },
+        rules,
+      ),
+    );
+    expect(details).toHaveLength(1);
+    expect(details[0]).toMatchObject({ field: 'params.policy' });
+  });
+
+  it('checks prompt tokens + gen_length against the model length', () => {
+    // Short prompts are accepted without tokenizing; long ones are counted exactly.
+    expect(() =>
+      parseJsonSubmission({ items: [{ custom_id: 'a', prompt: 'x'.repeat(192) }] }, rules),
+    ).not.toThrow();
+    const details = problems(() =>
+      parseJsonSubmission(
+        { items: [{ custom_id: 'a', prompt: 'qz'.repeat(300), params: { gen_length: 64 } }] },
+        rules,
+      ),
+    );
+    expect(details[0]).toMatchObject({ index: 0, field: 'prompt' });
+    expect(details[0]!.message).toMatch(
+      /tokens; with gen_length 64 that is \d+ > the model's max length 256/,
+    );
+  });
+});
+
+describe('parseJsonlSubmission', () => {
+  it('maps OpenAI completion lines: max_tokens -> gen_length, stop string -> list, suffix -> infill', () => {
+    const s = parseJsonlSubmission(
+      [
+        line('one', {
+          model: 'dllm-code-small',
+          prompt: 'import os\n',
+          max_tokens: 16,
+          temperature: 0.2,
+          stop: '\n\n',
+          user: 'u1',
+        }),
+        '',
+        line('two', {
+          prompt: 'def f():\n    ',
+          suffix: '\n',
+          max_tokens: 4,
+          policy: 'factor',
+          factor: 2,
+        }),
+      ].join('\r\n'),
+      { completion_window: '3600', metadata: { source: 'file' } },
+      rules,
+    );
+    expect(s).toMatchObject({
+      model: 'dllm-code-small',
+      completionWindow: 3600,
+      metadata: { source: 'file' },
+    });
+    expect(s.items).toHaveLength(2);
+    expect(s.items[0]!.params).toMatchObject({ gen_length: 16, temperature: 0.2, stop: ['\n\n'] });
+    expect(s.items[1]).toMatchObject({
+      customId: 'two',
+      task: { prefix: 'def f():\n    ', suffix: '\n' },
+    });
+    expect(s.items[1]!.params).toMatchObject({ gen_length: 4, policy: 'factor', factor: 2 });
+  });
+
+  it('names the line and the field the user wrote', () => {
+    expect(
+      problems(() =>
+        parseJsonlSubmission(
+          [
+            line('a', { prompt: 'x', max_tokens: 5000 }),
+            '{"custom_id": "b"',
+            line('c', { prompt: 'x', logprobs: 3, frobnicate: true }),
+            line('d', { prompt: 'x' }, { url: '/v1/embeddings' }),
+          ].join('\n'),
+          {},
+          rules,
+        ),
+      ),
+    ).toEqual([
+      { line: 1, field: 'body.max_tokens', message: 'Too big: expected number to be <=4096' },
+      { line: 2, field: '(line)', message: expect.stringMatching(/^not valid JSON/) as string },
+      { line: 3, field: 'body.logprobs', message: 'is not supported by this service' },
+      { line: 3, field: 'body.frobnicate', message: 'unknown field' },
+      { line: 4, field: 'url', message: 'must be "/v1/completions" (got "/v1/embeddings")' },
+    ]);
+  });
+
+  it('refuses more lines than the batch limit before parsing them', () => {
+    const many = Array.from({ length: 11 }, (_, i) => line(`r${i}`, { prompt: 'x' })).join('\n');
+    expect(problems(() => parseJsonlSubmission(many, {}, rules))).toEqual([
+      { field: '(body)', message: 'at most 10 lines per batch (got 11)' },
+    ]);
+  });
+
+  it('reports duplicate custom_ids by line', () => {
+    const details = problems(() =>
+      parseJsonlSubmission(
+        [line('a', { prompt: 'x' }), line('a', { prompt: 'y' })].join('\n'),
+        {},
+        rules,
+      ),
+    );
+    expect(details).toEqual([
+      { line: 2, field: 'custom_id', message: 'duplicate custom_id "a" (first used at line 1)' },
+    ]);
+  });
+});
+
+describe('PromptBudget', () => {
+  const budget = new PromptBudget(tokenizer, 256);
+
+  it('accepts prompts whose byte length alone proves they fit', () => {
+    expect(budget.check({ prompt: 'a'.repeat(192) }, 64)).toBeNull();
+  });
+
+  it('counts tokens exactly when bytes alone cannot decide', () => {
+    const text = 'def f(x):\n    return x\n'.repeat(12); // ~290 bytes, far fewer tokens
+    expect(Buffer.byteLength(text)).toBeGreaterThan(192);
+    expect(tokenizer.encode(text).length).toBeLessThanOrEqual(192);
+    expect(budget.check({ prompt: text }, 64)).toBeNull();
+  });
+
+  it('counts prefix and suffix separately, as the worker lays them out', () => {
+    const half = 'zq'.repeat(60);
+    const tokens = tokenizer.encode(half).length * 2;
+    const message = budget.check({ prefix: half, suffix: half }, 256 - tokens + 1);
+    expect(message).toBe(
+      `prefix + suffix is ${tokens} tokens; with gen_length ${256 - tokens + 1} that is 257 > the model's max length 256`,
+    );
+    expect(budget.check({ prefix: half, suffix: half }, 256 - tokens)).toBeNull();
+  });
+});
