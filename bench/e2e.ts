@@ -1,0 +1,148 @@
+/**
+ * End-to-end benchmark, all in one run (same machine, same prompts):
+ *  1. the prompts through the engine directly (in process, inference thread);
+ *  2. the same prompts through API -> Redis -> worker -> Postgres (built processes), submit to completed;
+ *  3. time to accept a 100,000-item batch (POST until the response);
+ *  4. status-read latency (GET /v1/batches/:id) under concurrent polling.
+ *   npm run bench:e2e -- [--json OUT.json] [--items 96] [--gen-length 32]
+ */
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { Engine, loadModelBundle, parseGenerationParams, type GenerationParamsInput } from '@dllm/engine';
+import { validationPrompts } from './lib/prompts';
+import { ApiClient, ServiceStack } from './lib/service-stack';
+import { progress } from './lib/timing';
+
+const opts = new Command()
+  .option('--json <file>', 'also write the result here')
+  .option('--model <dir>', 'model bundle', 'models/dllm-code-small')
+  .option('--items <n>', 'prompts in the throughput comparison', Number, 96)
+  .option('--gen-length <n>', 'tokens generated per prompt', Number, 32)
+  .option('--accept-items <n>', 'items in the acceptance test', Number, 100_000)
+  .option('--pollers <n>', 'concurrent status readers', Number, 16)
+  .option('--poll-seconds <n>', 'how long they read', Number, 10)
+  .parse()
+  .opts<{ json?: string; model: string; items: number; genLength: number; acceptItems: number; pollers: number; pollSeconds: number }>();
+
+const ENGINE = { maxBatchRows: 16, maxBatchTokens: 4096 };
+const params: GenerationParamsInput = { policy: 'threshold', threshold: 0.9, gen_length: opts.genLength, seed: 1 };
+
+interface Batch {
+  id: string;
+  status: string;
+  request_counts: { total: number; completed: number; failed: number };
+  timing: { tokens: number };
+}
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const round = (x: number, d = 1): number => Number(x.toFixed(d));
+
+async function direct(prompts: string[]) {
+  progress(`direct: ${prompts.length} prompts through the engine`);
+  const engine = await Engine.start({ modelDir: opts.model, ...ENGINE });
+  const p = parseGenerationParams(params);
+  await engine.generate({ task: { prompt: prompts[0]! }, params: p }); // warm-up
+  const t0 = performance.now();
+  const results = await Promise.all(prompts.map((prompt) => engine.generate({ task: { prompt }, params: p })));
+  const seconds = (performance.now() - t0) / 1000;
+  await engine.close();
+  const tokens = results.reduce((s, r) => s + r.tokens, 0);
+  return { items: prompts.length, tokens, seconds: round(seconds, 2), tokens_per_second: round(tokens / seconds) };
+}
+
+async function pipeline(api: ApiClient, prompts: string[]) {
+  progress(`pipeline: the same ${prompts.length} prompts through API -> Redis -> worker -> Postgres`);
+  const items = prompts.map((prompt, i) => ({ custom_id: `p${i}`, prompt }));
+  const t0 = performance.now();
+  const res = await api.request<Batch>('POST', '/v1/batches', { params, items });
+  if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${JSON.stringify(res.body)}`);
+  let batch = res.body;
+  while (!['completed', 'failed', 'cancelled', 'expired'].includes(batch.status)) {
+    await new Promise((r) => setTimeout(r, 100));
+    batch = (await api.request<Batch>('GET', `/v1/batches/${batch.id}`)).body;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (batch.status !== 'completed') throw new Error(`pipeline batch ended ${batch.status}`);
+  return { items: prompts.length, tokens: batch.timing.tokens, seconds: round(seconds, 2), tokens_per_second: round(batch.timing.tokens / seconds) };
+}
+
+async function accept(api: ApiClient, n: number) {
+  progress(`accept: one batch of ${n} items`);
+  const items = Array.from({ length: n }, (_, i) => ({ custom_id: `a${i}`, prompt: `def f${i}(x):` }));
+  const body = JSON.stringify({ params: { gen_length: 16 }, items });
+  const t0 = performance.now();
+  const res = await api.request<Batch>('POST', '/v1/batches', body);
+  const ms = performance.now() - t0;
+  if (res.status !== 201) throw new Error(`accept answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+  return { id: res.body.id, result: { items: n, body_mb: round(body.length / 1e6, 1), ms: Math.round(ms), items_per_second: Math.round((n * 1000) / ms) } };
+}
+
+async function statusReads(api: ApiClient, id: string) {
+  progress(`status reads: ${opts.pollers} concurrent pollers for ${opts.pollSeconds}s`);
+  const latencies: number[] = [];
+  let errors = 0;
+  const until = performance.now() + opts.pollSeconds * 1000;
+  await Promise.all(
+    Array.from({ length: opts.pollers }, async () => {
+      while (performance.now() < until) {
+        const t0 = performance.now();
+        const r = await api.request('GET', `/v1/batches/${id}`);
+        latencies.push(performance.now() - t0);
+        if (r.status !== 200) errors++;
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return {
+    pollers: opts.pollers,
+    requests: latencies.length,
+    errors,
+    requests_per_second: round(latencies.length / opts.pollSeconds),
+    p50_ms: round(percentile(latencies, 50), 2),
+    p99_ms: round(percentile(latencies, 99), 2),
+  };
+}
+
+async function main(): Promise<void> {
+  const bundle = loadModelBundle(opts.model);
+  const { prompts } = validationPrompts(opts.model, bundle.tokenizer, opts.items, 64);
+  const stack = new ServiceStack();
+  try {
+    const directRun = await direct(prompts);
+    await stack.createDatabase();
+    await stack.startApi();
+    const created = await new ApiClient(stack.baseUrl, stack.adminKey).request<{ key: string }>('POST', '/v1/admin/api-keys', { tenant: 'bench', name: 'bench' });
+    const api = new ApiClient(stack.baseUrl, created.body.key);
+    const worker = await stack.startWorker(19600 + Math.floor(Math.random() * 300), { ENGINE_MAX_BATCH_ROWS: String(ENGINE.maxBatchRows), ENGINE_MAX_BATCH_TOKENS: String(ENGINE.maxBatchTokens) });
+    const pipelineRun = await pipeline(api, prompts);
+    await stack.stop(worker); // the acceptance test must not race a worker for the CPU
+    const acceptance = await accept(api, opts.acceptItems);
+    const reads = await statusReads(api, acceptance.id);
+    const ratio = round(pipelineRun.tokens_per_second / directRun.tokens_per_second, 3);
+    const result = {
+      benchmark: 'e2e',
+      date: new Date().toISOString(),
+      machine: { cpus: (await import('node:os')).cpus().length },
+      config: { model: bundle.name, params, engine: ENGINE, items: opts.items, prompt_tokens: 64 },
+      direct_engine: directRun,
+      api_redis_worker_postgres: pipelineRun,
+      e2e_over_direct: ratio,
+      accept: acceptance.result,
+      status_read: reads,
+      targets: {
+        e2e_over_direct_at_least_0_9: ratio >= 0.9,
+        accept_100k_within_10s: opts.acceptItems >= 100_000 && acceptance.result.ms <= 10_000,
+      },
+    };
+    const text = JSON.stringify(result, null, 2);
+    process.stdout.write(text + '\n');
+    if (opts.json) writeFileSync(opts.json, text + '\n');
+  } finally {
+    await stack.teardown();
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench:e2e failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

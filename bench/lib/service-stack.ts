@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { Client } from 'pg';
+import { Redis } from 'ioredis';
+import { migrate } from '@dllm/shared';
+
+const API_MAIN = 'dist/apps/api/apps/api/src/main.js';
+const WORKER_MAIN = 'dist/apps/worker/apps/worker/src/main.js';
+
+/**
+ * The real deployment shape on this machine: the built API and worker as separate processes
+ * (node dist/...), a scratch Postgres database migrated for the run, a scratch BullMQ prefix.
+ */
+export class ServiceStack {
+  readonly adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
+  readonly prefix = `bench_${randomBytes(4).toString('hex')}`;
+  readonly apiPort = 18080 + Math.floor(Math.random() * 800);
+  private readonly dbName = `dllm_bench_${randomBytes(4).toString('hex')}`;
+  private readonly children: ChildProcess[] = [];
+
+  constructor(
+    private readonly adminUrl = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    readonly redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  ) {
+    for (const f of [API_MAIN, WORKER_MAIN]) if (!existsSync(f)) throw new Error(`${f} missing: run \`npm run build\` first`);
+  }
+
+  get databaseUrl(): string {
+    const u = new URL(this.adminUrl);
+    u.pathname = `/${this.dbName}`;
+    return u.toString();
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.apiPort}`;
+  }
+
+  async createDatabase(): Promise<void> {
+    await this.admin(`CREATE DATABASE ${this.dbName}`);
+    await migrate(this.databaseUrl);
+  }
+
+  private env(extra: Record<string, string>): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: this.databaseUrl,
+      REDIS_URL: this.redisUrl,
+      QUEUE_PREFIX: this.prefix,
+      ADMIN_API_KEY: this.adminKey,
+      API_PORT: String(this.apiPort),
+      ...extra,
+    };
+  }
+
+  async startApi(extra: Record<string, string> = {}): Promise<ChildProcess> {
+    const child = this.spawn(API_MAIN, extra);
+    await this.waitHttp(`${this.baseUrl}/readyz`, 60_000);
+    return child;
+  }
+
+  async startWorker(metricsPort: number, extra: Record<string, string> = {}): Promise<ChildProcess> {
+    const child = this.spawn(WORKER_MAIN, { WORKER_METRICS_PORT: String(metricsPort), ...extra });
+    await this.waitHttp(`http://127.0.0.1:${metricsPort}/readyz`, 60_000);
+    return child;
+  }
+
+  async stop(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  /** Everything this run made goes away: processes, database, queue keys. */
+  async teardown(): Promise<void> {
+    for (const c of this.children) if (c.exitCode === null) c.kill('SIGKILL');
+    const redis = new Redis(this.redisUrl);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    redis.disconnect();
+    await this.admin(`DROP DATABASE IF EXISTS ${this.dbName} WITH (FORCE)`);
+  }
+
+  private spawn(main: string, extra: Record<string, string>): ChildProcess {
+    const child = spawn(process.execPath, [main], { env: this.env(extra), stdio: ['ignore', 'ignore', 'inherit'] });
+    this.children.push(child);
+    return child;
+  }
+
+  private async waitHttp(url: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        if ((await fetch(url)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  private async admin(sql: string): Promise<void> {
+    const c = new Client({ connectionString: this.adminUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  }
+}
+
+/** Small REST client for the bench (fetch, bearer key, JSON). */
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly key: string,
+  ) {}
+
+  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.key}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  }
+}
