@@ -1,3 +1,5 @@
+import { get as httpGet, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ADMIN_KEY, ApiHarness, jsonBatch } from './support/api-harness';
 
 interface ErrorBody {
@@ -137,6 +139,40 @@ describe('API platform', () => {
       expect((res.body as ErrorBody).error.message).toMatch(message);
       expect(res.headers['www-authenticate']).toBe('Bearer');
     });
+  });
+
+  it('shuts down promptly with a progress stream open, ending the stream', async () => {
+    const other = await ApiHarness.start();
+    const key = await other.keyFor('acme');
+    const batch = await other.http
+      .post('/v1/batches')
+      .set('Authorization', `Bearer ${key}`)
+      .send(jsonBatch(1))
+      .expect(201);
+    const server = other.app.getHttpServer() as Server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const ended = new Promise<string>((resolve, reject) => {
+      httpGet(
+        {
+          port,
+          host: '127.0.0.1',
+          path: `/v1/batches/${(batch.body as { id: string }).id}/events`,
+          headers: { Authorization: `Bearer ${key}` },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve(text));
+          res.on('error', reject);
+        },
+      ).on('error', reject);
+    });
+    await new Promise((r) => setTimeout(r, 300)); // the stream is open and has sent its first event
+    const started = Date.now();
+    await other.close();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await ended).toContain('event: progress');
   });
 
   it('the admin API is off when ADMIN_API_KEY is unset', async () => {

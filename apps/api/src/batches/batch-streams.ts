@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { isTerminalBatchStatus, type BatchEntity, type Config } from '@dllm/shared';
 import { CONFIG } from '../common/core.module';
 import type { HttpRequest, HttpResponse } from '../common/http';
@@ -14,11 +14,29 @@ const HEARTBEAT_MS = 15_000;
 
 /** Long responses: the JSONL results download and the SSE progress stream. */
 @Injectable()
-export class BatchStreams {
+export class BatchStreams implements BeforeApplicationShutdown {
+  /** One per open stream: shutdown ends them, or the HTTP server would wait for their clients. */
+  private readonly open = new Set<AbortController>();
+
   constructor(
     private readonly batches: BatchesRepository,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
+
+  beforeApplicationShutdown(): void {
+    for (const stream of this.open) stream.abort();
+  }
+
+  /** Aborted when the client goes away or the process shuts down. */
+  private track(res: HttpResponse): AbortController {
+    const stream = new AbortController();
+    this.open.add(stream);
+    res.once('close', () => {
+      stream.abort();
+      this.open.delete(stream);
+    });
+    return stream;
+  }
 
   /**
    * Ended items ordered by index, one JSON line each, read page by page (keyset on index) and
@@ -33,8 +51,7 @@ export class BatchStreams {
     res.statusCode = 200;
     res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="batch_${batch.id}_results.jsonl"`);
-    const closed = new AbortController();
-    res.once('close', () => closed.abort());
+    const closed = this.track(res);
     let after = -1;
     for (;;) {
       const page = await this.batches.resultsPage(batch.id, after, RESULTS_PAGE);
@@ -55,7 +72,9 @@ export class BatchStreams {
       }
       if (page.length < RESULTS_PAGE) break;
     }
-    if (!closed.signal.aborted) res.end();
+    // Cut short (shutdown), the download must not look complete: destroy instead of end.
+    if (closed.signal.aborted) res.destroy();
+    else res.end();
     req.log?.debug({ batch_id: batch.id, format }, 'results streamed');
   }
 
@@ -71,8 +90,7 @@ export class BatchStreams {
     res.setHeader('Connection', 'keep-alive');
     res.setHeader('X-Accel-Buffering', 'no'); // nginx: pass events through unbuffered
     res.flushHeaders();
-    const closed = new AbortController();
-    res.once('close', () => closed.abort());
+    const closed = this.track(res);
 
     let current: BatchEntity | null = batch;
     let lastSignature = '';
@@ -100,7 +118,8 @@ export class BatchStreams {
       }
       current = await this.batches.findOwned(batch.id, batch.tenant);
     }
-    if (!closed.signal.aborted) res.end();
+    // The client reconnects on its own (EventSource) when a shutdown ends the stream.
+    res.end();
   }
 }
 
