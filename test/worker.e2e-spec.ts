@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
+import { Worker } from 'bullmq';
+import pino from 'pino';
 import { DataSource } from 'typeorm';
-import { BatchProgressRepository, CANCEL_CHANNEL, dataSourceOptions } from '@dllm/shared';
+import { BatchProgressRepository, CANCEL_CHANNEL, CHUNK_QUEUE, dataSourceOptions } from '@dllm/shared';
+import { ChunkFailureSweeper } from '../apps/worker/src/chunk-failure-sweeper';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 import { chunkQueue, installWriteAudit, seedBatch } from './support/seed-batch';
 import { startWorker, waitFor, type WorkerHandle } from './support/worker-process';
@@ -129,5 +132,23 @@ describe('worker (child processes, real Redis and Postgres)', () => {
     expect(b.cancelled_count).toBeGreaterThan(0);
     const kept = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM batch_items WHERE batch_id = $1 AND status = 'completed' AND output IS NOT NULL`, [id]);
     expect(kept.rows[0]!.n).toBe(b.completed_count);
+  });
+
+  it('a chunk BullMQ gives up on ends its unfinished items as failed, so the batch still closes', async () => {
+    const id = await seedBatch(db, queue, { items: 8, params: { gen_length: 4 }, chunkSize: 8, attempts: 1 });
+    const ds = await new DataSource(dataSourceOptions({ DATABASE_URL: tdb.url, DATABASE_POOL_SIZE: 2 })).initialize();
+    const sweeper = new ChunkFailureSweeper(() => new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null }), prefix, new BatchProgressRepository(ds), pino({ level: 'silent' }));
+    sweeper.start();
+    // a processor that always breaks (think: a poison chunk that crashes its engine)
+    const broken = new Worker(CHUNK_QUEUE, async () => Promise.reject(new Error('engine thread exited')), { connection: new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null }), prefix });
+    try {
+      await waitFor('batch failed', async () => (await batch(id)).status === 'failed', 30_000);
+      const items = await db.query<{ status: string; error: string }>(`SELECT status, error FROM batch_items WHERE batch_id = $1`, [id]);
+      expect(items.rows.every((i) => i.status === 'failed' && /chunk 0 failed for good after 1 attempt\(s\): engine thread exited/.test(i.error))).toBe(true);
+    } finally {
+      await broken.close();
+      await sweeper.stop();
+      await ds.destroy();
+    }
   });
 });

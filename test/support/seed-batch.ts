@@ -11,7 +11,7 @@ import { parseGenerationParams, type GenerationParamsInput } from '@dllm/engine/
 export async function seedBatch(
   db: Client,
   queue: Queue,
-  opts: { items: number; params: GenerationParamsInput; chunkSize: number; prompt?: (i: number) => string },
+  opts: { items: number; params: GenerationParamsInput; chunkSize: number; prompt?: (i: number) => string; attempts?: number },
 ): Promise<string> {
   const key = await db.query<{ id: string }>(
     `INSERT INTO api_keys (tenant, name, key_hash) VALUES ('t', 'k', md5(random()::text) || md5(random()::text)) RETURNING id`,
@@ -33,7 +33,7 @@ export async function seedBatch(
     chunkJobs(id, opts.items, opts.chunkSize).map((data) => ({
       name: CHUNK_JOB,
       data,
-      opts: { jobId: chunkJobId(id, data.chunk), ...chunkJobOptions({ JOB_ATTEMPTS: 5, JOB_BACKOFF_MS: 500 }) },
+      opts: { jobId: chunkJobId(id, data.chunk), ...chunkJobOptions({ JOB_ATTEMPTS: opts.attempts ?? 5, JOB_BACKOFF_MS: 500 }) },
     })),
   );
   return id;

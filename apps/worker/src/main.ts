@@ -11,6 +11,7 @@ import { DataSource } from 'typeorm';
 import { Engine } from '@dllm/engine';
 import { BatchProgressRepository, CHUNK_QUEUE, dataSourceOptions, loadConfig, type ChunkJobData } from '@dllm/shared';
 import { CancelWatcher } from './cancel-watcher';
+import { ChunkFailureSweeper } from './chunk-failure-sweeper';
 import { ChunkProcessor } from './chunk-processor';
 import { startHealthServer } from './health-server';
 import { WorkerMetrics } from './metrics';
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
     stalledInterval: config.WORKER_STALLED_CHECK_MS,
     maxStalledCount: config.WORKER_MAX_STALLED,
   });
+  const sweeper = new ChunkFailureSweeper(() => new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }), config.QUEUE_PREFIX, progress, log);
+  sweeper.start();
   worker.on('failed', (job, err) => log.error({ job_id: job?.id, batch_id: job?.data.batchId, chunk: job?.data.chunk, err: err.message }, 'chunk failed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'queue error'));
   worker.on('stalled', (jobId) => log.warn({ job_id: jobId }, 'chunk stalled; taken over'));
@@ -93,6 +96,7 @@ async function main(): Promise<void> {
       await drained;
     }
     await writer.flush();
+    await sweeper.stop();
     await Promise.allSettled([cancels.stop(), engine.close(), dataSource.destroy()]);
     connection.disconnect();
     health.close();

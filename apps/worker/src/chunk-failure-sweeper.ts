@@ -1,0 +1,47 @@
+import { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { CHUNK_QUEUE, type BatchProgressRepository, type ChunkJobData } from '@dllm/shared';
+
+/**
+ * When BullMQ gives up on a chunk for good (retries spent, or its workers kept dying until
+ * maxStalledCount), the chunk's unfinished items would stay queued/in_progress and hold their
+ * batch open forever. This ends them as failed, with the reason, so the batch can close. Every
+ * worker hears the event; the write is idempotent, so the first one wins and the rest change nothing.
+ */
+export class ChunkFailureSweeper {
+  private readonly events: QueueEvents;
+  private readonly queue: Queue<ChunkJobData>;
+
+  constructor(
+    connection: () => Redis,
+    prefix: string,
+    private readonly progress: Pick<BatchProgressRepository, 'finishItems'>,
+    private readonly log: Logger,
+  ) {
+    this.events = new QueueEvents(CHUNK_QUEUE, { connection: connection(), prefix });
+    this.queue = new Queue<ChunkJobData>(CHUNK_QUEUE, { connection: connection(), prefix });
+  }
+
+  start(): void {
+    this.events.on('failed', ({ jobId, failedReason }) => {
+      void this.sweep(jobId, failedReason).catch((err: Error) => this.log.error({ job_id: jobId, err: err.message }, 'could not fail the items of a dead chunk'));
+    });
+  }
+
+  async sweep(jobId: string, reason: string): Promise<number> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) return 0;
+    const { batchId, chunk, firstIndex, lastIndex } = job.data;
+    const error = `chunk ${chunk} failed for good after ${job.attemptsMade} attempt(s): ${reason}`;
+    const outcomes = [];
+    for (let index = firstIndex; index <= lastIndex; index++) outcomes.push({ batchId, index, status: 'failed' as const, error });
+    const [progress] = await this.progress.finishItems(outcomes);
+    if (progress?.written) this.log.warn({ batch_id: batchId, chunk, failed_items: progress.written, reason }, 'failed the unfinished items of a dead chunk');
+    return progress?.written ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.events.close(), this.queue.close()]);
+  }
+}
