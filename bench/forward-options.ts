@@ -12,7 +12,7 @@ import { loadModelBundle } from '@dllm/engine';
 import { round } from './lib/matmul-peak';
 import { syntheticBatch } from './lib/model-forward';
 import { engineSessionOptions } from './lib/session-options';
-import { median, progress } from './lib/timing';
+import { median, progress, settle } from './lib/timing';
 
 type Options = ort.InferenceSession.SessionOptions;
 
@@ -59,7 +59,10 @@ async function main(): Promise<void> {
   for (const s of sessions) await s.run(feeds, fetches);
   const ms: number[][] = variants.map(() => []);
   for (let r = 0; r < o.rounds; r++) {
-    for (let i = 0; i < sessions.length; i++) {
+    // rotate the order each round so no variant always runs right after the same neighbour
+    for (let j = 0; j < sessions.length; j++) {
+      const i = (j + r) % sessions.length;
+      await settle();
       const t0 = performance.now();
       await sessions[i]!.run(feeds, fetches);
       ms[i]!.push(performance.now() - t0);

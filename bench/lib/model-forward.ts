@@ -1,7 +1,7 @@
 import { loadModelBundle, OrtForward, type ForwardBatch } from '@dllm/engine';
 import { flopsPerForward, readModelDimensions } from './flops';
 import { round, type MatmulProbe } from './matmul-peak';
-import { median, progress } from './timing';
+import { median, progress, settle } from './timing';
 
 export interface ForwardPoint {
   batch: number;
@@ -14,6 +14,11 @@ export interface ForwardPoint {
   /** the peak-shape matmul timed alternately with these forwards, and gflops over it */
   matmulGflops: number;
   ofInterleavedPeak: number;
+  /** the same from the fastest forward and the fastest interleaved matmul (least disturbed by neighbours) */
+  bestGflops: number;
+  bestMatmulGflops: number;
+  /** bestGflops over the run's best matmul rate (set by the caller) */
+  bestOfPeak: number;
 }
 
 /**
@@ -39,9 +44,11 @@ export async function measureModelForward(
       const forwardMs: number[] = [];
       const matmulMs: number[] = [];
       for (let i = 0; i < opts.repeats; i++) {
+        await settle();
         const t0 = performance.now();
         await forward.run(input);
         forwardMs.push(performance.now() - t0);
+        await settle();
         matmulMs.push(await probe.run());
       }
       const ms = median(forwardMs);
@@ -57,8 +64,15 @@ export async function measureModelForward(
         ofPeak: NaN,
         matmulGflops: round(matmulGflops),
         ofInterleavedPeak: round(gflops / matmulGflops, 3),
+        bestGflops: round(gflop / (Math.min(...forwardMs) / 1000)),
+        bestMatmulGflops: round(probe.flops / (Math.min(...matmulMs) * 1e6)),
+        bestOfPeak: NaN,
       });
-      progress(`forward B=${batch} L=${length}: ${ms.toFixed(1)} ms, ${gflops.toFixed(1)} GFLOP/s (${((100 * gflops) / matmulGflops).toFixed(0)}% of the interleaved matmul)`);
+      const p = points[points.length - 1]!;
+      progress(
+        `forward B=${batch} L=${length}: ${ms.toFixed(1)} ms, ${gflops.toFixed(1)} GFLOP/s ` +
+          `(${(100 * p.ofInterleavedPeak).toFixed(0)}% of the interleaved matmul; fastest runs ${p.bestGflops} vs ${p.bestMatmulGflops})`,
+      );
     }
   } finally {
     await forward.release();

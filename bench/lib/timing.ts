@@ -29,3 +29,13 @@ export async function timeIt(fn: () => Promise<unknown>, warmup: number, repeats
 export function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
+
+/**
+ * Each onnxruntime session has its own intra-op pool whose threads spin for a while after a run; on
+ * a small machine another session's spinners halve the next run's speed (measured here: a 1024^3
+ * matmul right after a model forward ~85 GFLOP/s, 50 ms later ~150). The engine has one session,
+ * so wait for them to park before timing a different session.
+ */
+export function settle(ms = 50): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
