@@ -138,15 +138,17 @@ describe('worker (child processes, real Redis and Postgres)', () => {
     const id = await seedBatch(db, queue, { items: 8, params: { gen_length: 4 }, chunkSize: 8, attempts: 1 });
     const ds = await new DataSource(dataSourceOptions({ DATABASE_URL: tdb.url, DATABASE_POOL_SIZE: 2 })).initialize();
     const sweeper = new ChunkFailureSweeper(() => new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null }), prefix, new BatchProgressRepository(ds), pino({ level: 'silent' }));
-    sweeper.start();
+    await sweeper.start();
     // a processor that always breaks (think: a poison chunk that crashes its engine)
-    const broken = new Worker(CHUNK_QUEUE, async () => Promise.reject(new Error('engine thread exited')), { connection: new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null }), prefix });
+    const connection = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+    const broken = new Worker(CHUNK_QUEUE, async () => Promise.reject(new Error('engine thread exited')), { connection, prefix });
     try {
       await waitFor('batch failed', async () => (await batch(id)).status === 'failed', 30_000);
       const items = await db.query<{ status: string; error: string }>(`SELECT status, error FROM batch_items WHERE batch_id = $1`, [id]);
       expect(items.rows.every((i) => i.status === 'failed' && /chunk 0 failed for good after 1 attempt\(s\): engine thread exited/.test(i.error))).toBe(true);
     } finally {
       await broken.close();
+      connection.disconnect();
       await sweeper.stop();
       await ds.destroy();
     }

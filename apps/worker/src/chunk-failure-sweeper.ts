@@ -12,21 +12,26 @@ import { CHUNK_QUEUE, type BatchProgressRepository, type ChunkJobData } from '@d
 export class ChunkFailureSweeper {
   private readonly events: QueueEvents;
   private readonly queue: Queue<ChunkJobData>;
+  // BullMQ never closes connections it was handed, so the sweeper keeps and closes its own
+  private readonly connections: Redis[];
 
   constructor(
-    connection: () => Redis,
+    connect: () => Redis,
     prefix: string,
     private readonly progress: Pick<BatchProgressRepository, 'finishItems'>,
     private readonly log: Logger,
   ) {
-    this.events = new QueueEvents(CHUNK_QUEUE, { connection: connection(), prefix });
-    this.queue = new Queue<ChunkJobData>(CHUNK_QUEUE, { connection: connection(), prefix });
+    this.connections = [connect(), connect()];
+    this.events = new QueueEvents(CHUNK_QUEUE, { connection: this.connections[0]!, prefix });
+    this.queue = new Queue<ChunkJobData>(CHUNK_QUEUE, { connection: this.connections[1]!, prefix });
   }
 
-  start(): void {
+  /** Resolves once it listens: a chunk that fails before then is not seen by this sweeper. */
+  async start(): Promise<void> {
     this.events.on('failed', ({ jobId, failedReason }) => {
       void this.sweep(jobId, failedReason).catch((err: Error) => this.log.error({ job_id: jobId, err: err.message }, 'could not fail the items of a dead chunk'));
     });
+    await this.events.waitUntilReady();
   }
 
   async sweep(jobId: string, reason: string): Promise<number> {
@@ -43,5 +48,6 @@ export class ChunkFailureSweeper {
 
   async stop(): Promise<void> {
     await Promise.allSettled([this.events.close(), this.queue.close()]);
+    for (const c of this.connections) c.disconnect();
   }
 }

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     maxStalledCount: config.WORKER_MAX_STALLED,
   });
   const sweeper = new ChunkFailureSweeper(() => new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }), config.QUEUE_PREFIX, progress, log);
-  sweeper.start();
+  await sweeper.start();
   worker.on('failed', (job, err) => log.error({ job_id: job?.id, batch_id: job?.data.batchId, chunk: job?.data.chunk, err: err.message }, 'chunk failed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'queue error'));
   worker.on('stalled', (jobId) => log.warn({ job_id: jobId }, 'chunk stalled; taken over'));
