@@ -172,4 +172,15 @@ describe('Scheduler', () => {
     await expect(gen({ prompt: 'x' }, { gen_length: 4 })).rejects.toThrow('boom');
     await expect(gen({ prompt: 'x' }, { gen_length: 4 })).resolves.toMatchObject({ tokens: 4 });
   });
+
+  it('with shifted logits (Dream), reads the prediction for position p from output p-1', async () => {
+    // the fake says "a" at even output positions and "b" at odd ones
+    const forward = new FakeForward((_ids, p) => ({ ids: [p % 2 ? B : A], probs: [0.9] }));
+    const plain = new Scheduler(forward, bundle, { maxRows: 4, maxTokens: 4096 });
+    const shifted = new Scheduler(forward, fakeBundle({ shiftLogits: true }), { maxRows: 4, maxTokens: 4096 });
+    const params = parseGenerationParams({ policy: 'fixed', gen_length: 4 });
+    // prompt "x" is 1 token, so the canvas is positions 1..4
+    expect((await plain.submit('p', { task: { prompt: 'x' }, params })).text).toBe('baba');
+    expect((await shifted.submit('s', { task: { prompt: 'x' }, params })).text).toBe('abab');
+  });
 });
