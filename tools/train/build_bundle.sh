@@ -3,6 +3,7 @@
 # export -> evaluation -> model card -> parity check in onnxruntime-node.
 #   tools/train/build_bundle.sh                 full recipe into models/dllm-code-small
 #   PRESET=smoke tools/train/build_bundle.sh    tiny configuration, a few steps (CI), into $WORK/smoke-bundle
+#   PRESET=cpu tools/train/build_bundle.sh      the recipe cut to ~2 hours of a 2-core CPU, into $WORK/bundle
 # SKIP_TRAIN=1 reuses weights already in $WORK/train (trained elsewhere with the same train.py).
 # Extra arguments go to train.py (e.g. --device cpu, --max-minutes 100).
 # Training resumes from $WORK/train/ckpt.pt when one exists; delete $WORK to start over.
@@ -18,6 +19,14 @@ if [ "$PRESET" = smoke ]; then
   FILE_ARGS=(--max-files 20)
   TRAIN_ARGS=(--steps 6 --batch 4 --seq-len 64 --d-model 32 --n-layers 1 --n-heads 2 --eval-every 3 --ckpt-every 3 --warmup 2)
   EVAL_ARGS=(--windows 8)
+elif [ "$PRESET" = cpu ]; then
+  # fits about 2 hours on a 2-core CPU (~2.5 s a step); a weaker model than the bundled one
+  WORK=${WORK:-tools/train/work/cpu}
+  BUNDLE=${BUNDLE:-$WORK/bundle}
+  TOK_ARGS=()
+  FILE_ARGS=()
+  TRAIN_ARGS=(--steps 2800 --batch 16 --warmup 200 --eval-every 200 --ckpt-every 200)
+  EVAL_ARGS=()
 else
   WORK=${WORK:-tools/train/work/full}
   BUNDLE=${BUNDLE:-models/dllm-code-small}
