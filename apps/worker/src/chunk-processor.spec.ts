@@ -15,6 +15,20 @@ const claim = (prompts: Array<string | null>): Claim => ({
 const ok = (text: string): GenerationResult => ({ text, finish_reason: 'length', steps: 3, tokens: 4, prompt_tokens: 2, queue_ms: 5, compute_ms: 7, seed: 1 });
 const job = { id: 'j', data: { batchId: 'b', chunk: 0, firstIndex: 0, lastIndex: 2 } } as Job<ChunkJobData>;
 
+/** An engine whose rows run until aborted (then end "cancelled"); `gate` opens once a row started. */
+function runsUntilAborted(): { engine: GenerationEngine; gate: Promise<void> } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const engine: GenerationEngine = {
+    generate: (_r, opts) =>
+      new Promise((resolve) => {
+        opts?.signal?.addEventListener('abort', () => resolve({ ...ok(''), finish_reason: 'cancelled' }));
+        release();
+      }),
+  };
+  return { engine, gate };
+}
+
 function setup(engine: GenerationEngine, c: Claim | null) {
   const written: ItemOutcome[] = [];
   const cancels = new CancelWatcher({} as never);
@@ -59,15 +73,7 @@ describe('ChunkProcessor', () => {
   });
 
   it('writes cancelled for rows of a cancelled batch', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const engine: GenerationEngine = {
-      generate: (_r, opts) =>
-        new Promise((resolve) => {
-          opts?.signal?.addEventListener('abort', () => resolve({ ...ok(''), finish_reason: 'cancelled' }));
-          release();
-        }),
-    };
+    const { engine, gate } = runsUntilAborted();
     const { processor, written, cancels } = setup(engine, claim(['a']));
     const done = processor.process(job);
     await gate;
@@ -77,15 +83,7 @@ describe('ChunkProcessor', () => {
   });
 
   it('hands a chunk back to the queue, writing nothing, when shutdown interrupts its rows', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const engine: GenerationEngine = {
-      generate: (_r, opts) =>
-        new Promise((resolve) => {
-          opts?.signal?.addEventListener('abort', () => resolve({ ...ok(''), finish_reason: 'cancelled' }));
-          release();
-        }),
-    };
+    const { engine, gate } = runsUntilAborted();
     const { processor, written } = setup(engine, claim(['a']));
     const moved: string[] = [];
     const j = { ...job, moveToWait: async (token?: string) => (moved.push(token ?? ''), 0) } as unknown as Job<ChunkJobData>;
