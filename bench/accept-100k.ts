@@ -2,15 +2,11 @@
 // Builds the API, runs it as its own process (as in production) against a throwaway Postgres
 // database and a fresh BullMQ prefix, POSTs the batch as JSON and as OpenAI JSONL, and prints
 // JSON: client-side time to the 201 plus the server's own split (validate / insert / enqueue).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { Redis } from 'ioredis';
-import { Client } from 'pg';
-import { migrate } from '../libs/shared/src/database/migrate';
+import { ServiceStack } from './lib/service-stack';
 
 const ROOT = join(__dirname, '..');
 const TARGET_MS = 10_000;
@@ -34,9 +30,6 @@ const options = new Command()
   .parse()
   .opts<{ items: number; runs: number; format: string; json?: string; build: boolean }>();
 
-const ADMIN_URL =
-  process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Varied, realistic code prompts (40-90 bytes), so nothing is suspiciously compressible. */
 function prompt(i: number): string {
@@ -64,98 +57,24 @@ function jsonlBody(n: number): string {
   return out;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function waitReady(base: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`api exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('api not ready within 60 s');
-}
-
 async function main(): Promise<void> {
   if (options.build) execFileSync('npx', ['nest', 'build', 'api'], { cwd: ROOT, stdio: 'inherit' });
-  const database = `dllm_bench_${randomBytes(5).toString('hex')}`;
-  const prefix = `bench_${randomBytes(5).toString('hex')}`;
-  const adminKey = randomBytes(24).toString('hex');
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${database}`;
-  await admin(`CREATE DATABASE ${database}`);
-  let child: ChildProcess | undefined;
-  const redis = new Redis(REDIS_URL);
+  const stack = new ServiceStack();
   try {
-    await migrate(url.toString());
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/apps/api/src/main.js')], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: url.toString(),
-        REDIS_URL,
-        API_PORT: String(port),
-        QUEUE_PREFIX: prefix,
-        ADMIN_API_KEY: adminKey,
-        MAX_BATCH_ITEMS: String(Math.max(100_000, options.items)),
-        RECONCILE_INTERVAL_MS: '3600000',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    await stack.createDatabase();
     // The server logs its own split of each accept; collect it by batch id.
     const split = new Map<string, Pick<Run, 'validate_ms' | 'insert_ms' | 'enqueue_ms'>>();
-    let pending = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      pending += chunk.toString('utf8');
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        if (!line.includes('"batch accepted"')) continue;
-        const entry = JSON.parse(line) as {
-          batch_id: string;
-          validate_ms: number;
-          insert_ms: number;
-          enqueue_ms: number;
-        };
-        split.set(entry.batch_id, {
-          validate_ms: entry.validate_ms,
-          insert_ms: entry.insert_ms,
-          enqueue_ms: entry.enqueue_ms,
-        });
-      }
-    });
-    await waitReady(base, child);
-    const keyRes = await fetch(`${base}/v1/admin/api-keys`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${adminKey}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ tenant: 'bench', name: 'accept-100k' }),
-    });
-    const { key } = (await keyRes.json()) as { key: string };
+    const onLog = (line: string): void => {
+      if (!line.includes('"batch accepted"')) return;
+      const entry = JSON.parse(line) as { batch_id: string; validate_ms: number; insert_ms: number; enqueue_ms: number };
+      split.set(entry.batch_id, { validate_ms: entry.validate_ms, insert_ms: entry.insert_ms, enqueue_ms: entry.enqueue_ms });
+    };
+    await stack.startApi(
+      { MAX_BATCH_ITEMS: String(Math.max(100_000, options.items)), RECONCILE_INTERVAL_MS: '3600000', LOG_LEVEL: 'info' },
+      onLog,
+    );
+    const base = stack.baseUrl;
+    const key = await stack.issueKey('bench');
 
     const formats =
       options.format === 'both'
@@ -210,16 +129,7 @@ async function main(): Promise<void> {
     console.log(text);
     if (options.json) writeFileSync(options.json, text + '\n');
   } finally {
-    child?.kill('SIGTERM');
-    if (child && child.exitCode === null) await new Promise((r) => child!.once('exit', r));
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    await redis.quit();
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await stack.teardown();
   }
 }
 

@@ -111,8 +111,7 @@ async function main(): Promise<void> {
     const directRun = await direct(prompts);
     await stack.createDatabase();
     await stack.startApi();
-    const created = await new ApiClient(stack.baseUrl, stack.adminKey).request<{ key: string }>('POST', '/v1/admin/api-keys', { tenant: 'bench', name: 'bench' });
-    const api = new ApiClient(stack.baseUrl, created.body.key);
+    const api = new ApiClient(stack.baseUrl, await stack.issueKey('bench'));
     const worker = await stack.startWorker(19600 + Math.floor(Math.random() * 300), { ENGINE_MAX_BATCH_ROWS: String(ENGINE.maxBatchRows), ENGINE_MAX_BATCH_TOKENS: String(ENGINE.maxBatchTokens) });
     const pipelineRun = await pipeline(api, prompts);
     await stack.stop(worker); // the acceptance test must not race a worker for the CPU

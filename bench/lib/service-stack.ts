@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
 import { migrate } from '@dllm/shared';
@@ -13,18 +14,16 @@ const WORKER_MAIN = 'dist/apps/worker/apps/worker/src/main.js';
  * (node dist/...), a scratch Postgres database migrated for the run, a scratch BullMQ prefix.
  */
 export class ServiceStack {
-  readonly adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
+  private readonly adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
   readonly prefix = `bench_${randomBytes(4).toString('hex')}`;
-  readonly apiPort = 18080 + Math.floor(Math.random() * 800);
+  private apiPort = 0;
   private readonly dbName = `dllm_bench_${randomBytes(4).toString('hex')}`;
   private readonly children: ChildProcess[] = [];
 
   constructor(
     private readonly adminUrl = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     readonly redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-  ) {
-    for (const f of [API_MAIN, WORKER_MAIN]) if (!existsSync(f)) throw new Error(`${f} missing: run \`npm run build\` first`);
-  }
+  ) {}
 
   get databaseUrl(): string {
     const u = new URL(this.adminUrl);
@@ -55,10 +54,19 @@ export class ServiceStack {
     };
   }
 
-  async startApi(extra: Record<string, string> = {}): Promise<ChildProcess> {
-    const child = this.spawn(API_MAIN, extra);
+  /** Starts the built API on a free port; `onLog` receives its stdout (JSON log lines). */
+  async startApi(extra: Record<string, string> = {}, onLog?: (line: string) => void): Promise<ChildProcess> {
+    this.apiPort = await freePort();
+    const child = this.spawn(API_MAIN, extra, onLog);
     await this.waitHttp(`${this.baseUrl}/readyz`, 60_000);
     return child;
+  }
+
+  /** A fresh tenant key, issued through the admin route. */
+  async issueKey(tenant: string): Promise<string> {
+    const res = await new ApiClient(this.baseUrl, this.adminKey).request<{ key: string }>('POST', '/v1/admin/api-keys', { tenant, name: tenant });
+    if (res.status !== 201) throw new Error(`issuing a key answered ${res.status}`);
+    return res.body.key;
   }
 
   async startWorker(metricsPort: number, extra: Record<string, string> = {}): Promise<ChildProcess> {
@@ -88,8 +96,17 @@ export class ServiceStack {
     await this.admin(`DROP DATABASE IF EXISTS ${this.dbName} WITH (FORCE)`);
   }
 
-  private spawn(main: string, extra: Record<string, string>): ChildProcess {
-    const child = spawn(process.execPath, [main], { env: this.env(extra), stdio: ['ignore', 'ignore', 'inherit'] });
+  private spawn(main: string, extra: Record<string, string>, onLog?: (line: string) => void): ChildProcess {
+    if (!existsSync(main)) throw new Error(`${main} missing: run \`npm run build\` first`);
+    const child = spawn(process.execPath, [main], { env: this.env(extra), stdio: ['ignore', onLog ? 'pipe' : 'ignore', 'inherit'] });
+    if (onLog) {
+      let pending = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        const lines = (pending + chunk.toString('utf8')).split('\n');
+        pending = lines.pop()!;
+        lines.forEach(onLog);
+      });
+    }
     this.children.push(child);
     return child;
   }
@@ -116,6 +133,16 @@ export class ServiceStack {
       await c.end();
     }
   }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
 }
 
 /** Small REST client for the bench (fetch, bearer key, JSON). */
