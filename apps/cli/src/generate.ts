@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { Engine, POLICIES, parseGenerationParams, type GenerationParamsInput, type GenerationResult } from '@dllm/engine';
+import { Engine, GENERATION_PARAM_NAMES, POLICIES, parseGenerationParams, type GenerationParamsInput, type GenerationResult } from '@dllm/engine';
 import { LineError, parseInputLine } from './input-line';
 import { OrderedWriter } from './ordered-writer';
 
@@ -54,15 +54,13 @@ interface Opts {
   [k: string]: unknown;
 }
 
-/** CLI flags that are generation parameters, renamed to the library's names. */
+/** CLI flags that are generation parameters (`--gen-length` -> gen_length), by the schema's own names. */
 function paramDefaults(o: Opts): GenerationParamsInput {
-  const map: Record<string, string> = {
-    policy: 'policy', genLength: 'gen_length', blockLength: 'block_length', maxSteps: 'max_steps', minSteps: 'min_steps',
-    tokensPerStep: 'tokens_per_step', threshold: 'threshold', factor: 'factor', entropyBudget: 'entropy_budget',
-    temperature: 'temperature', topK: 'top_k', topP: 'top_p', seed: 'seed',
-  };
   const out: Record<string, unknown> = {};
-  for (const [flag, name] of Object.entries(map)) if (o[flag] !== undefined) out[name] = o[flag];
+  for (const name of GENERATION_PARAM_NAMES) {
+    const flag = name.replace(/_(\w)/g, (_m, c: string) => c.toUpperCase());
+    if (o[flag] !== undefined) out[name] = o[flag];
+  }
   return out;
 }
 

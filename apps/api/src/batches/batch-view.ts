@@ -52,29 +52,6 @@ export function batchView(b: BatchEntity, now = new Date()) {
 
 export type BatchView = ReturnType<typeof batchView>;
 
-/** One item with its result so far (GET /v1/batches/:id/items, results download). */
-export function itemView(i: BatchItemEntity) {
-  return {
-    index: i.index,
-    custom_id: i.customId,
-    status: i.status,
-    ...(i.prompt !== null ? { prompt: i.prompt } : { prefix: i.prefix, suffix: i.suffix }),
-    params: i.params,
-    output: i.output,
-    finish_reason: i.finishReason,
-    steps: i.steps,
-    tokens: i.tokens,
-    prompt_tokens: i.promptTokens,
-    queue_ms: i.queueMs,
-    compute_ms: i.computeMs,
-    seed: i.seed,
-    attempts: i.attempts,
-    error: i.error,
-    started_at: iso(i.startedAt),
-    finished_at: iso(i.finishedAt),
-  };
-}
-
 /** A results line: the outcome of one ended item, without echoing its input. */
 export function resultLine(i: BatchItemEntity) {
   return {
@@ -90,6 +67,18 @@ export function resultLine(i: BatchItemEntity) {
     compute_ms: i.computeMs,
     seed: i.seed,
     error: i.error,
+  };
+}
+
+/** One item with its result so far (GET /v1/batches/:id/items): its outcome plus its input. */
+export function itemView(i: BatchItemEntity) {
+  return {
+    ...resultLine(i),
+    ...(i.prompt !== null ? { prompt: i.prompt } : { prefix: i.prefix, suffix: i.suffix }),
+    params: i.params,
+    attempts: i.attempts,
+    started_at: iso(i.startedAt),
+    finished_at: iso(i.finishedAt),
   };
 }
 
