@@ -22,7 +22,6 @@ export interface StepStats {
   paddedTokens: number;
   realTokens: number;
   completedRows: number;
-  canvasTokens: number;
 }
 
 interface Entry {
@@ -53,7 +52,6 @@ export class Scheduler {
     paddedTokens: 0,
     realTokens: 0,
     completedRows: 0,
-    canvasTokens: 0,
   };
 
   constructor(
@@ -204,7 +202,6 @@ export class Scheduler {
       if (e.row.done && this.byId.has(e.row.id)) {
         this.active.splice(r, 1);
         this.stats.completedRows++;
-        this.stats.canvasTokens += e.row.params.gen_length;
         this.settle(e);
       } else if (!this.byId.has(e.row.id)) this.active.splice(r, 1);
     }
