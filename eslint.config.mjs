@@ -7,6 +7,9 @@ const boundary = (message, group) => ({
   'no-restricted-imports': ['error', { patterns: [{ group, message }] }],
 });
 
+const ENGINE_FOR_API =
+  'apps/api may import only the pure engine modules: @dllm/engine/params, /tokenizer, /request, /bundle/dllm-json';
+
 export default tseslint.config(
   {
     ignores: [
@@ -60,13 +63,14 @@ export default tseslint.config(
               message: 'the apps never import each other',
             },
             {
-              // The API counts tokens and validates parameters; the engine root would load onnxruntime.
-              regex: '^@dllm/engine(?!/(params|tokenizer)$)(/.*)?$',
-              message: 'apps/api may import only @dllm/engine/params and @dllm/engine/tokenizer',
+              // The API counts tokens and validates requests by the engine's own schemas (pure
+              // modules); the engine root would load onnxruntime.
+              regex: '^@dllm/engine(?!/(params|tokenizer|request|bundle/dllm-json)$)(/.*)?$',
+              message: ENGINE_FOR_API,
             },
             {
               group: ['**/libs/engine/**'],
-              message: 'apps/api may import only @dllm/engine/params and @dllm/engine/tokenizer',
+              message: ENGINE_FOR_API,
             },
           ],
         },

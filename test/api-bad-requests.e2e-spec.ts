@@ -280,9 +280,9 @@ const CASES: [name: string, request: Request, status: number, expected: RegExp][
   ],
   [
     'JSONL: another endpoint',
-    jsonl([line('a', { prompt: 'x' }, { url: '/v1/chat/completions' })]),
+    jsonl([line('a', { prompt: 'x' }, { url: '/v1/embeddings' })]),
     400,
-    /"line":1,"field":"url","message":"must be \\"\/v1\/completions\\"/,
+    /"line":1,"field":"url","message":"must be \\"\/v1\/completions\\" or \\"\/v1\/chat\/completions\\"/,
   ],
   [
     'JSONL: method GET',

@@ -5,8 +5,10 @@ import { AuthModule } from './auth/auth.module';
 import { BatchesModule } from './batches/batches.module';
 import { CoreModule } from './common/core.module';
 import { DatabaseModule } from './database/database.module';
+import { FilesModule } from './files/files.module';
 import { HealthController } from './health/health.controller';
 import { MetricsModule } from './metrics/metrics.module';
+import { ModelModule } from './model/model.module';
 import { RedisModule } from './redis/redis.module';
 
 @Module({})
@@ -20,8 +22,10 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         MetricsModule,
+        ModelModule,
         AuthModule,
         BatchesModule,
+        FilesModule,
       ],
       controllers: [HealthController],
     };

@@ -3,7 +3,10 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Config } from '@dllm/shared';
 import type { Logger } from 'pino';
+import { SUBMISSION_RULES } from './batches/submission/submission-rules.provider';
+import type { SubmissionRules } from './batches/submission/submission';
 import { ErrorFilter } from './common/error.filter';
+import { addRequestSchemas } from './common/openapi-schemas';
 import type { HttpRequest } from './common/http';
 import { PinoNestLogger } from './common/logger';
 import { requestContext } from './common/request-context';
@@ -47,5 +50,6 @@ export function configureApp(app: INestApplication, config: Config, logger: Logg
       .addBearerAuth()
       .build(),
   );
+  addRequestSchemas(document, app.get<SubmissionRules>(SUBMISSION_RULES));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
 }

@@ -1,7 +1,24 @@
 // Public surface of the engine (model bundle, tokenizer, runtime, samplers, scheduler).
 // Knows nothing of Nest, Redis, Postgres or HTTP. Light entry points that never load the
-// runtime: '@dllm/engine/tokenizer' and '@dllm/engine/params' (the API uses only those).
+// runtime: '@dllm/engine/tokenizer', '@dllm/engine/params', '@dllm/engine/request' and
+// '@dllm/engine/bundle/dllm-json' (the API uses only those).
 export * from './params';
+export {
+  describeValue,
+  formatIssues,
+  taskOf,
+  customIdSchema,
+  itemSchema,
+  foldTopLevelParams,
+  paramFieldSchemas,
+  requestJsonSchema,
+  rowLengthProblem,
+  PromptBudget,
+  MAX_CUSTOM_ID,
+  type ItemInput,
+  type RowLimits,
+} from './request';
+export { dllmJsonSchema, readDllmJson, type DllmJson } from './bundle/dllm-json';
 export * from './types';
 export * from './tokenizer';
 export { Engine, type GenerateOptions } from './engine';

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { zodIssues, type FieldIssue } from './request/issues';
+
+export { zodIssues, type FieldIssue } from './request/issues';
 
 /** How a step decides which masked positions to commit (DESIGN.md section 3). */
 export const POLICIES = ['fixed', 'threshold', 'factor', 'entropy'] as const;
@@ -28,7 +31,7 @@ export const generationParamsSchema = z
     stop_at_eos: z.boolean().default(true).describe('end the row at end-of-text (continuation only)'),
     stop: z.array(z.string().min(1).max(64)).max(4).optional().describe('cut the text at the first of these strings'),
     intermediate_every: int(0, 4096).default(0).describe('report the partially denoised text every k steps (0 = off)'),
-  })
+  }, { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : undefined) })
   .superRefine((p, ctx) => {
     if (p.block_length !== undefined && p.block_length > p.gen_length) {
       ctx.addIssue({ code: 'custom', path: ['block_length'], message: `must be <= gen_length (${p.gen_length})` });
@@ -40,19 +43,6 @@ export const generationParamsSchema = z
 
 export type GenerationParamsInput = z.input<typeof generationParamsSchema>;
 export type GenerationParams = z.output<typeof generationParamsSchema>;
-
-/** One problem with an input, located precisely enough to fix it. */
-export interface FieldIssue {
-  field: string;
-  message: string;
-}
-
-export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
-  return error.issues.map((i) => ({
-    field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)',
-    message: i.message,
-  }));
-}
 
 /** Validates and fills defaults; throws ParamsError listing every bad field. */
 export function parseGenerationParams(input: unknown, prefix = 'params'): GenerationParams {

@@ -1,7 +1,8 @@
 import type { GenerationParams } from './params';
+import type { GenerationTask } from './request/task';
 
 /** What to generate: text after a prompt, or the middle between a prefix and a suffix. */
-export type GenerationTask = { prompt: string } | { prefix: string; suffix: string };
+export type { GenerationTask } from './request/task';
 
 export interface GenerationRequest {
   task: GenerationTask;

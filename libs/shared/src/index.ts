@@ -13,6 +13,11 @@ export { ApiKeyEntity } from './database/entities/api-key.entity';
 export { BatchEntity } from './database/entities/batch.entity';
 export { BatchItemEntity } from './database/entities/batch-item.entity';
 export {
+  FileEntity,
+  FILE_PURPOSES,
+  type FilePurpose,
+} from './database/entities/file.entity';
+export {
   BatchProgressRepository,
   type BatchProgress,
   type Claim,
@@ -27,6 +32,8 @@ export {
   TERMINAL_BATCH_STATUSES,
   TERMINAL_ITEM_STATUSES,
   isTerminalBatchStatus,
+  BATCH_ORIGINS,
+  type BatchOrigin,
   type BatchStatus,
   type ItemStatus,
   type TerminalItemStatus,
@@ -41,3 +48,14 @@ export {
   chunkJobs,
   type ChunkJobData,
 } from './queue/chunk-queue';
+export {
+  INTERACTIVE_QUEUE,
+  INTERACTIVE_JOB,
+  INTERACTIVE_JOB_OPTIONS,
+  WEBHOOK_QUEUE,
+  WEBHOOK_JOB,
+  generationChannel,
+  type GenerationEvent,
+  type InteractiveJobData,
+  type WebhookJobData,
+} from './queue/interactive-queue';

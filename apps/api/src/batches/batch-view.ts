@@ -88,8 +88,14 @@ const OPENAI_ERROR_CODES: Record<string, string> = {
   expired: 'batch_expired',
 };
 
-/** A line of an OpenAI batch output file for /v1/completions. */
-export function openAiResultLine(i: BatchItemEntity, batch: Pick<BatchEntity, 'id' | 'model'>) {
+/**
+ * A line of an OpenAI batch output (completed items) or error file (the others), its response
+ * body in the shape of the batch's endpoint (/v1/completions or /v1/chat/completions).
+ */
+export function openAiResultLine(
+  i: BatchItemEntity,
+  batch: Pick<BatchEntity, 'id' | 'model' | 'endpoint'>,
+) {
   const id = `batch_req_${batch.id}_${i.index}`;
   if (i.status !== 'completed') {
     return {
@@ -102,29 +108,67 @@ export function openAiResultLine(i: BatchItemEntity, batch: Pick<BatchEntity, 'i
       },
     };
   }
-  const promptTokens = i.promptTokens ?? 0;
-  const completionTokens = i.tokens ?? 0;
   return {
     id,
     custom_id: i.customId,
     response: {
       status_code: 200,
       request_id: id,
-      body: {
-        id: `cmpl-${batch.id}-${i.index}`,
-        object: 'text_completion',
+      body: openAiResponseBody(batch.endpoint, {
+        id: `${batch.id}-${i.index}`,
         created: Math.floor((i.finishedAt ?? new Date()).getTime() / 1000),
         model: batch.model,
-        choices: [
-          { text: i.output ?? '', index: 0, logprobs: null, finish_reason: i.finishReason },
-        ],
-        usage: {
-          prompt_tokens: promptTokens,
-          completion_tokens: completionTokens,
-          total_tokens: promptTokens + completionTokens,
-        },
-      },
+        text: i.output ?? '',
+        finishReason: i.finishReason,
+        promptTokens: i.promptTokens ?? 0,
+        completionTokens: i.tokens ?? 0,
+      }),
     },
     error: null,
+  };
+}
+
+/** One generation as the response body of an OpenAI endpoint (batch output line or sync reply). */
+export function openAiResponseBody(
+  endpoint: string | null,
+  r: {
+    id: string;
+    created: number;
+    model: string;
+    text: string;
+    finishReason: string | null;
+    promptTokens: number;
+    completionTokens: number;
+  },
+) {
+  const usage = {
+    prompt_tokens: r.promptTokens,
+    completion_tokens: r.completionTokens,
+    total_tokens: r.promptTokens + r.completionTokens,
+  };
+  if (endpoint === '/v1/chat/completions') {
+    return {
+      id: `chatcmpl-${r.id}`,
+      object: 'chat.completion' as const,
+      created: r.created,
+      model: r.model,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant' as const, content: r.text, refusal: null },
+          logprobs: null,
+          finish_reason: r.finishReason,
+        },
+      ],
+      usage,
+    };
+  }
+  return {
+    id: `cmpl-${r.id}`,
+    object: 'text_completion' as const,
+    created: r.created,
+    model: r.model,
+    choices: [{ text: r.text, index: 0, logprobs: null, finish_reason: r.finishReason }],
+    usage,
   };
 }

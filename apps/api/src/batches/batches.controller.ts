@@ -1,4 +1,15 @@
-import { Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -11,12 +22,18 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import type { Config } from '@dllm/shared';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
+import { CONFIG } from '../common/core.module';
 import type { HttpRequest, HttpResponse } from '../common/http';
+import { schemaRef } from '../common/openapi-schemas';
+import { BatchPresenter } from './batch-presenter';
+import { readBatchRequest } from './batch-request';
 import { BatchStreams } from './batch-streams';
 import { BatchesService } from './batches.service';
 import { parseResultsQuery } from './list-query';
-import { submitBodySchema } from './openapi';
+import { OpenAiBatches } from './openai-batches';
+import { isPlainObject } from './submission/submission';
 
 @ApiTags('batches')
 @ApiBearerAuth()
@@ -26,15 +43,19 @@ export class BatchesController {
   constructor(
     private readonly service: BatchesService,
     private readonly streams: BatchStreams,
+    private readonly openAi: OpenAiBatches,
+    private readonly presenter: BatchPresenter,
+    @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   @Post()
   @ApiOperation({
     summary: 'Submit a batch',
     description:
-      'JSON: `{model?, params?, metadata?, completion_window?, items: [{custom_id, prompt | prefix + suffix, params?}]}`. ' +
-      'JSONL (`application/x-ndjson`): one OpenAI batch line per request, `url: "/v1/completions"`; ' +
-      'batch options then go in the query (`completion_window`, `metadata[key]=value`). ' +
+      'JSON: `{model?, params?, metadata?, completion_window?, webhook_url?, items: [{custom_id, prompt | prefix + suffix, params?}]}`. ' +
+      'JSONL (`application/x-ndjson`): one OpenAI batch line per request, `url` "/v1/completions" or "/v1/chat/completions"; ' +
+      'batch options then go in the query (`completion_window`, `metadata[key]=value`, `webhook_url`). ' +
+      'OpenAI: `{input_file_id, endpoint, completion_window, metadata?}` makes a batch of an uploaded file, shown as an OpenAI batch object. ' +
       'Everything is validated before anything is accepted: a 400 lists each problem by item index or line.',
   })
   @ApiConsumes('application/json', 'application/x-ndjson')
@@ -50,16 +71,25 @@ export class BatchesController {
   @ApiResponse({ status: 413, description: 'body larger than API_BODY_LIMIT_MB' })
   @ApiResponse({ status: 415, description: 'neither application/json nor application/x-ndjson' })
   @ApiQuery({ name: 'completion_window', required: false, description: 'JSONL only' })
-  @ApiBody({ schema: submitBodySchema as unknown as Record<string, unknown> })
+  @ApiBody({ schema: { oneOf: [schemaRef('BatchSubmission'), schemaRef('OpenAiBatchCreate')] } })
   async submit(
     @CurrentPrincipal() principal: Principal,
     @Req() req: HttpRequest,
     @Res({ passthrough: true }) res: HttpResponse,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
   ) {
-    const { batch, created } = await this.service.submit(principal, req, idempotencyKey);
+    const request = await readBatchRequest(
+      req,
+      this.config.API_BODY_LIMIT_MB * 2 ** 20,
+      idempotencyKey,
+    );
+    // The body decides the door: an OpenAI create names an input file, a native batch has items.
+    const { batch, created } =
+      request.kind === 'json' && isPlainObject(request.body) && 'input_file_id' in request.body
+        ? await this.openAi.create(principal, request.body, request.hash, idempotencyKey, req.log)
+        : await this.service.submit(principal, request, idempotencyKey, req.log);
     res.statusCode = created ? 201 : 200;
-    return batch;
+    return this.presenter.present(batch);
   }
 
   @Get()
@@ -77,6 +107,11 @@ export class BatchesController {
   })
   @ApiQuery({ name: 'limit', required: false, description: '1-100, default 20' })
   @ApiQuery({ name: 'cursor', required: false })
+  @ApiQuery({
+    name: 'after',
+    required: false,
+    description: 'OpenAI paging: the last batch id seen',
+  })
   history(@CurrentPrincipal() principal: Principal, @Query() query: Record<string, unknown>) {
     return this.service.history(principal, query);
   }

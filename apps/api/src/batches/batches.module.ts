@@ -1,17 +1,19 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '../database/database.module';
+import { FilesModule } from '../files/files.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RedisModule } from '../redis/redis.module';
+import { BatchPresenter } from './batch-presenter';
 import { BatchStreams } from './batch-streams';
 import { BatchesController } from './batches.controller';
 import { BatchesRepository } from './batches.repository';
 import { BatchesService } from './batches.service';
 import { ChunkEnqueuer } from './chunk-enqueuer';
+import { OpenAiBatches } from './openai-batches';
 import { Reconciler } from './reconciler';
-import { submissionRulesProvider } from './submission/submission-rules.provider';
 
 @Module({
-  imports: [DatabaseModule, RedisModule, MetricsModule],
+  imports: [DatabaseModule, RedisModule, MetricsModule, FilesModule],
   controllers: [BatchesController],
   providers: [
     BatchesService,
@@ -19,8 +21,9 @@ import { submissionRulesProvider } from './submission/submission-rules.provider'
     BatchStreams,
     ChunkEnqueuer,
     Reconciler,
-    submissionRulesProvider,
+    BatchPresenter,
+    OpenAiBatches,
   ],
-  exports: [Reconciler, BatchesRepository],
+  exports: [Reconciler, BatchesRepository, BatchesService, ChunkEnqueuer],
 })
 export class BatchesModule {}

@@ -4,6 +4,7 @@ import {
   BatchItemEntity,
   inTransaction,
   TERMINAL_ITEM_STATUSES,
+  type BatchOrigin,
   type BatchStatus,
   type ItemStatus,
 } from '@dllm/shared';
@@ -23,6 +24,11 @@ export interface NewBatch {
   completionWindow: number;
   idempotencyKey: string | null;
   requestHash: string | null;
+  /** default native */
+  origin?: BatchOrigin;
+  endpoint?: string | null;
+  inputFileId?: string | null;
+  webhookUrl?: string | null;
 }
 
 export interface HistoryFilter {
@@ -55,8 +61,10 @@ export class BatchesRepository {
     await inTransaction(this.dataSource, async (runner) => {
       await runner.query(
         `INSERT INTO batches (id, tenant, api_key_id, status, model, params, metadata, completion_window,
-                              idempotency_key, request_hash, total_count, created_at, expires_at)
-         SELECT $1, $2, $3, 'queued', $4, $5, $6, $7::int, $8, $9, $10, t.now, t.now + make_interval(secs => $7::int)
+                              idempotency_key, request_hash, total_count, created_at, expires_at,
+                              origin, endpoint, input_file_id, webhook_url)
+         SELECT $1, $2, $3, 'queued', $4, $5, $6, $7::int, $8, $9, $10, t.now, t.now + make_interval(secs => $7::int),
+                $11, $12, $13, $14
          -- millisecond timestamps: JS Dates carry no microseconds, and keyset cursors must round-trip
          FROM (SELECT date_trunc('milliseconds', now()) AS now) t`,
         [
@@ -70,6 +78,10 @@ export class BatchesRepository {
           batch.idempotencyKey,
           batch.requestHash,
           items.length,
+          batch.origin ?? 'native',
+          batch.endpoint ?? null,
+          batch.inputFileId ?? null,
+          batch.webhookUrl ?? null,
         ],
       );
       for (let start = 0; start < items.length; start += INSERT_CHUNK) {
@@ -105,7 +117,11 @@ export class BatchesRepository {
 
   /** Newest first, keyset-paginated on (created_at, id). Reads `limit` rows at most. */
   history(tenant: string, filter: HistoryFilter, limit: number): Promise<BatchEntity[]> {
-    const q = this.batches.createQueryBuilder('b').where('b.tenant = :tenant', { tenant });
+    // interactive completions are one-item batches of their own requests, not history
+    const q = this.batches
+      .createQueryBuilder('b')
+      .where('b.tenant = :tenant', { tenant })
+      .andWhere(`b.origin <> 'interactive'`);
     if (filter.statuses?.length)
       q.andWhere('b.status IN (:...statuses)', { statuses: filter.statuses });
     if (filter.model) q.andWhere('b.model = :model', { model: filter.model });

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   BatchProgressRepository,
@@ -7,40 +7,44 @@ import {
   pgErrorCode,
   UNIQUE_VIOLATION,
   type BatchEntity,
-  type Config,
+  type BatchOrigin,
 } from '@dllm/shared';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { CONFIG, LOGGER } from '../common/core.module';
+import { LOGGER } from '../common/core.module';
 import { loggableError } from '../common/logger';
-import type { HttpRequest } from '../common/http';
-import { decodeUtf8, mediaType, readBody } from '../common/read-body';
 import { parseUuid } from '../common/uuid';
 import { MetricsService } from '../metrics/metrics.service';
 import { REDIS } from '../redis/redis.module';
-import { batchView, itemView, type BatchView } from './batch-view';
+import { BatchPresenter, type PresentedBatch } from './batch-presenter';
+import type { BatchRequest } from './batch-request';
+import { itemView } from './batch-view';
 import { BatchesRepository } from './batches.repository';
 import { ChunkEnqueuer } from './chunk-enqueuer';
-import { encodeCursor, parseHistoryQuery, parseItemsQuery, parseJsonlQuery } from './list-query';
+import { encodeCursor, parseHistoryQuery, parseItemsQuery } from './list-query';
 import { parseJsonSubmission } from './submission/json-submission';
 import { parseJsonlSubmission } from './submission/jsonl-submission';
 import { SUBMISSION_RULES } from './submission/submission-rules.provider';
 import type { Submission, SubmissionRules } from './submission/submission';
 
-export const JSON_TYPES = new Set(['application/json']);
-export const JSONL_TYPES = new Set([
-  'application/x-ndjson',
-  'application/jsonl',
-  'application/x-jsonlines',
-]);
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
 export interface SubmitResult {
-  batch: BatchView;
+  batch: BatchEntity;
   /** false when an Idempotency-Key replay returned the batch made earlier */
   created: boolean;
+}
+
+/** How a validated submission is stored and queued (the door it came through decides). */
+export interface AcceptOptions {
+  /** the id to give the batch (interactive requests subscribe to it before it runs) */
+  id?: string;
+  origin?: BatchOrigin;
+  inputFileId?: string | null;
+  idempotencyKey?: string;
+  requestHash?: string;
+  /** queues the committed batch; default: its chunk jobs. false leaves it to the reconciler */
+  enqueue?: (batch: BatchEntity) => Promise<boolean>;
 }
 
 /** The rules of batches: submission, reads scoped to the caller's tenant, cancel. */
@@ -51,65 +55,86 @@ export class BatchesService {
     private readonly progress: BatchProgressRepository,
     private readonly enqueuer: ChunkEnqueuer,
     private readonly metrics: MetricsService,
+    private readonly presenter: BatchPresenter,
     @Inject(SUBMISSION_RULES) private readonly rules: SubmissionRules,
     @Inject(REDIS) private readonly redis: Redis,
-    @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /**
-   * Validates the whole body, then inserts the batch and its items in one transaction, then
-   * enqueues its chunks. An enqueue failure does not fail the request: the batch is committed
-   * and the reconciler enqueues it.
+   * Validates the whole request (already read by the controller), then stores and queues it.
+   * A repeated Idempotency-Key returns the batch made earlier (or 409 for another request).
    */
   async submit(
     principal: Principal,
-    req: HttpRequest,
+    request: BatchRequest,
     idempotencyKey: string | undefined,
+    log?: Logger,
   ): Promise<SubmitResult> {
-    const kind = bodyKind(req);
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw ApiError.badRequest(
-        'invalid_idempotency_key',
-        'Idempotency-Key must be 1 to 255 visible ASCII characters',
-      );
-    }
-    const jsonlQuery = kind === 'jsonl' ? parseJsonlQuery(req.query) : undefined;
-    if (kind === 'json' && Object.keys(req.query).length > 0) {
-      throw ApiError.badRequest(
-        'invalid_query',
-        `a JSON body carries its own options; unexpected query parameter ${Object.keys(req.query)[0]}`,
-      );
-    }
-    const body = await readBody(req, this.config.API_BODY_LIMIT_MB * 2 ** 20);
-    const requestHash = createHash('sha256')
-      .update(`${kind}\n${JSON.stringify(jsonlQuery ?? {})}\n`)
-      .update(body)
-      .digest('hex');
+    return this.submitParsed(
+      principal,
+      request.hash,
+      idempotencyKey,
+      { origin: 'native' },
+      log,
+      () =>
+        request.kind === 'json'
+          ? parseJsonSubmission(request.body, this.rules)
+          : parseJsonlSubmission(request.text, request.options, this.rules),
+    );
+  }
+
+  /**
+   * The submit path of any door: an Idempotency-Key replay returns the earlier batch (409 for a
+   * different request), else `parse` validates (refusals counted) and the batch is accepted.
+   */
+  async submitParsed(
+    principal: Principal,
+    requestHash: string,
+    idempotencyKey: string | undefined,
+    options: Omit<AcceptOptions, 'idempotencyKey' | 'requestHash'>,
+    log: Logger | undefined,
+    parse: () => Submission | Promise<Submission>,
+  ): Promise<SubmitResult> {
     if (idempotencyKey !== undefined) {
       const earlier = await this.batches.findByIdempotencyKey(principal.tenant, idempotencyKey);
       if (earlier) return this.replay(earlier, idempotencyKey, requestHash);
     }
-
     const started = performance.now();
-    const text = decodeUtf8(body);
     let submission: Submission;
     try {
-      submission =
-        kind === 'json'
-          ? parseJsonSubmission(parseJsonBody(text), this.rules)
-          : parseJsonlSubmission(text, jsonlQuery!, this.rules);
+      submission = await parse();
     } catch (error) {
       this.metrics.batchesRejected.inc();
       throw error;
     }
+    return this.accept(
+      principal,
+      submission,
+      { ...options, idempotencyKey, requestHash },
+      log,
+      started,
+    );
+  }
 
+  /**
+   * Inserts the batch and its items in one transaction, then enqueues it. An enqueue failure
+   * does not fail the request: the batch is committed and the reconciler enqueues it.
+   */
+  async accept(
+    principal: Principal,
+    submission: Submission,
+    options: AcceptOptions,
+    log?: Logger,
+    started = performance.now(),
+  ): Promise<SubmitResult> {
+    const { idempotencyKey, requestHash } = options;
     const validated = performance.now();
     let batch: BatchEntity;
     try {
       batch = await this.batches.insert(
         {
-          id: randomUUID(),
+          id: options.id ?? randomUUID(),
           tenant: principal.tenant,
           apiKeyId: principal.apiKeyId,
           model: submission.model,
@@ -117,7 +142,11 @@ export class BatchesService {
           metadata: submission.metadata,
           completionWindow: submission.completionWindow,
           idempotencyKey: idempotencyKey ?? null,
-          requestHash: idempotencyKey !== undefined ? requestHash : null,
+          requestHash: idempotencyKey !== undefined ? (requestHash ?? null) : null,
+          origin: options.origin ?? 'native',
+          endpoint: submission.endpoint,
+          inputFileId: options.inputFileId ?? null,
+          webhookUrl: submission.webhookUrl,
         },
         submission.items,
       );
@@ -125,7 +154,7 @@ export class BatchesService {
       // A concurrent request with the same Idempotency-Key committed first.
       if (idempotencyKey !== undefined && pgErrorCode(error) === UNIQUE_VIOLATION) {
         const winner = await this.batches.findByIdempotencyKey(principal.tenant, idempotencyKey);
-        if (winner) return this.replay(winner, idempotencyKey, requestHash);
+        if (winner) return this.replay(winner, idempotencyKey, requestHash ?? '');
       }
       throw error;
     }
@@ -133,12 +162,15 @@ export class BatchesService {
     this.metrics.batchesAccepted.inc();
     this.metrics.itemsAccepted.inc(batch.totalCount);
 
-    if (await this.enqueuer.enqueue(batch.id, batch.totalCount)) {
+    const enqueue =
+      options.enqueue ?? ((b: BatchEntity) => this.enqueuer.enqueue(b.id, b.totalCount));
+    if (await enqueue(batch)) {
       batch = (await this.batches.findOwned(batch.id, principal.tenant)) ?? batch;
     }
-    req.log?.info(
+    log?.info(
       {
         batch_id: batch.id,
+        origin: batch.origin,
         items: batch.totalCount,
         tenant: principal.tenant,
         validate_ms: Math.round(validated - started),
@@ -147,25 +179,32 @@ export class BatchesService {
       },
       'batch accepted',
     );
-    return { batch: batchView(batch), created: true };
+    return { batch, created: true };
   }
 
-  async get(principal: Principal, id: string): Promise<BatchView> {
-    return batchView(await this.owned(principal, id));
+  async get(principal: Principal, id: string): Promise<PresentedBatch> {
+    return this.presenter.present(await this.owned(principal, id));
   }
 
   /** History: newest first, keyset pages. */
   async history(principal: Principal, query: Record<string, unknown>) {
-    const { filter, limit } = parseHistoryQuery(query);
+    const { filter, limit, after } = parseHistoryQuery(query);
+    if (after !== undefined) {
+      // OpenAI's cursor: the id of the last batch seen
+      const seen = await this.owned(principal, after);
+      filter.before = { createdAt: seen.createdAt, id: seen.id };
+    }
     const rows = await this.batches.history(principal.tenant, filter, limit + 1);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     const hasMore = rows.length > limit;
     return {
       object: 'list' as const,
-      data: page.map((b) => batchView(b)),
+      data: await Promise.all(page.map((b) => this.presenter.present(b))),
       has_more: hasMore,
       next_cursor: hasMore && last ? encodeCursor(last.createdAt, last.id) : null,
+      first_id: page[0]?.id ?? null,
+      last_id: last?.id ?? null,
     };
   }
 
@@ -187,26 +226,35 @@ export class BatchesService {
    * Queued items end as cancelled now; running ones stop at the worker's next step (it sees
    * the batch status, and the notice on CANCEL_CHANNEL). Cancelling twice is a no-op.
    */
-  async cancel(principal: Principal, id: string): Promise<BatchView> {
+  async cancel(principal: Principal, id: string): Promise<PresentedBatch> {
     const batch = await this.owned(principal, id);
-    if (batch.status === 'cancelling' || batch.status === 'cancelled') return batchView(batch);
+    if (batch.status === 'cancelling' || batch.status === 'cancelled') {
+      return this.presenter.present(batch);
+    }
     if (isTerminalBatchStatus(batch.status)) {
       throw ApiError.conflict(
         'batch_not_cancellable',
         `batch ${batch.id} is already ${batch.status}; only queued or in-progress batches can be cancelled`,
       );
     }
-    const after = await this.progress.cancelBatch(batch.id);
+    await this.stop(batch.id);
+    return this.presenter.present(
+      (await this.batches.findOwned(batch.id, principal.tenant)) ?? batch,
+    );
+  }
+
+  /** Cancels a batch by id (no ownership check: for the API's own use, e.g. a client gone). */
+  async stop(batchId: string): Promise<void> {
+    const after = await this.progress.cancelBatch(batchId);
     if (after?.status === 'cancelling') {
-      await this.redis.publish(CANCEL_CHANNEL, batch.id).catch((error: unknown) => {
+      await this.redis.publish(CANCEL_CHANNEL, batchId).catch((error: unknown) => {
         // Workers also poll the batch status, so a lost notice only delays the stop.
         this.logger.warn(
-          { err: loggableError(error), batch_id: batch.id },
+          { err: loggableError(error), batch_id: batchId },
           'cancel notice not published',
         );
       });
     }
-    return batchView((await this.batches.findOwned(batch.id, principal.tenant)) ?? batch);
   }
 
   /** The caller's batch, or 404 (also for another tenant's batch: its existence is not revealed). */
@@ -224,39 +272,6 @@ export class BatchesService {
           'send the identical request to get that batch, or use a new key for a new batch',
       );
     }
-    return { batch: batchView(earlier), created: false };
-  }
-}
-
-function bodyKind(req: HttpRequest): 'json' | 'jsonl' {
-  const { type, charset } = mediaType(req);
-  const expected =
-    'send application/json (items inline) or application/x-ndjson (OpenAI batch lines)';
-  if (type === undefined)
-    throw new ApiError(415, 'unsupported_media_type', `missing Content-Type: ${expected}`);
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new ApiError(
-      415,
-      'unsupported_media_type',
-      `charset ${charset} is not supported; send UTF-8`,
-    );
-  }
-  if (JSON_TYPES.has(type)) return 'json';
-  if (JSONL_TYPES.has(type)) return 'jsonl';
-  throw new ApiError(
-    415,
-    'unsupported_media_type',
-    `Content-Type ${type} is not accepted: ${expected}`,
-  );
-}
-
-function parseJsonBody(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw ApiError.badRequest(
-      'invalid_json',
-      `the body is not valid JSON: ${(error as Error).message}`,
-    );
+    return { batch: earlier, created: false };
   }
 }

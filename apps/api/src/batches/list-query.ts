@@ -158,15 +158,26 @@ function decodeCursor(cursor: string, problems: ProblemDetail[]): HistoryFilter[
   return undefined;
 }
 
-/** GET /v1/batches query -> filter + page size. */
-export function parseHistoryQuery(query: Query): { filter: HistoryFilter; limit: number } {
+/**
+ * GET /v1/batches query -> filter + page size. `after` (OpenAI's cursor: the id of the last batch
+ * seen) is resolved by the service, as it needs that batch's row.
+ */
+export function parseHistoryQuery(query: Query): {
+  filter: HistoryFilter;
+  limit: number;
+  after?: string;
+} {
   const problems: ProblemDetail[] = [];
   rejectUnknown(
     query,
-    ['status', 'model', 'created_after', 'created_before', 'metadata', 'limit', 'cursor'],
+    ['status', 'model', 'created_after', 'created_before', 'metadata', 'limit', 'cursor', 'after'],
     problems,
   );
   const cursor = single(query, 'cursor', problems);
+  const after = single(query, 'after', problems);
+  if (cursor !== undefined && after !== undefined) {
+    problems.push({ field: 'after', message: 'give cursor or after, not both' });
+  }
   const filter: HistoryFilter = {
     statuses: statuses<BatchStatus>(query, BATCH_STATUSES, problems),
     model: single(query, 'model', problems),
@@ -177,7 +188,7 @@ export function parseHistoryQuery(query: Query): { filter: HistoryFilter; limit:
   };
   const limit = integer(query, 'limit', 1, HISTORY_PAGE.max, HISTORY_PAGE.default, problems);
   throwIfAny(problems);
-  return { filter, limit };
+  return { filter, limit, after };
 }
 
 /** GET /v1/batches/:id/items query. `after` is the last index already seen (-1: from the start). */
@@ -216,12 +227,14 @@ export function parseResultsQuery(query: Query): { format: 'default' | 'openai' 
 export function parseJsonlQuery(query: Query): {
   completion_window?: unknown;
   metadata?: Record<string, string>;
+  webhook_url?: string;
 } {
   const problems: ProblemDetail[] = [];
-  rejectUnknown(query, ['completion_window', 'metadata'], problems);
+  rejectUnknown(query, ['completion_window', 'metadata', 'webhook_url'], problems);
   const result = {
     completion_window: single(query, 'completion_window', problems),
     metadata: metadataFilter(query, problems),
+    webhook_url: single(query, 'webhook_url', problems),
   };
   throwIfAny(problems);
   return result;

@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { readDllmJson } from '@dllm/engine/bundle/dllm-json';
 import { DllmTokenizer } from '@dllm/engine/tokenizer';
-import { z } from 'zod';
 
-/** The part of dllm.json the API needs (the worker validates the whole bundle). */
-const dllmJsonSchema = z.object({
-  name: z.string().min(1).optional(),
-  max_length: z.number().int().min(2),
-  shift_logits: z.boolean().default(false),
-});
+/** Injection token of the ServedModel (MODEL_DIR, read once at start-up). */
+export const SERVED_MODEL = Symbol('SERVED_MODEL');
 
 /** What the API knows of the model the workers serve: its name and how long a row may be. */
 export interface ServedModel {
@@ -20,32 +16,31 @@ export interface ServedModel {
   maxLength: number;
   /** shifted-logits models cannot continue an empty prompt */
   needsPrompt: boolean;
+  /** unix seconds: when the bundle's dllm.json was written (GET /v1/models `created`) */
+  createdAt: number;
   tokenizer: DllmTokenizer;
 }
 
-/** Reads MODEL_DIR once at start-up; a missing or broken bundle stops the API with the reason. */
+/**
+ * Reads MODEL_DIR once at start-up, by the engine's own dllm.json schema; a missing or broken
+ * bundle stops the API with the reason.
+ */
 export function loadServedModel(modelDir: string): ServedModel {
   const dir = resolve(modelDir);
-  const path = join(dir, 'dllm.json');
-  let raw: unknown;
+  let bundle: ReturnType<typeof readDllmJson>;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    bundle = readDllmJson(dir);
   } catch (err) {
-    throw new Error(`MODEL_DIR: cannot read ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  const parsed = dllmJsonSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new Error(
-      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
+    throw new Error(`MODEL_DIR: ${(err as Error).message}`, { cause: err });
   }
   const folder = basename(dir);
-  const name = parsed.data.name ?? folder;
+  const name = bundle.nameGiven ? bundle.json.name : folder;
   return {
     name,
     aliases: folder === name ? [] : [folder],
-    maxLength: parsed.data.max_length,
-    needsPrompt: parsed.data.shift_logits,
+    maxLength: bundle.json.max_length,
+    needsPrompt: bundle.json.shift_logits,
+    createdAt: Math.floor(statSync(bundle.path).mtimeMs / 1000),
     tokenizer: DllmTokenizer.fromFile(join(dir, 'tokenizer.json')),
   };
 }

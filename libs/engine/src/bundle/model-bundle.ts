@@ -1,26 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
 import { DllmTokenizer } from '../tokenizer';
+import { BundleError, readDllmJson } from './dllm-json';
 
-/**
- * dllm.json: what the sampler must know about a graph. Our own exports add reduced outputs
- * (top_ids, top_probs, entropy); a generic graph with only `logits` works too (reduced in JS).
- */
-const dllmJsonSchema = z.object({
-  name: z.string().min(1).default('unnamed'),
-  vocab_size: z.number().int().positive(),
-  max_length: z.number().int().min(2),
-  mask_token_id: z.number().int().min(0),
-  eos_token_id: z.number().int().min(0),
-  pad_token_id: z.number().int().min(0),
-  shift_logits: z.boolean().default(false).describe('logits at i predict token i+1 (Dream)'),
-  outputs: z.record(z.string(), z.string()).refine((o) => 'logits' in o || ('top_ids' in o && 'top_probs' in o), {
-    message: 'must name "logits", or "top_ids" and "top_probs"',
-  }),
-  top_k: z.number().int().positive().optional(),
-  inputs: z.record(z.string(), z.string()).optional(),
-});
+export { BundleError } from './dllm-json';
 
 export interface ModelBundle {
   dir: string;
@@ -38,13 +21,6 @@ export interface ModelBundle {
   tokenizer: DllmTokenizer;
 }
 
-export class BundleError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BundleError';
-  }
-}
-
 export function loadModelBundle(dirInput: string): ModelBundle {
   const dir = resolve(dirInput);
   const file = (name: string): string => {
@@ -52,19 +28,7 @@ export function loadModelBundle(dirInput: string): ModelBundle {
     if (!existsSync(path)) throw new BundleError(`model bundle ${dir}: missing ${name}`);
     return path;
   };
-  const dllmPath = file('dllm.json');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(dllmPath, 'utf8'));
-  } catch (err) {
-    throw new BundleError(`${dllmPath}: not valid JSON (${(err as Error).message})`);
-  }
-  const parsed = dllmJsonSchema.safeParse(raw);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new BundleError(`${dllmPath}: ${where}`);
-  }
-  const d = parsed.data;
+  const { path: dllmPath, json: d } = readDllmJson(dir);
   for (const [field, id] of [['mask_token_id', d.mask_token_id], ['eos_token_id', d.eos_token_id], ['pad_token_id', d.pad_token_id]] as const) {
     if (id >= d.vocab_size) throw new BundleError(`${dllmPath}: ${field} ${id} is outside vocab_size ${d.vocab_size}`);
   }

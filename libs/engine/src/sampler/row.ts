@@ -1,6 +1,7 @@
 import type { ModelBundle } from '../bundle/model-bundle';
 import type { ForwardResult } from '../runtime/forward-pass';
 import type { GenerationParams } from '../params';
+import { rowLengthProblem } from '../request/length-check';
 import type { FinishReason, GenerationResult, GenerationTask, IntermediateState } from '../types';
 import { type Candidate, selectEntropy, selectFactor, selectFixed, selectThreshold, uniformSchedule } from './policies';
 import { propose, reduceLogits, type TopK } from './proposals';
@@ -56,13 +57,8 @@ export class Row {
     const before = tok.encode(isInfill ? task.prefix : task.prompt);
     const after = isInfill ? tok.encode(task.suffix) : [];
     const gen = params.gen_length;
-    const total = before.length + gen + after.length;
-    if (total > bundle.maxLength) {
-      throw new GenerationError(
-        `${isInfill ? 'prefix + suffix' : 'prompt'} is ${before.length + after.length} tokens; with gen_length ${gen} that is ${total} > the model's max length ${bundle.maxLength}`,
-      );
-    }
-    if (before.length === 0 && bundle.shiftLogits) throw new GenerationError('prompt must not be empty for a shifted-logits model');
+    const tooLong = rowLengthProblem(task, { before: before.length, after: after.length }, gen, bundle);
+    if (tooLong) throw new GenerationError(tooLong);
     this.promptTokens = before.length + after.length;
     this.ids = Int32Array.from([...before, ...new Array<number>(gen).fill(bundle.maskId), ...after]);
     this.canvasStart = before.length;

@@ -33,6 +33,13 @@ describe('loadConfig', () => {
       WORKER_DRAIN_MS: 20_000,
       RESULT_FLUSH_MS: 200,
       RESULT_FLUSH_ROWS: 64,
+      FILE_MAX_MB: 64,
+      COMPLETION_TIMEOUT_MS: 120_000,
+      INTERACTIVE_CONCURRENCY: 4,
+      WEBHOOK_ALLOWED_URLS: [],
+      WEBHOOK_ATTEMPTS: 10,
+      WEBHOOK_BACKOFF_MS: 2000,
+      WEBHOOK_TIMEOUT_MS: 10_000,
     });
   });
 
@@ -45,6 +52,21 @@ describe('loadConfig', () => {
     expect(config.API_PORT).toBe(3000);
     expect(config.ENGINE_EXECUTION_PROVIDERS).toEqual(['cuda', 'cpu']);
     expect(config.ENGINE_MAX_BATCH_ROWS).toBe(16);
+  });
+
+  it('reads webhook URL prefixes as a list and wants a signing secret with them', () => {
+    expect(() => loadConfig({ WEBHOOK_ALLOWED_URLS: 'https://hooks.example.com/' })).toThrow(
+      'WEBHOOK_SECRET: is required when WEBHOOK_ALLOWED_URLS is set',
+    );
+    expect(() => loadConfig({ WEBHOOK_ALLOWED_URLS: 'ftp://x/' })).toThrow(/WEBHOOK_ALLOWED_URLS/);
+    const config = loadConfig({
+      WEBHOOK_ALLOWED_URLS: 'https://hooks.example.com/dllm/, http://127.0.0.1:9000/',
+      WEBHOOK_SECRET: 'whsec_' + 'a'.repeat(32),
+    });
+    expect(config.WEBHOOK_ALLOWED_URLS).toEqual([
+      'https://hooks.example.com/dllm/',
+      'http://127.0.0.1:9000/',
+    ]);
   });
 
   it('names every bad variable and why in one error', () => {

@@ -5,6 +5,73 @@ const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).def
 /** Execution providers onnxruntime-node can be asked for, tried in the order given. */
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'] as const;
 
+/** Uploaded files, interactive completions and webhooks (the OpenAI-compatible surface). */
+const openAiSurfaceConfig = {
+  FILES_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Folder holding uploaded files (/v1/files); unset: they are stored in Postgres.'),
+  FILE_MAX_MB: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(64)
+    .describe('Largest file /v1/files accepts, in MiB.'),
+  COMPLETION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(120_000)
+    .describe('Longest a /v1/completions or /v1/chat/completions request waits for its result.'),
+  INTERACTIVE_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(4)
+    .describe('Interactive completions one worker runs at once, beside its bulk chunks.'),
+  WEBHOOK_ALLOWED_URLS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((url) => url.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/ })))
+    .describe(
+      'Comma-separated URL prefixes a batch webhook_url may start with; empty: webhooks off.',
+    ),
+  WEBHOOK_SECRET: z
+    .string()
+    .min(24, 'must be at least 24 characters')
+    .optional()
+    .describe(
+      'HMAC key of webhook signatures (Standard Webhooks; "whsec_" + base64, or plain text).',
+    ),
+  WEBHOOK_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(10)
+    .describe('Deliveries tried per webhook before it is given up (exponential backoff).'),
+  WEBHOOK_BACKOFF_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2000)
+    .describe('First retry delay of a webhook delivery; doubles on each further try.'),
+  WEBHOOK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(10_000)
+    .describe('Longest one webhook delivery waits for the receiver to answer.'),
+};
+
 /** Every tunable of the service, read from the environment. */
 export const configSchema = z.object({
   NODE_ENV: z
@@ -154,7 +221,7 @@ export const configSchema = z.object({
     .int()
     .min(1000)
     .default(30_000)
-    .describe('BullMQ job lock; a killed worker\'s chunks are taken over once it lapses.'),
+    .describe("BullMQ job lock; a killed worker's chunks are taken over once it lapses."),
   WORKER_STALLED_CHECK_MS: z.coerce
     .number()
     .int()
@@ -185,6 +252,7 @@ export const configSchema = z.object({
     .min(1)
     .default(64)
     .describe('Results written in one Postgres transaction at most.'),
+  ...openAiSurfaceConfig,
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -214,6 +282,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         reason: path.length > 1 ? `entry ${Number(path[1]) + 1}: ${message}` : message,
       })),
     );
+  }
+  if (result.data.WEBHOOK_ALLOWED_URLS.length > 0 && !result.data.WEBHOOK_SECRET) {
+    // an unsigned webhook is one anybody could forge
+    throw new ConfigError([
+      { variable: 'WEBHOOK_SECRET', reason: 'is required when WEBHOOK_ALLOWED_URLS is set' },
+    ]);
   }
   return result.data;
 }

@@ -37,3 +37,7 @@ export type TerminalItemStatus = (typeof TERMINAL_ITEM_STATUSES)[number];
 export function isTerminalBatchStatus(status: string): boolean {
   return (TERMINAL_BATCH_STATUSES as readonly string[]).includes(status);
 }
+
+/** How a batch was submitted: it decides the shape of its object on /v1/batches (README, API). */
+export const BATCH_ORIGINS = ['native', 'openai', 'interactive'] as const;
+export type BatchOrigin = (typeof BATCH_ORIGINS)[number];

@@ -1,58 +1,67 @@
-import { GENERATION_PARAM_NAMES } from '@dllm/engine/params';
-import type { TaskText } from './prompt-budget';
+import { customIdSchema, describeValue } from '@dllm/engine/request';
+import { z } from 'zod';
+import { openAiGeneration } from './openai-request';
 import { Problems } from './problems';
+import { schemasFor } from './schemas-for';
 import {
-  batchOptions,
-  describe,
   isPlainObject,
   ItemBuilder,
-  servedModelName,
+  OPENAI_ENDPOINTS,
   type Location,
+  type OpenAiEndpoint,
   type Submission,
   type SubmissionRules,
   type SubmittedItem,
 } from './submission';
 
-/** The only endpoint a line may target (the OpenAI batch line format names one per line). */
-export const COMPLETIONS_URL = '/v1/completions';
-
-const LINE_FIELDS = new Set(['custom_id', 'method', 'url', 'body']);
-/** OpenAI completion fields this service has no equivalent for: refused, never silently ignored. */
-const UNSUPPORTED = new Set([
-  'n',
-  'best_of',
-  'logprobs',
-  'echo',
-  'stream',
-  'stream_options',
-  'presence_penalty',
-  'frequency_penalty',
-  'logit_bias',
-]);
-/** Accepted and ignored: it only tags the request for abuse monitoring at OpenAI. */
-const IGNORED = new Set(['user']);
-/** The OpenAI names and ours that map onto generation parameters. */
-const PARAM_FIELDS = new Set([...GENERATION_PARAM_NAMES, 'max_tokens']);
-
-/** Batch options of a JSONL upload come from the query string (the body is only lines). */
+/** Batch options of a JSONL batch: the query of an upload, or the fields of an OpenAI create. */
 export interface JsonlOptions {
   completion_window?: unknown;
   metadata?: unknown;
+  webhook_url?: unknown;
 }
 
+const quoted = (value: unknown) => JSON.stringify(value) ?? 'nothing';
+const endpoints = OPENAI_ENDPOINTS.map((e) => `"${e}"`).join(' or ');
+
+/** One line of an OpenAI batch input file; its body is checked by its endpoint's schema. */
+const lineSchema = z.strictObject(
+  {
+    custom_id: customIdSchema,
+    method: z.literal('POST', { error: (iss) => `must be "POST" (got ${quoted(iss.input)})` }),
+    url: z.enum(OPENAI_ENDPOINTS, {
+      error: (iss) => `must be ${endpoints} (got ${quoted(iss.input)})`,
+    }),
+    body: z.record(z.string(), z.unknown(), {
+      error: (iss) =>
+        iss.input === undefined
+          ? 'is required'
+          : `must be an object (got ${describeValue(iss.input)})`,
+    }),
+  },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? 'unknown field (allowed: custom_id, method, url, body)'
+        : undefined,
+  },
+);
+
 /**
- * `POST /v1/batches` with `application/x-ndjson`: one OpenAI batch line per request,
- * `{custom_id, method: "POST", url: "/v1/completions", body: {model, prompt, suffix?, max_tokens,
- * temperature, top_p, seed, stop, ...our parameters}}`. `max_tokens` is `gen_length`; a
- * `suffix` makes the line an infill with `prompt` as the prefix. Blank lines are skipped.
+ * An OpenAI batch input file: one line per request, `{custom_id, method: "POST", url, body}`,
+ * `url` one of /v1/completions (body: `{model, prompt, suffix?, max_tokens, ...}`) or
+ * /v1/chat/completions (body: `{model, messages, max_tokens, ...}`), the same for every line
+ * (and equal to `endpoint` when the batch names one). Blank lines are skipped.
  * Throws one ApiError(400) listing every problem (by line number and field).
  */
 export function parseJsonlSubmission(
   text: string,
   options: JsonlOptions,
   rules: SubmissionRules,
+  endpoint?: OpenAiEndpoint,
 ): Submission {
   const problems = new Problems();
+  const schemas = schemasFor(rules);
   const lines = text.split('\n');
   let requests = 0;
   for (const line of lines) if (line.trim() !== '') requests++;
@@ -67,21 +76,26 @@ export function parseJsonlSubmission(
       message: `at most ${rules.maxItems} lines per batch (got ${requests})`,
     });
   }
-  const batch = batchOptions(options, rules, problems);
+  const batch = schemas.options.safeParse(options);
+  if (!batch.success) problems.addZod(batch.error, '');
   if (problems.count > 0) problems.throwIfAny();
 
   const builder = new ItemBuilder(rules, problems);
   const items: SubmittedItem[] = [];
   let model: string | undefined;
   let modelLine = 0;
+  let target: { url: OpenAiEndpoint; line: number } | undefined = endpoint && {
+    url: endpoint,
+    line: 0,
+  };
   lines.forEach((rawLine, i) => {
     const lineNo = i + 1;
     const source = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
     if (source.trim() === '') return;
     const at: Location = { line: lineNo };
-    let line: unknown;
+    let raw: unknown;
     try {
-      line = JSON.parse(source);
+      raw = JSON.parse(source);
     } catch (err) {
       problems.add({
         ...at,
@@ -90,104 +104,65 @@ export function parseJsonlSubmission(
       });
       return;
     }
-    if (!isPlainObject(line)) {
+    if (!isPlainObject(raw)) {
       problems.add({
         ...at,
         field: '(line)',
-        message: `must be a JSON object (got ${describe(line)})`,
+        message: `must be a JSON object (got ${describeValue(raw)})`,
       });
       return;
     }
-    for (const key of Object.keys(line)) {
-      if (!LINE_FIELDS.has(key))
-        problems.add({
-          ...at,
-          field: key,
-          message: 'unknown field (allowed: custom_id, method, url, body)',
-        });
+    const line = lineSchema.safeParse(raw);
+    if (!line.success) {
+      problems.addZod(line.error, '', at);
+      if (customIdSchema.safeParse(raw.custom_id).success) {
+        builder.claimCustomId(raw.custom_id as string, at, items.length);
+      }
+      return;
     }
-    if (line.method !== 'POST') {
-      problems.add({
-        ...at,
-        field: 'method',
-        message: `must be "POST" (got ${JSON.stringify(line.method) ?? 'nothing'})`,
-      });
-    }
-    if (line.url !== COMPLETIONS_URL) {
+    const { custom_id: customId, url, body: rawBody } = line.data;
+    let lineOk = true;
+    if (target && url !== target.url) {
+      lineOk = false;
       problems.add({
         ...at,
         field: 'url',
-        message: `must be "${COMPLETIONS_URL}" (got ${JSON.stringify(line.url) ?? 'nothing'})`,
+        message:
+          target.line === 0
+            ? `must be "${target.url}", the batch's endpoint (got "${url}")`
+            : `every line must target the same endpoint (line ${target.line} targets ${target.url})`,
       });
     }
-    const body = line.body;
-    if (!isPlainObject(body)) {
-      problems.add({
-        ...at,
-        field: 'body',
-        message: body === undefined ? 'is required' : `must be an object (got ${describe(body)})`,
-      });
-      builder.build(
-        at,
-        items.length,
-        line.custom_id,
-        'custom_id',
-        undefined,
-        'body.prompt',
-        {},
-        'body',
-      );
-      return;
-    }
-    const params: Record<string, unknown> = {};
-    for (const key of Object.keys(body)) {
-      if (key === 'model' || key === 'prompt' || key === 'suffix' || IGNORED.has(key)) continue;
-      if (UNSUPPORTED.has(key)) {
-        problems.add({ ...at, field: `body.${key}`, message: 'is not supported by this service' });
-      } else if (!PARAM_FIELDS.has(key)) {
-        problems.add({ ...at, field: `body.${key}`, message: 'unknown field' });
-      } else if (key === 'max_tokens') {
-        if (body.gen_length !== undefined) {
-          problems.add({
-            ...at,
-            field: 'body.max_tokens',
-            message: 'give max_tokens or gen_length, not both',
-          });
-        } else {
-          params.gen_length = body.max_tokens;
-        }
-      } else if (key === 'stop' && typeof body.stop === 'string') {
-        params.stop = [body.stop]; // OpenAI allows one stop string as a plain string
-      } else {
-        params[key] = body[key];
-      }
-    }
-    if (body.model !== undefined) {
-      const name = servedModelName(body.model, rules, 'body.model', at, problems);
-      if (name !== undefined && model !== undefined && name !== model) {
+    target ??= { url, line: lineNo };
+    const schema =
+      url === '/v1/chat/completions' ? schemas.openai.chatLine : schemas.openai.completionLine;
+    const body = schema.safeParse(rawBody);
+    if (!body.success) {
+      problems.addZod(body.error, 'body', at);
+      lineOk = false;
+    } else if (body.data.model !== undefined) {
+      if (model !== undefined && body.data.model !== model) {
+        lineOk = false;
         problems.add({
           ...at,
           field: 'body.model',
           message: `every line must name the same model (line ${modelLine} names ${model})`,
         });
-      } else if (name !== undefined && model === undefined) {
-        model = name;
+      } else if (model === undefined) {
+        model = body.data.model;
         modelLine = lineNo;
       }
     }
-    const task = lineTask(body, at, problems);
-    const rename = (field: string) =>
-      field === 'body.gen_length' && 'max_tokens' in body ? 'body.max_tokens' : field;
+    if (!builder.claimCustomId(customId, at, items.length) || !lineOk || !body.success) return;
+    const gen = openAiGeneration(url, rawBody, 'body');
     const item = builder.build(
       at,
-      items.length,
-      line.custom_id,
-      'custom_id',
-      task,
-      'body.prompt',
-      params,
+      customId,
+      gen.task,
+      gen.taskField,
+      gen.params,
       'body',
-      rename,
+      gen.rename,
     );
     if (item) items.push(item);
   });
@@ -195,39 +170,10 @@ export function parseJsonlSubmission(
   return {
     model: model ?? rules.model.name,
     params: {},
-    metadata: batch.metadata,
-    completionWindow: batch.completionWindow,
+    metadata: batch.data!.metadata ?? {},
+    completionWindow: batch.data!.completion_window ?? rules.defaultCompletionWindow,
+    webhookUrl: batch.data!.webhook_url ?? null,
+    endpoint: target?.url ?? '/v1/completions',
     items,
   };
-}
-
-function lineTask(
-  body: Record<string, unknown>,
-  at: Location,
-  problems: Problems,
-): TaskText | undefined {
-  const { prompt, suffix } = body;
-  if (typeof prompt !== 'string') {
-    problems.add({
-      ...at,
-      field: 'body.prompt',
-      message:
-        prompt === undefined
-          ? 'is required'
-          : Array.isArray(prompt)
-            ? 'must be a string (one prompt per line; send several lines for several prompts)'
-            : `must be a string (got ${describe(prompt)})`,
-    });
-    return undefined;
-  }
-  if (suffix === undefined) return { prompt };
-  if (typeof suffix !== 'string') {
-    problems.add({
-      ...at,
-      field: 'body.suffix',
-      message: `must be a string (got ${describe(suffix)})`,
-    });
-    return undefined;
-  }
-  return { prefix: prompt, suffix };
 }

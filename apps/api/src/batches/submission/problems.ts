@@ -1,3 +1,4 @@
+import { zodIssues } from '@dllm/engine/request';
 import type { z } from 'zod';
 import { ApiError, type ProblemDetail } from '../../common/api-error';
 
@@ -12,6 +13,11 @@ export class Problems {
   add(problem: ProblemDetail): void {
     this.total++;
     if (this.listed.length < MAX_LISTED_PROBLEMS) this.listed.push(problem);
+  }
+
+  /** Adds a zod error's issues (the shared error format) at a location, under `prefix`. */
+  addZod(error: z.ZodError, prefix: string, at: Pick<ProblemDetail, 'index' | 'line'> = {}): void {
+    for (const p of zodProblems(error, prefix, at)) this.add(p);
   }
 
   get count(): number {
@@ -41,26 +47,16 @@ export class Problems {
   }
 }
 
-/**
- * Zod issues as problems with a field path under `prefix`. An unknown key becomes one problem
- * per key, named by its own path, so "params.temprature" points at the typo.
- */
+/** Zod issues (the engine's shared format) as problems at a location, fields renamed back. */
 export function zodProblems(
   error: z.ZodError,
   prefix: string,
   at: Pick<ProblemDetail, 'index' | 'line'>,
   rename: (field: string) => string = (f) => f,
 ): ProblemDetail[] {
-  const out: ProblemDetail[] = [];
-  for (const issue of error.issues) {
-    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        out.push({ ...at, field: rename(`${path}.${key}`), message: 'unknown field' });
-      }
-    } else {
-      out.push({ ...at, field: rename(path || '(root)'), message: issue.message });
-    }
-  }
-  return out;
+  return zodIssues(error, prefix).map((i) => ({
+    ...at,
+    field: rename(i.field),
+    message: i.message,
+  }));
 }

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
+import { PromptBudget } from '@dllm/engine/request';
 import { DllmTokenizer } from '@dllm/engine/tokenizer';
 import { ApiError } from '../../common/api-error';
 import { parseJsonSubmission } from './json-submission';
 import { parseJsonlSubmission } from './jsonl-submission';
-import { PromptBudget } from './prompt-budget';
 import type { SubmissionRules } from './submission';
 
 const tokenizer = DllmTokenizer.fromFile(
@@ -14,6 +14,7 @@ const rules: SubmissionRules = {
   maxItems: 10,
   defaultCompletionWindow: 86_400,
   maxCompletionWindow: 7 * 86_400,
+  webhookAllowedUrls: ['https://hooks.example.com/dllm/'],
   model: { name: 'dllm-code-small', aliases: ['small'], maxLength: 256, needsPrompt: false },
   budget: new PromptBudget(tokenizer, 256),
 };
@@ -184,7 +185,11 @@ describe('parseJsonlSubmission', () => {
       { line: 2, field: '(line)', message: expect.stringMatching(/^not valid JSON/) as string },
       { line: 3, field: 'body.logprobs', message: 'is not supported by this service' },
       { line: 3, field: 'body.frobnicate', message: 'unknown field' },
-      { line: 4, field: 'url', message: 'must be "/v1/completions" (got "/v1/embeddings")' },
+      {
+        line: 4,
+        field: 'url',
+        message: 'must be "/v1/completions" or "/v1/chat/completions" (got "/v1/embeddings")',
+      },
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { BatchStatus } from '../statuses';
+import type { BatchOrigin, BatchStatus } from '../statuses';
 import { bigintAsNumber } from './column-types';
 
 /**
@@ -104,4 +104,32 @@ export class BatchEntity {
 
   @Column({ name: 'expired_at', type: 'timestamptz', nullable: true })
   expiredAt!: Date | null;
+
+  /** The door it came through: native JSON/JSONL, an OpenAI input file, or a sync completion. */
+  @Column({ type: 'varchar', length: 16, default: 'native' })
+  origin!: BatchOrigin;
+
+  /** The OpenAI endpoint of its lines (/v1/completions, /v1/chat/completions); null for JSON items. */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  endpoint!: string | null;
+
+  @Column({ name: 'input_file_id', type: 'varchar', length: 64, nullable: true })
+  inputFileId!: string | null;
+
+  /** Set once the batch ended and its results were given a file (OpenAI batches). */
+  @Column({ name: 'output_file_id', type: 'varchar', length: 64, nullable: true })
+  outputFileId!: string | null;
+
+  @Column({ name: 'error_file_id', type: 'varchar', length: 64, nullable: true })
+  errorFileId!: string | null;
+
+  /** Notified (signed POST) once the batch ends. */
+  @Column({ name: 'webhook_url', type: 'text', nullable: true })
+  webhookUrl!: string | null;
+
+  @Column({ name: 'webhook_enqueued_at', type: 'timestamptz', nullable: true })
+  webhookEnqueuedAt!: Date | null;
+
+  @Column({ name: 'webhook_delivered_at', type: 'timestamptz', nullable: true })
+  webhookDeliveredAt!: Date | null;
 }

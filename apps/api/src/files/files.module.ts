@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import type { Config } from '@dllm/shared';
+import { DataSource } from 'typeorm';
+import { CONFIG } from '../common/core.module';
+import { DatabaseModule } from '../database/database.module';
+import { FileStorage } from './file-store';
+import { FilesController } from './files.controller';
+import { FilesRepository } from './files.repository';
+import { FilesService } from './files.service';
+import { FILE_STORE } from './files.tokens';
+import { ResultFiles } from './result-files';
+
+@Module({
+  imports: [DatabaseModule],
+  controllers: [FilesController],
+  providers: [
+    FilesService,
+    FilesRepository,
+    ResultFiles,
+    {
+      provide: FILE_STORE,
+      inject: [DataSource, CONFIG],
+      useFactory: (dataSource: DataSource, config: Config) =>
+        new FileStorage(dataSource, config.FILES_DIR),
+    },
+  ],
+  exports: [FilesService, ResultFiles],
+})
+export class FilesModule {}

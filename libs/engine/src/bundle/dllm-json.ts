@@ -1,0 +1,57 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { formatIssues, zodIssues } from '../request/issues';
+
+/**
+ * dllm.json: what the sampler must know about a graph. Our own exports add reduced outputs
+ * (top_ids, top_probs, entropy); a generic graph with only `logits` works too (reduced in JS).
+ * Pure (fs + zod): the API reads the same file by the same schema without loading the runtime.
+ */
+export const dllmJsonSchema = z.object({
+  name: z.string().min(1).default('unnamed'),
+  vocab_size: z.number().int().positive(),
+  max_length: z.number().int().min(2),
+  mask_token_id: z.number().int().min(0),
+  eos_token_id: z.number().int().min(0),
+  pad_token_id: z.number().int().min(0),
+  shift_logits: z.boolean().default(false).describe('logits at i predict token i+1 (Dream)'),
+  outputs: z
+    .record(z.string(), z.string())
+    .refine((o) => 'logits' in o || ('top_ids' in o && 'top_probs' in o), {
+      message: 'must name "logits", or "top_ids" and "top_probs"',
+    }),
+  top_k: z.number().int().positive().optional(),
+  inputs: z.record(z.string(), z.string()).optional(),
+});
+
+export type DllmJson = z.output<typeof dllmJsonSchema>;
+
+export class BundleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BundleError';
+  }
+}
+
+/** Reads and validates `<dir>/dllm.json`; throws BundleError naming the file and every bad field. */
+export function readDllmJson(dirInput: string): {
+  path: string;
+  json: DllmJson;
+  nameGiven: boolean;
+} {
+  const path = join(resolve(dirInput), 'dllm.json');
+  if (!existsSync(path))
+    throw new BundleError(`model bundle ${resolve(dirInput)}: missing dllm.json`);
+  const text = readFileSync(path, 'utf8');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new BundleError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = dllmJsonSchema.safeParse(raw);
+  if (!parsed.success) throw new BundleError(`${path}: ${formatIssues(zodIssues(parsed.error))}`);
+  const nameGiven = typeof raw === 'object' && raw !== null && 'name' in raw;
+  return { path, json: parsed.data, nameGiven };
+}

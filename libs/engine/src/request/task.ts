@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { describeValue } from './issues';
+
+/** What to generate: text after a prompt, or the middle between a prefix and a suffix. */
+export type GenerationTask = { prompt: string } | { prefix: string; suffix: string };
+
+const text = (what: string) =>
+  z
+    .string({ error: (iss) => `must be a string (got ${describeValue(iss.input)})` })
+    .optional()
+    .describe(what);
+
+/** The fields of an item that say what to generate: `prompt` alone, or `prefix` + `suffix`. */
+export const taskShape = {
+  prompt: text('continue this text'),
+  prefix: text('infill: text before the gap (with suffix)'),
+  suffix: text('infill: text after the gap (with prefix)'),
+};
+
+type TaskFields = { prompt?: unknown; prefix?: unknown; suffix?: unknown };
+
+/**
+ * The task of fields that passed `taskShape`, or the problem with them (field + message):
+ * a prompt, or a prefix with its suffix, never both and never neither.
+ */
+export function taskOf(
+  fields: TaskFields,
+): { task: GenerationTask } | { field: 'prompt' | 'prefix' | 'suffix'; message: string } {
+  const has = (key: keyof TaskFields) => fields[key] !== undefined;
+  if (has('prompt') && (has('prefix') || has('suffix'))) {
+    return {
+      field: 'prompt',
+      message: 'give either prompt, or prefix and suffix (infill), not both',
+    };
+  }
+  if (has('prompt')) return { task: { prompt: fields.prompt as string } };
+  if (has('prefix') && has('suffix')) {
+    return { task: { prefix: fields.prefix as string, suffix: fields.suffix as string } };
+  }
+  if (has('prefix')) return { field: 'suffix', message: 'is required with prefix (infill)' };
+  if (has('suffix')) return { field: 'prefix', message: 'is required with suffix (infill)' };
+  return { field: 'prompt', message: 'is required (or prefix and suffix for infill)' };
+}
+
+/**
+ * The task rule as a zod refinement; it runs even when other fields failed, so one answer lists
+ * every problem. Fields of the wrong type are left to their own issue.
+ */
+export function refineTask(fields: TaskFields, ctx: z.RefinementCtx): void {
+  if (typeof fields !== 'object' || fields === null) return;
+  for (const key of ['prompt', 'prefix', 'suffix'] as const) {
+    if (fields[key] !== undefined && typeof fields[key] !== 'string') return;
+  }
+  const r = taskOf(fields);
+  if ('message' in r) ctx.addIssue({ code: 'custom', path: [r.field], message: r.message });
+}
