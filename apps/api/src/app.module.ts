@@ -9,6 +9,8 @@ import { FilesModule } from './files/files.module';
 import { HealthController } from './health/health.controller';
 import { MetricsModule } from './metrics/metrics.module';
 import { ModelModule } from './model/model.module';
+import { OpenAiModule } from './openai/openai.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { RedisModule } from './redis/redis.module';
 
 @Module({})
@@ -26,6 +28,8 @@ export class AppModule {
         AuthModule,
         BatchesModule,
         FilesModule,
+        OpenAiModule,
+        WebhooksModule,
       ],
       controllers: [HealthController],
     };

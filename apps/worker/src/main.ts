@@ -13,6 +13,7 @@ import { BatchProgressRepository, CHUNK_QUEUE, dataSourceOptions, loadConfig, ty
 import { CancelWatcher } from './cancel-watcher';
 import { ChunkFailureSweeper } from './chunk-failure-sweeper';
 import { ChunkProcessor } from './chunk-processor';
+import { InteractiveConsumer } from './interactive/interactive-consumer';
 import { startHealthServer } from './health-server';
 import { WorkerMetrics } from './metrics';
 import { ResultWriter } from './result-writer';
@@ -60,6 +61,22 @@ async function main(): Promise<void> {
   });
   const sweeper = new ChunkFailureSweeper(() => new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }), config.QUEUE_PREFIX, progress, log);
   await sweeper.start();
+  // POST /v1/completions and chat: their own queue and slots, ahead of queued bulk chunks
+  const interactive = new InteractiveConsumer({
+    connect: () => new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }),
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.INTERACTIVE_CONCURRENCY,
+    lockMs: config.WORKER_LOCK_MS,
+    stalledCheckMs: config.WORKER_STALLED_CHECK_MS,
+    maxStalled: config.WORKER_MAX_STALLED,
+    engine,
+    progress,
+    cancels,
+    workerId,
+    log: log.child({ queue: 'interactive' }),
+    metrics,
+  });
+  interactive.start();
   worker.on('failed', (job, err) => log.error({ job_id: job?.id, batch_id: job?.data.batchId, chunk: job?.data.chunk, err: err.message }, 'chunk failed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'queue error'));
   worker.on('stalled', (jobId) => log.warn({ job_id: jobId }, 'chunk stalled; taken over'));
@@ -88,6 +105,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal, drain_ms: config.WORKER_DRAIN_MS }, 'stopping: no new chunks, draining running rows');
+    const interactiveDrained = interactive.stop(config.WORKER_DRAIN_MS);
     const drained = worker.close();
     const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.WORKER_DRAIN_MS).unref());
     if ((await Promise.race([drained, timeout])) === 'timeout') {
@@ -96,6 +114,7 @@ async function main(): Promise<void> {
       await drained;
     }
     await writer.flush();
+    await interactiveDrained;
     await sweeper.stop();
     await Promise.allSettled([cancels.stop(), engine.close(), dataSource.destroy()]);
     connection.disconnect();

@@ -3,7 +3,7 @@ import type { StepStats } from './scheduler/scheduler';
 
 /** Messages between the main thread (Engine) and the inference thread (engine-thread.ts). */
 export type ToThread =
-  | { type: 'generate'; id: string; request: GenerationRequest; wantIntermediate: boolean }
+  | { type: 'generate'; id: string; request: GenerationRequest; wantIntermediate: boolean; priority?: number }
   | { type: 'cancel'; id: string }
   | { type: 'stats'; id: string }
   | { type: 'close' };

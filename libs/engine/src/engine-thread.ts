@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     switch (m.type) {
       case 'generate':
         scheduler
-          .submit(m.id, m.request, m.wantIntermediate ? (state) => send({ type: 'intermediate', id: m.id, state }) : undefined)
+          .submit(m.id, m.request, m.wantIntermediate ? (state) => send({ type: 'intermediate', id: m.id, state }) : undefined, m.priority)
           .then(
             (result) => send({ type: 'result', id: m.id, result }),
             (err: Error) => send({ type: 'error', id: m.id, name: err.name, message: err.message }),

@@ -10,6 +10,8 @@ export interface GenerateOptions {
   /** aborting cancels the row within one step; it resolves with finish_reason "cancelled" */
   signal?: AbortSignal;
   onIntermediate?: (state: IntermediateState) => void;
+  /** rows of higher priority take free slots first (interactive requests: 1; bulk: 0) */
+  priority?: number;
 }
 
 interface Pending {
@@ -83,7 +85,7 @@ export class Engine {
         onIntermediate: opts.onIntermediate,
         cleanup: () => opts.signal?.removeEventListener('abort', onAbort),
       });
-      this.post({ type: 'generate', id, request, wantIntermediate: Boolean(opts.onIntermediate) });
+      this.post({ type: 'generate', id, request, wantIntermediate: Boolean(opts.onIntermediate), priority: opts.priority });
     });
   }
 

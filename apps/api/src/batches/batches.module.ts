@@ -24,6 +24,6 @@ import { Reconciler } from './reconciler';
     BatchPresenter,
     OpenAiBatches,
   ],
-  exports: [Reconciler, BatchesRepository, BatchesService, ChunkEnqueuer],
+  exports: [Reconciler, BatchesRepository, BatchesService, ChunkEnqueuer, BatchPresenter],
 })
 export class BatchesModule {}

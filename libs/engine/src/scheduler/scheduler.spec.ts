@@ -109,6 +109,23 @@ describe('Scheduler', () => {
     expect(forward.calls.map((c) => c.rows)).toEqual([2, 2, 2, 2, 1, 1]);
   });
 
+  it('gives the next free slot to a prioritised row, ahead of rows waiting longer', async () => {
+    const { scheduler } = setup(rising, { maxRows: 2, maxTokens: 4096 });
+    const order: string[] = [];
+    const run = (id: string, prompt: string, priority = 0) =>
+      scheduler
+        .submit(id, { task: { prompt }, params: parseGenerationParams({ policy: 'fixed', gen_length: 4 }) }, undefined, priority)
+        .then(() => order.push(id));
+    const long = 'x '.repeat(30);
+    // two bulk rows run, three wait; the short interactive row arrives last
+    const bulk = ['b1', 'b2', 'b3', 'b4', 'b5'].map((id) => run(id, long));
+    const interactive = run('i', 'x', 1);
+    await Promise.all([...bulk, interactive]);
+    // it takes the first slot that frees up: it ends with the second pair, not after every bulk row
+    expect(order.indexOf('i')).toBeLessThanOrEqual(3);
+    expect(order.slice(-1)).not.toEqual(['i']);
+  });
+
   it('respects the token limit per forward', async () => {
     const { gen, forward } = setup(rising, { maxRows: 16, maxTokens: 40 });
     await Promise.all(Array.from({ length: 5 }, () => gen({ prompt: 'x' }, { policy: 'fixed', gen_length: 9 })));

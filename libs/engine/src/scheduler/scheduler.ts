@@ -30,6 +30,8 @@ interface Entry {
   reject: (e: Error) => void;
   onIntermediate?: (s: IntermediateState) => void;
   passOvers: number;
+  /** higher first: an interactive request takes the next free slot ahead of bulk rows */
+  priority: number;
 }
 
 /**
@@ -67,7 +69,7 @@ export class Scheduler {
   }
 
   /** Queue a request; the promise settles when its row finishes, is cancelled, or fails. */
-  submit(id: string, req: GenerationRequest, onIntermediate?: (s: IntermediateState) => void): Promise<GenerationResult> {
+  submit(id: string, req: GenerationRequest, onIntermediate?: (s: IntermediateState) => void, priority = 0): Promise<GenerationResult> {
     if (this.byId.has(id)) return Promise.reject(new GenerationError(`request id ${id} is already in flight`));
     let row: Row;
     try {
@@ -79,7 +81,7 @@ export class Scheduler {
       return Promise.reject(new GenerationError(`row of ${row.length} tokens exceeds the batch token limit ${this.opts.maxTokens}`));
     }
     return new Promise((resolve, reject) => {
-      const entry: Entry = { row, resolve, reject, onIntermediate, passOvers: 0 };
+      const entry: Entry = { row, resolve, reject, onIntermediate, passOvers: 0, priority };
       this.waiting.push(entry);
       this.byId.set(id, entry);
       this.kick();
@@ -132,7 +134,11 @@ export class Scheduler {
     let length = this.active.reduce((m, e) => Math.max(m, e.row.length), 0);
     while (this.waiting.length && this.active.length < this.opts.maxRows) {
       let pick = 0;
-      if (this.active.length && this.waiting[0]!.passOvers < passMax) {
+      const top = this.waiting.reduce((m, e) => Math.max(m, e.priority), 0);
+      if (top > 0) {
+        // a prioritised row goes first, whatever its length (FIFO among them)
+        pick = this.waiting.findIndex((e) => e.priority === top);
+      } else if (this.active.length && this.waiting[0]!.passOvers < passMax) {
         // closest in length to the batch, shorter-or-equal preferred; FIFO among equals
         let best = Infinity;
         for (let i = 0; i < this.waiting.length; i++) {

@@ -24,8 +24,11 @@ export class Problems {
     return this.total;
   }
 
-  /** Throws the 400 listing the problems, if there are any. */
-  throwIfAny(): void {
+  /**
+   * Throws the 400 listing the problems, if there are any. `of`: what was refused, a batch
+   * (nothing of it is accepted) or a single request (POST /v1/completions).
+   */
+  throwIfAny(of: 'batch' | 'request' = 'batch'): void {
     if (this.total === 0) return;
     const listedAll = this.total <= MAX_LISTED_PROBLEMS;
     const first = this.listed[0]!;
@@ -37,8 +40,9 @@ export class Problems {
           : '';
     throw new ApiError(
       400,
-      'invalid_batch',
-      `${this.total} problem${this.total === 1 ? '' : 's'} in the batch, nothing was accepted` +
+      of === 'batch' ? 'invalid_batch' : 'invalid_request',
+      `${this.total} problem${this.total === 1 ? '' : 's'} in the ${of}` +
+        (of === 'batch' ? ', nothing was accepted' : '') +
         ` (first: ${where}${first.field}: ${first.message})` +
         (listedAll ? '' : `; the first ${MAX_LISTED_PROBLEMS} are listed`),
       this.listed,

@@ -214,27 +214,112 @@ describe('parseJsonlSubmission', () => {
   });
 });
 
-describe('PromptBudget', () => {
-  const budget = new PromptBudget(tokenizer, 256);
+describe('OpenAI batch lines for chat and across endpoints', () => {
+  const chatLine = (custom_id: string, body: Record<string, unknown>) =>
+    JSON.stringify({ custom_id, method: 'POST', url: '/v1/chat/completions', body });
 
-  it('accepts prompts whose byte length alone proves they fit', () => {
-    expect(budget.check({ prompt: 'a'.repeat(192) }, 64)).toBeNull();
-  });
-
-  it('counts tokens exactly when bytes alone cannot decide', () => {
-    const text = 'def f(x):\n    return x\n'.repeat(12); // ~290 bytes, far fewer tokens
-    expect(Buffer.byteLength(text)).toBeGreaterThan(192);
-    expect(tokenizer.encode(text).length).toBeLessThanOrEqual(192);
-    expect(budget.check({ prompt: text }, 64)).toBeNull();
-  });
-
-  it('counts prefix and suffix separately, as the worker lays them out', () => {
-    const half = 'zq'.repeat(60);
-    const tokens = tokenizer.encode(half).length * 2;
-    const message = budget.check({ prefix: half, suffix: half }, 256 - tokens + 1);
-    expect(message).toBe(
-      `prefix + suffix is ${tokens} tokens; with gen_length ${256 - tokens + 1} that is 257 > the model's max length 256`,
+  it('renders chat messages into one prompt and maps max_completion_tokens', () => {
+    const s = parseJsonlSubmission(
+      chatLine('c', {
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'def f():' },
+        ],
+        max_completion_tokens: 8,
+        stop: ['\n\n'],
+        n: 1,
+      }),
+      {},
+      rules,
     );
-    expect(budget.check({ prefix: half, suffix: half }, 256 - tokens)).toBeNull();
+    expect(s.endpoint).toBe('/v1/chat/completions');
+    expect(s.items[0]).toMatchObject({
+      task: { prompt: '# Be brief.\ndef f():\n' },
+      params: { gen_length: 8, stop: ['\n\n'] },
+    });
+  });
+
+  it('refuses mixed endpoints, a line off the batch endpoint, and fields with no equivalent', () => {
+    expect(
+      problems(() =>
+        parseJsonlSubmission(
+          [
+            line('a', { prompt: 'x' }),
+            chatLine('b', { messages: [{ role: 'user', content: 'x' }] }),
+            chatLine('c', { messages: [], tools: [{ type: 'function' }], max_completion_tokens: 0 }),
+          ].join('\n'),
+          {},
+          rules,
+        ),
+      ),
+    ).toEqual([
+      {
+        line: 2,
+        field: 'url',
+        message: 'every line must target the same endpoint (line 1 targets /v1/completions)',
+      },
+      {
+        line: 3,
+        field: 'url',
+        message: 'every line must target the same endpoint (line 1 targets /v1/completions)',
+      },
+      { line: 3, field: 'body.messages', message: 'must hold at least 1 message' },
+      {
+        line: 3,
+        field: 'body.max_completion_tokens',
+        message: 'Too small: expected number to be >=1',
+      },
+      { line: 3, field: 'body.tools', message: 'is not supported by this service' },
+    ]);
+    expect(
+      problems(() =>
+        parseJsonlSubmission(line('a', { prompt: 'x' }), {}, rules, '/v1/chat/completions'),
+      ),
+    ).toEqual([
+      {
+        line: 1,
+        field: 'url',
+        message: 'must be "/v1/chat/completions", the batch\'s endpoint (got "/v1/completions")',
+      },
+    ]);
+  });
+
+  it('names max_tokens, not gen_length, when the whole parameter set is wrong', () => {
+    expect(
+      problems(() =>
+        parseJsonlSubmission(line('a', { prompt: 'x', max_tokens: 4, block_length: 8 }), {}, rules),
+      ),
+    ).toEqual([{ line: 1, field: 'body.block_length', message: 'must be <= gen_length (4)' }]);
+    expect(
+      problems(() => parseJsonlSubmission(line('a', { prompt: 'x', max_tokens: 300 }), {}, rules)),
+    ).toEqual([
+      { line: 1, field: 'body.max_tokens', message: "must be <= the model's max length 256" },
+    ]);
+  });
+
+  it('checks batch options and webhook URLs against the deployment', () => {
+    expect(
+      problems(() =>
+        parseJsonlSubmission(
+          line('a', { prompt: 'x' }),
+          { webhook_url: 'https://evil.example.net/', metadata: { ['k'.repeat(65)]: 'v' } },
+          rules,
+        ),
+      ),
+    ).toEqual([
+      { field: `metadata.${'k'.repeat(65)}`, message: 'keys are 1 to 64 characters' },
+      {
+        field: 'webhook_url',
+        message:
+          'is not allowed here; webhook URLs must start with one of: https://hooks.example.com/dllm/',
+      },
+    ]);
+    expect(
+      parseJsonlSubmission(
+        line('a', { prompt: 'x' }),
+        { webhook_url: 'https://hooks.example.com/dllm/done' },
+        rules,
+      ).webhookUrl,
+    ).toBe('https://hooks.example.com/dllm/done');
   });
 });

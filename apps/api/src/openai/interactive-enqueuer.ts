@@ -1,0 +1,43 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  chunkJobId,
+  INTERACTIVE_JOB,
+  INTERACTIVE_JOB_OPTIONS,
+  type InteractiveJobData,
+} from '@dllm/shared';
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { BatchesRepository } from '../batches/batches.repository';
+import { LOGGER } from '../common/core.module';
+import { loggableError } from '../common/logger';
+
+export const INTERACTIVE_QUEUE_TOKEN = Symbol('INTERACTIVE_QUEUE');
+
+/** Puts a one-item interactive batch in the interactive queue (never behind bulk chunks). */
+@Injectable()
+export class InteractiveEnqueuer {
+  constructor(
+    @Inject(INTERACTIVE_QUEUE_TOKEN) private readonly queue: Queue<InteractiveJobData>,
+    private readonly batches: BatchesRepository,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** true once queued; false (logged) when Redis failed. */
+  async enqueue(batchId: string, stream: boolean): Promise<boolean> {
+    try {
+      await this.queue.add(
+        INTERACTIVE_JOB,
+        { batchId, chunk: 0, firstIndex: 0, lastIndex: 0, stream },
+        { ...INTERACTIVE_JOB_OPTIONS, jobId: chunkJobId(batchId, 0) },
+      );
+      await this.batches.markEnqueued(batchId);
+      return true;
+    } catch (error) {
+      this.logger.warn(
+        { err: loggableError(error), batch_id: batchId },
+        'interactive enqueue failed',
+      );
+      return false;
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { WEBHOOK_JOB, type Config, type WebhookJobData } from '@dllm/shared';
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { CONFIG, LOGGER } from '../common/core.module';
+import { loggableError } from '../common/logger';
+
+export const WEBHOOK_QUEUE_TOKEN = Symbol('WEBHOOK_QUEUE');
+
+/** Batches handled per pass; a backlog drains over several passes. */
+const PER_PASS = 100;
+
+/**
+ * Puts a delivery job in the webhook queue for every ended batch that asked for a webhook. It
+ * looks at Postgres (the truth) every RECONCILE_INTERVAL_MS, so whoever ended the batch (a worker,
+ * a cancel, expiry) and whatever crashed in between, the notice is queued: at least once. The job
+ * id is the batch's, so several API processes queue it once.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(WEBHOOK_QUEUE_TOKEN) private readonly queue: Queue<WebhookJobData>,
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.WEBHOOK_ALLOWED_URLS.length === 0) return;
+    this.timer = setInterval(() => void this.runOnce(), this.config.RECONCILE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass; returns how many notices it queued. Never throws (errors are logged). */
+  runOnce(): Promise<number> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<number> {
+    let queued = 0;
+    try {
+      const due = await this.dataSource.query<{ id: string }[]>(
+        `SELECT id FROM batches
+         WHERE webhook_url IS NOT NULL AND webhook_enqueued_at IS NULL
+           AND status IN ('completed', 'failed', 'cancelled', 'expired')
+         LIMIT $1`,
+        [PER_PASS],
+      );
+      for (const { id } of due) {
+        await this.queue.add(
+          WEBHOOK_JOB,
+          { batchId: id },
+          {
+            jobId: `webhook_${id}`,
+            attempts: this.config.WEBHOOK_ATTEMPTS,
+            backoff: { type: 'exponential', delay: this.config.WEBHOOK_BACKOFF_MS },
+            removeOnComplete: true,
+            removeOnFail: { age: 7 * 24 * 3600 },
+          },
+        );
+        await this.dataSource.query(
+          `UPDATE batches SET webhook_enqueued_at = now() WHERE id = $1 AND webhook_enqueued_at IS NULL`,
+          [id],
+        );
+        queued++;
+      }
+    } catch (error) {
+      this.logger.error({ err: loggableError(error) }, 'webhook dispatch pass failed');
+    }
+    return queued;
+  }
+}
