@@ -26,19 +26,19 @@ type TaskFields = { prompt?: unknown; prefix?: unknown; suffix?: unknown };
 export function taskOf(
   fields: TaskFields,
 ): { task: GenerationTask } | { field: 'prompt' | 'prefix' | 'suffix'; message: string } {
-  const has = (key: keyof TaskFields) => fields[key] !== undefined;
-  if (has('prompt') && (has('prefix') || has('suffix'))) {
+  const { prompt, prefix, suffix } = fields;
+  if (prompt !== undefined && (prefix !== undefined || suffix !== undefined)) {
     return {
       field: 'prompt',
       message: 'give either prompt, or prefix and suffix (infill), not both',
     };
   }
-  if (has('prompt')) return { task: { prompt: fields.prompt as string } };
-  if (has('prefix') && has('suffix')) {
-    return { task: { prefix: fields.prefix as string, suffix: fields.suffix as string } };
+  if (prompt !== undefined) return { task: { prompt: prompt as string } };
+  if (prefix !== undefined && suffix !== undefined) {
+    return { task: { prefix: prefix as string, suffix: suffix as string } };
   }
-  if (has('prefix')) return { field: 'suffix', message: 'is required with prefix (infill)' };
-  if (has('suffix')) return { field: 'prefix', message: 'is required with suffix (infill)' };
+  if (prefix !== undefined) return { field: 'suffix', message: 'is required with prefix (infill)' };
+  if (suffix !== undefined) return { field: 'prefix', message: 'is required with suffix (infill)' };
   return { field: 'prompt', message: 'is required (or prefix and suffix for infill)' };
 }
 

@@ -1,4 +1,4 @@
-import { customIdSchema, describeValue } from '@dllm/engine/request';
+import { customIdSchema, describeValue, type FieldIssue } from '@dllm/engine/request';
 import { z } from 'zod';
 import { openAiGeneration } from './openai-request';
 import { Problems } from './problems';
@@ -81,6 +81,7 @@ export function parseJsonlSubmission(
   if (problems.count > 0) problems.throwIfAny();
 
   const builder = new ItemBuilder(rules, problems);
+  const bodyCache = new Map<string, { issues: FieldIssue[]; model?: string }>();
   const items: SubmittedItem[] = [];
   let model: string | undefined;
   let modelLine = 0;
@@ -134,14 +135,16 @@ export function parseJsonlSubmission(
       });
     }
     target ??= { url, line: lineNo };
-    const schema =
+    const check =
       url === '/v1/chat/completions' ? schemas.openai.chatLine : schemas.openai.completionLine;
-    const body = schema.safeParse(rawBody);
-    if (!body.success) {
-      problems.addZod(body.error, 'body', at);
+    const body = check.check(rawBody, bodyCache);
+    if (body.issues.length > 0) {
+      for (const issue of body.issues) {
+        problems.add({ ...at, field: `body.${issue.field}`, message: issue.message });
+      }
       lineOk = false;
-    } else if (body.data.model !== undefined) {
-      if (model !== undefined && body.data.model !== model) {
+    } else if (body.model !== undefined) {
+      if (model !== undefined && body.model !== model) {
         lineOk = false;
         problems.add({
           ...at,
@@ -149,11 +152,11 @@ export function parseJsonlSubmission(
           message: `every line must name the same model (line ${modelLine} names ${model})`,
         });
       } else if (model === undefined) {
-        model = body.data.model;
+        model = body.model;
         modelLine = lineNo;
       }
     }
-    if (!builder.claimCustomId(customId, at, items.length) || !lineOk || !body.success) return;
+    if (!builder.claimCustomId(customId, at, items.length) || !lineOk) return;
     const gen = openAiGeneration(url, rawBody, 'body');
     const item = builder.build(
       at,

@@ -1,4 +1,10 @@
-import { describeValue, paramFieldSchemas, type GenerationTask } from '@dllm/engine/request';
+import {
+  describeValue,
+  paramFieldSchemas,
+  zodIssues,
+  type FieldIssue,
+  type GenerationTask,
+} from '@dllm/engine/request';
 import { z } from 'zod';
 import { renderChat, type ChatMessage } from './chat-template';
 import type { OpenAiEndpoint } from './submission';
@@ -41,7 +47,7 @@ export function openAiRequestSchemas(model: z.ZodType<string, string>) {
     });
 
   /** Sync requests may stream; a batch line never does. */
-  const streaming = (sync: boolean) =>
+  const streaming = (sync: boolean): Record<string, z.ZodType> =>
     sync
       ? {
           stream: z.boolean().optional().describe('server-sent events in OpenAI chunk format'),
@@ -87,24 +93,18 @@ export function openAiRequestSchemas(model: z.ZodType<string, string>) {
     }
   };
 
-  const completion = (sync: boolean) =>
-    z
-      .strictObject(
-        {
-          ...common(sync),
-          prompt: stringField(
-            sync
-              ? 'one prompt per request'
-              : 'one prompt per line; send several lines for several prompts',
-          ).describe('continue this text (the prefix, with suffix)'),
-          suffix: z.string().optional().describe('infill: the text after the gap'),
-          best_of: onlyDefault(1),
-          echo: onlyDefault(false),
-          logprobs: onlyDefault(null, 0),
-        },
-        strict,
-      )
-      .superRefine(oneLength, { when: () => true });
+  const completionShape = (sync: boolean) => ({
+    ...common(sync),
+    prompt: stringField(
+      sync
+        ? 'one prompt per request'
+        : 'one prompt per line; send several lines for several prompts',
+    ).describe('continue this text (the prefix, with suffix)'),
+    suffix: z.string().optional().describe('infill: the text after the gap'),
+    best_of: onlyDefault(1),
+    echo: onlyDefault(false),
+    logprobs: onlyDefault(null, 0),
+  });
 
   const text = z.string();
   const message = z.strictObject({
@@ -112,38 +112,84 @@ export function openAiRequestSchemas(model: z.ZodType<string, string>) {
     content: z.union([text, z.array(z.strictObject({ type: z.literal('text'), text }))]),
     name: z.string().optional(),
   });
-  const chat = (sync: boolean) =>
-    z
-      .strictObject(
-        {
-          ...common(sync),
-          messages: z
-            .array(message, {
-              error: (iss) =>
-                iss.input === undefined
-                  ? 'is required'
-                  : `must be an array (got ${describeValue(iss.input)})`,
-            })
-            .min(1, 'must hold at least 1 message')
-            .describe('rendered into one prompt by the chat template (README: "Chat template")'),
-          max_completion_tokens: maxTokens.optional(),
-          logprobs: onlyDefault(false, null),
-          top_logprobs: onlyDefault(null, 0),
-          response_format: onlyDefault({ type: 'text' }),
-          tools: onlyDefault(null, []),
-          tool_choice: onlyDefault('none'),
-          parallel_tool_calls: onlyDefault(null, false),
-        },
-        strict,
-      )
-      .superRefine(oneLength, { when: () => true });
+  const chatShape = (sync: boolean) => ({
+    ...common(sync),
+    messages: z
+      .array(message, {
+        error: (iss) =>
+          iss.input === undefined
+            ? 'is required'
+            : `must be an array (got ${describeValue(iss.input)})`,
+      })
+      .min(1, 'must hold at least 1 message')
+      .describe('rendered into one prompt by the chat template (README: "Chat template")'),
+    max_completion_tokens: maxTokens.optional(),
+    logprobs: onlyDefault(false, null),
+    top_logprobs: onlyDefault(null, 0),
+    response_format: onlyDefault({ type: 'text' }),
+    tools: onlyDefault(null, []),
+    tool_choice: onlyDefault('none'),
+    parallel_tool_calls: onlyDefault(null, false),
+  });
+
+  const whole = <S extends z.ZodRawShape>(shape: S) =>
+    z.strictObject(shape, strict).superRefine(oneLength, { when: () => true });
 
   return {
-    completionLine: completion(false),
-    chatLine: chat(false),
-    completion: completion(true),
-    chat: chat(true),
+    /** a synchronous request's body (and its OpenAPI description) */
+    completion: whole(completionShape(true)),
+    chat: whole(chatShape(true)),
+    /** a batch line's body, checked part by part (see LineBodyCheck) */
+    completionLine: new LineBodyCheck(completionShape(false), ['prompt', 'suffix'], whole),
+    chatLine: new LineBodyCheck(chatShape(false), ['messages'], whole),
   };
+}
+
+/**
+ * A batch line's body by the same schema as a request's, faster: the fields that carry the text
+ * (prompt, suffix, messages) are checked on every line, the rest (model, max_tokens, parameters,
+ * often identical over 100,000 lines) once per distinct value, cached for one batch.
+ */
+export class LineBodyCheck {
+  private readonly text: [string, z.ZodType][];
+  private readonly rest: z.ZodType<{ model?: string }>;
+
+  constructor(
+    shape: z.ZodRawShape,
+    textFields: string[],
+    whole: (shape: z.ZodRawShape) => z.ZodType,
+  ) {
+    this.text = textFields.map((f) => [f, shape[f] as z.ZodType]);
+    const rest = Object.fromEntries(Object.entries(shape).filter(([k]) => !textFields.includes(k)));
+    this.rest = whole(rest) as z.ZodType<{ model?: string }>;
+  }
+
+  /** Issues (fields relative to the body) and the body's model; `cache` lives for one batch. */
+  check(
+    body: Record<string, unknown>,
+    cache: Map<string, { issues: FieldIssue[]; model?: string }>,
+  ): { issues: FieldIssue[]; model?: string } {
+    const rest: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(body)) {
+      if (!this.text.some(([f]) => f === key)) rest[key] = value;
+    }
+    const key = JSON.stringify(rest);
+    let result = cache.get(key);
+    if (!result) {
+      const parsed = this.rest.safeParse(rest);
+      result = parsed.success
+        ? { issues: [], model: parsed.data.model }
+        : { issues: zodIssues(parsed.error) };
+      // bounded: a batch of all-different parameters must not grow this without limit
+      if (cache.size < 10_000) cache.set(key, result);
+    }
+    const issues = [...result.issues];
+    for (const [field, schema] of this.text) {
+      const parsed = schema.safeParse(body[field]);
+      if (!parsed.success) issues.push(...zodIssues(parsed.error, field));
+    }
+    return { issues, model: result.model };
+  }
 }
 
 export type OpenAiRequestSchemas = ReturnType<typeof openAiRequestSchemas>;

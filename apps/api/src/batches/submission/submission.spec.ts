@@ -263,13 +263,13 @@ describe('OpenAI batch lines for chat and across endpoints', () => {
         field: 'url',
         message: 'every line must target the same endpoint (line 1 targets /v1/completions)',
       },
-      { line: 3, field: 'body.messages', message: 'must hold at least 1 message' },
       {
         line: 3,
         field: 'body.max_completion_tokens',
         message: 'Too small: expected number to be >=1',
       },
       { line: 3, field: 'body.tools', message: 'is not supported by this service' },
+      { line: 3, field: 'body.messages', message: 'must hold at least 1 message' },
     ]);
     expect(
       problems(() =>
