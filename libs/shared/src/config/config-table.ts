@@ -9,7 +9,12 @@ export function configTable(): string {
   const lines = ['| Variable | Default | Meaning |', '| --- | --- | --- |'];
   for (const [name, schema] of Object.entries(configSchema.shape)) {
     const value = defaults[name];
-    const shown = value === undefined ? '(unset)' : `\`${format(value)}\``;
+    const shown =
+      value === undefined
+        ? '(unset)'
+        : Array.isArray(value) && value.length === 0
+          ? '(none)'
+          : `\`${format(value)}\``;
     lines.push(`| \`${name}\` | ${shown} | ${schema.description ?? ''} |`);
   }
   return lines.join('\n');
