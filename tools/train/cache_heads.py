@@ -5,8 +5,8 @@ refresh: the whole sequence in, as the full graph. Out: the reduced head at `hea
   and every layer's convolution input at `halo_positions` (the r = kernel // 2 positions on each side
   of the block that the depthwise convolution reads across the block's edges).
 step: only a span of positions in (the active block; in prefix mode the block and everything after
-  it), with their absolute positions, the cached keys/values of the other positions and a validity
-  mask over them, and the halo. Out: the reduced head for the span. No cache outputs.
+  it), with their absolute positions, the cached keys/values of the other positions (one input per
+  layer) and a validity mask over them, and the halo. Out: the reduced head for the span. No cache outputs.
 
 Keys are cached after the rotary embedding, so cached entries can be concatenated with the span's
 fresh ones in any order: attention is bidirectional with no causal mask, and padding is masked.
@@ -15,6 +15,8 @@ With a cache taken on the same tokens, step reproduces refresh exactly (up to fl
 Shapes: B rows, L sequence, Lh head positions, Lq span, Lc cached positions, N layers, H heads,
 hd head width, D width, r halo width, K top-k.
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -60,10 +62,15 @@ class StepHead(nn.Module):
         self.model, self.top_k = model, top_k
         self.r = model.config.conv_kernel // 2
 
-    def forward(self, input_ids, positions, query_mask, past_keys, past_values, past_mask, halo):
+    def forward(self, input_ids, positions, query_mask, past_mask, halo, *past):
+        """past: keys of layer 0..N-1, then values of layer 0..N-1, each [B,H,Lc,hd] (one input per
+        layer, so no layer is sliced out of a bigger tensor at run time)."""
         m, r = self.model, self.r
+        n = len(m.blocks)
+        past_keys, past_values = past[:n], past[n:]
         keep = query_mask.unsqueeze(-1).to(m.embed.weight.dtype)  # [B,Lq,1]
-        key_bias = (1.0 - torch.cat((past_mask, query_mask), 1).float())[:, None, None, :] * -1e9  # [B,1,1,Lc+Lq]
+        past_bias = (1.0 - past_mask.float())[:, None, None, :] * -1e9  # [B,1,1,Lc]
+        span_bias = (1.0 - query_mask.float())[:, None, None, :] * -1e9  # [B,1,1,Lq]
         cos, sin = m.rope_cos[positions].unsqueeze(1), m.rope_sin[positions].unsqueeze(1)  # [B,1,Lq,hd/2]
         # the right halo sits just after each row's last real span position (spans are right-padded)
         Lq = input_ids.shape[1]
@@ -73,12 +80,22 @@ class StepHead(nn.Module):
         x = m.embed(input_ids)  # [B,Lq,D]
         for i, blk in enumerate(m.blocks):
             q, k, v = blk.heads(x, cos, sin)  # [B,H,Lq,hd]
-            k_all = torch.cat((past_keys[:, i], k), 2)  # [B,H,Lc+Lq,hd]
-            v_all = torch.cat((past_values[:, i], v), 2)
-            x = x + blk.attend(q, k_all, v_all, key_bias)
+            x = x + split_attend(blk, q, (past_keys[i], k), (past_values[i], v), (past_bias, span_bias))
             conv_in = blk.conv_input(x, keep)  # [B,Lq,D]
             left_halo, right_halo = halo[:, i, :r], halo[:, i, r:]  # [B,r,D] each
             ext = torch.cat((left_halo, conv_in, torch.zeros_like(right_halo)), 1) + place @ right_halo  # [B,Lq+2r,D]
             local = F.conv1d(ext.transpose(1, 2), blk.conv.weight, blk.conv.bias, groups=ext.shape[-1]).transpose(1, 2)
             x = blk.finish(x, local)  # [B,Lq,D]
         return reduced_head(m.logits(x), self.top_k)
+
+
+def split_attend(blk, q, keys, values, biases):
+    """Block.attend over two key sets (cached, then the span's own) without concatenating the keys:
+    one softmax over both score blocks, then the two weighted sums. Same result, no copy of the cache."""
+    hd = q.shape[-1]
+    scores = [(q @ k.transpose(-1, -2)) / math.sqrt(hd) + b for k, b in zip(keys, biases)]  # [B,H,Lq,Lc], [B,H,Lq,Lq]
+    probs = torch.cat(scores, -1).softmax(dim=-1)
+    lc = keys[0].shape[2]
+    att = probs[..., :lc] @ values[0] + probs[..., lc:] @ values[1]  # [B,H,Lq,hd]
+    B, H, Lq, _ = q.shape
+    return blk.proj(att.transpose(1, 2).reshape(B, Lq, H * hd))

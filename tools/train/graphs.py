@@ -70,13 +70,14 @@ def _check_cache_graphs(model: Denoiser, full: ExportHead, refresh: RefreshHead,
         # dual: the block against every other position
         past_mask = attn.clone()
         past_mask[:, s:e] = 0
-        _, d_probs, _ = step(ids[:, s:e], block, torch.ones_like(block), keys, values, past_mask, halos)
+        per_layer = lambda t, n: [t[:, i, :, :n] for i in range(c.n_layers)]  # noqa: E731
+        _, d_probs, _ = step(ids[:, s:e], block, torch.ones_like(block), past_mask, halos, *per_layer(keys, L), *per_layer(values, L))
         diffs["step_dual_vs_refresh"] = float((d_probs - r_probs).abs().max())
         # prefix: the block and everything after it, against the prefix only; no right halo
         span = torch.arange(s, L).expand(2, -1)
         p_halo = halos.clone()
         p_halo[:, :, r:] = 0
-        _, p_probs, _ = step(ids[:, s:], span, attn[:, s:], keys[:, :, :, :s], values[:, :, :, :s], attn[:, :s], p_halo)
+        _, p_probs, _ = step(ids[:, s:], span, attn[:, s:], attn[:, :s], p_halo, *per_layer(keys, s), *per_layer(values, s))
         diffs["step_prefix_vs_refresh"] = float((p_probs[:, : e - s] - r_probs).abs().max())
     for name, d in diffs.items():
         if d > 1e-4:
@@ -97,6 +98,7 @@ def write_graphs(model: Denoiser, bundle: Path) -> dict:
     pos = torch.arange(4, 8).expand(B, -1)
     halo_pos = torch.tensor([2, 3, 8, 9]).expand(B, -1)
     bl = {0: "batch", 1: "length"}
+    past_names = [f"past_keys_{i}" for i in range(c.n_layers)] + [f"past_values_{i}" for i in range(c.n_layers)]
     graphs = {
         "model.onnx": _export(full, (mask_ids, ones), ["input_ids", "attention_mask"], ["logits", "top_ids", "top_probs", "entropy"],
                               {n: bl for n in ["input_ids", "attention_mask", "logits", "top_ids", "top_probs", "entropy"]}),
@@ -108,13 +110,13 @@ def write_graphs(model: Denoiser, bundle: Path) -> dict:
              "top_ids": {0: "batch", 1: "head"}, "top_probs": {0: "batch", 1: "head"}, "entropy": {0: "batch", 1: "head"},
              "keys": {0: "batch", 3: "length"}, "values": {0: "batch", 3: "length"}, "halo": {0: "batch"}}),
         "step.onnx": _export(
-            step, (mask_ids[:, :4], pos, ones[:, :4], torch.zeros(B, c.n_layers, c.n_heads, L, hd), torch.zeros(B, c.n_layers, c.n_heads, L, hd),
-                   ones, torch.zeros(B, c.n_layers, 2 * r, c.d_model)),
-            ["input_ids", "positions", "query_mask", "past_keys", "past_values", "past_mask", "halo"],
+            step, (mask_ids[:, :4], pos, ones[:, :4], ones, torch.zeros(B, c.n_layers, 2 * r, c.d_model),
+                   *[torch.zeros(B, c.n_heads, L, hd) for _ in range(2 * c.n_layers)]),
+            ["input_ids", "positions", "query_mask", "past_mask", "halo", *past_names],
             ["top_ids", "top_probs", "entropy"],
             {"input_ids": {0: "batch", 1: "span"}, "positions": {0: "batch", 1: "span"}, "query_mask": {0: "batch", 1: "span"},
-             "past_keys": {0: "batch", 3: "cached"}, "past_values": {0: "batch", 3: "cached"}, "past_mask": {0: "batch", 1: "cached"},
-             "halo": {0: "batch"}, "top_ids": {0: "batch", 1: "span"}, "top_probs": {0: "batch", 1: "span"}, "entropy": {0: "batch", 1: "span"}}),
+             "past_mask": {0: "batch", 1: "cached"}, "halo": {0: "batch"}, **{n: {0: "batch", 2: "cached"} for n in past_names},
+             "top_ids": {0: "batch", 1: "span"}, "top_probs": {0: "batch", 1: "span"}, "entropy": {0: "batch", 1: "span"}}),
     }
     bundle.mkdir(parents=True, exist_ok=True)
     _share_weights(graphs, bundle)
@@ -129,7 +131,7 @@ def write_graphs(model: Denoiser, bundle: Path) -> dict:
             "head_dim": hd,
             "d_model": c.d_model,
             "halo": r,
-            "keys": "float32 [batch, layer, head, position, head_dim], after the rotary embedding",
+            "keys": "refresh: float32 [batch, layer, head, position, head_dim], after the rotary embedding; step: past_keys_<layer> [batch, head, cached, head_dim]",
             "halo_layout": "float32 [batch, layer, 2 * halo, d_model]: convolution inputs left then right of the span",
             "export_check_max_abs_prob_diff": checks,
         },

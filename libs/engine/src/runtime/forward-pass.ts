@@ -61,9 +61,9 @@ export interface StepBatch {
   queryMask: BigInt64Array;
   /** cached positions per row (padded) */
   cached: number;
-  /** [rows, layers, heads, cached, head_dim] */
-  pastKeys: Float32Array;
-  pastValues: Float32Array;
+  /** per layer, [rows, heads, cached, head_dim] */
+  pastKeys: Float32Array[];
+  pastValues: Float32Array[];
   /** [rows, cached] 1 = attend to this cached position */
   pastMask: BigInt64Array;
   /** [rows, layers, 2 * halo, d_model]: convolution inputs just left, then just right, of the span */

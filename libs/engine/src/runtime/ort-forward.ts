@@ -89,7 +89,14 @@ export class OrtForward implements ForwardPass {
         outputs: [...REDUCED, 'keys', 'values', 'halo'],
       },
       step: {
-        inputs: ['input_ids', 'positions', 'query_mask', 'past_keys', 'past_values', 'past_mask', 'halo'],
+        inputs: [
+          'input_ids',
+          'positions',
+          'query_mask',
+          'past_mask',
+          'halo',
+          ...Array.from({ length: bundle.cacheGraphs!.layers }, (_, l) => [`past_keys_${l}`, `past_values_${l}`]).flat(),
+        ],
         outputs: REDUCED,
       },
     };
@@ -122,19 +129,19 @@ export class OrtForward implements ForwardPass {
 
   private async runStep(session: ort.InferenceSession, b: StepBatch): Promise<ForwardResult> {
     const g = this.bundle.cacheGraphs!;
-    const cacheDims = [b.rows, g.layers, g.heads, b.cached, g.headDim];
-    const out = await session.run(
-      {
-        input_ids: new ort.Tensor('int64', b.ids, [b.rows, b.span]),
-        positions: new ort.Tensor('int64', b.positions, [b.rows, b.span]),
-        query_mask: new ort.Tensor('int64', b.queryMask, [b.rows, b.span]),
-        past_keys: new ort.Tensor('float32', b.pastKeys, cacheDims),
-        past_values: new ort.Tensor('float32', b.pastValues, cacheDims),
-        past_mask: new ort.Tensor('int64', b.pastMask, [b.rows, b.cached]),
-        halo: new ort.Tensor('float32', b.halo, [b.rows, g.layers, 2 * g.halo, g.dModel]),
-      },
-      REDUCED,
-    );
+    const cacheDims = [b.rows, g.heads, b.cached, g.headDim];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', b.ids, [b.rows, b.span]),
+      positions: new ort.Tensor('int64', b.positions, [b.rows, b.span]),
+      query_mask: new ort.Tensor('int64', b.queryMask, [b.rows, b.span]),
+      past_mask: new ort.Tensor('int64', b.pastMask, [b.rows, b.cached]),
+      halo: new ort.Tensor('float32', b.halo, [b.rows, g.layers, 2 * g.halo, g.dModel]),
+    };
+    for (let l = 0; l < g.layers; l++) {
+      feeds[`past_keys_${l}`] = new ort.Tensor('float32', b.pastKeys[l]!, cacheDims);
+      feeds[`past_values_${l}`] = new ort.Tensor('float32', b.pastValues[l]!, cacheDims);
+    }
+    const out = await session.run(feeds, REDUCED);
     return OrtForward.reduced(out, b.rows, b.span, this.bundle.vocabSize);
   }
 

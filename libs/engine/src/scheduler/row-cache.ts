@@ -8,9 +8,9 @@ import type { ForwardBatch, RefreshBatch, RefreshResult, StepBatch } from '../ru
 
 /** One row's state from its last refresh. Lives in the engine thread; dropped when the row ends. */
 export interface RowCache {
-  /** [layers * heads, length, head_dim], after the rotary embedding */
+  /** [layers, heads, length, head_dim], after the rotary embedding */
   keys: Float32Array;
-  /** [layers * heads, length, head_dim] */
+  /** [layers, heads, length, head_dim] */
   values: Float32Array;
   /** [layers, 2 * halo, d_model]: convolution inputs left, then right, of the block; zero outside the row */
   halo: Float32Array;
@@ -106,12 +106,9 @@ export function stepBatch(rows: readonly StepRow[], g: CacheGraphs): StepBatch {
   const n = rows.length;
   const span = Math.max(...rows.map((r) => r.to - r.from));
   const cached = Math.max(1, ...rows.map((r) => r.cached));
-  const planes = g.layers * g.heads;
   const ids = new BigInt64Array(n * span);
   const positions = new BigInt64Array(n * span);
   const queryMask = new BigInt64Array(n * span);
-  const pastKeys = new Float32Array(n * planes * cached * g.headDim);
-  const pastValues = new Float32Array(n * planes * cached * g.headDim);
   const pastMask = new BigInt64Array(n * cached);
   const haloSize = g.layers * 2 * g.halo * g.dModel;
   const halo = new Float32Array(n * haloSize);
@@ -123,15 +120,8 @@ export function stepBatch(rows: readonly StepRow[], g: CacheGraphs): StepBatch {
       positions[r * span + i] = BigInt(real ? p : row.from);
       queryMask[r * span + i] = real ? 1n : 0n;
     }
-    const c = row.cache;
-    for (let i = 0; i < planes; i++) {
-      const src = i * c.length * g.headDim;
-      const dst = (r * planes + i) * cached * g.headDim;
-      pastKeys.set(c.keys.subarray(src, src + row.cached * g.headDim), dst);
-      pastValues.set(c.values.subarray(src, src + row.cached * g.headDim), dst);
-    }
     for (let p = 0; p < row.cached; p++) pastMask[r * cached + p] = p < row.from || p >= row.to ? 1n : 0n;
-    halo.set(c.halo, r * haloSize);
+    halo.set(row.cache.halo, r * haloSize);
     if (!row.rightHalo) {
       for (let l = 0; l < g.layers; l++) {
         const at = r * haloSize + (l * 2 * g.halo + g.halo) * g.dModel;
@@ -139,5 +129,35 @@ export function stepBatch(rows: readonly StepRow[], g: CacheGraphs): StepBatch {
       }
     }
   });
-  return { rows: n, span, ids, positions, queryMask, cached, pastKeys, pastValues, pastMask, halo };
+  return {
+    rows: n,
+    span,
+    ids,
+    positions,
+    queryMask,
+    cached,
+    pastKeys: layerPlanes(rows, 'keys', cached, g),
+    pastValues: layerPlanes(rows, 'values', cached, g),
+    pastMask,
+    halo,
+  };
+}
+
+/** Per layer, [rows, heads, cached, head_dim]: a view of the row's own cache when one row uses all of it, else a copy. */
+function layerPlanes(rows: readonly StepRow[], which: 'keys' | 'values', cached: number, g: CacheGraphs): Float32Array[] {
+  const plane = (c: RowCache, l: number): Float32Array =>
+    c[which].subarray(l * g.heads * c.length * g.headDim, (l + 1) * g.heads * c.length * g.headDim);
+  const only = rows.length === 1 ? rows[0]! : undefined;
+  if (only && only.cached === only.cache.length) return Array.from({ length: g.layers }, (_, l) => plane(only.cache, l));
+  return Array.from({ length: g.layers }, (_, l) => {
+    const dst = new Float32Array(rows.length * g.heads * cached * g.headDim);
+    rows.forEach((row, r) => {
+      const src = plane(row.cache, l);
+      for (let h = 0; h < g.heads; h++) {
+        const from = h * row.cache.length * g.headDim;
+        dst.set(src.subarray(from, from + row.cached * g.headDim), (r * g.heads + h) * cached * g.headDim);
+      }
+    });
+    return dst;
+  });
 }
