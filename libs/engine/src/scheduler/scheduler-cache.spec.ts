@@ -78,9 +78,9 @@ describe('Scheduler with cached block decoding', () => {
     slow.forward.delayMs = 2;
     const done = slow.gen({ prompt: 'x' }, { policy: 'fixed', gen_length: 32, block_length: 8 }, 'keep');
     const cancelled = slow.gen({ prompt: 'y' }, { policy: 'fixed', gen_length: 64, block_length: 8 }, 'drop');
-    let held = 0;
+
     while (slow.scheduler.stats.steps < 4) await new Promise((r) => setTimeout(r, 1));
-    held = slow.scheduler.stats.cacheBytes;
+    const held = slow.scheduler.stats.cacheBytes;
     slow.scheduler.cancel('drop');
     expect((await cancelled).finish_reason).toBe('cancelled');
     await done;
