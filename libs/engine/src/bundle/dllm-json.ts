@@ -23,6 +23,33 @@ export const dllmJsonSchema = z.object({
     }),
   top_k: z.number().int().positive().optional(),
   inputs: z.record(z.string(), z.string()).optional(),
+  weights: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('external-data file the graphs read their weights from'),
+  kind: z.enum(['masked-diffusion']).default('masked-diffusion'),
+  graphs: z
+    .object({
+      full: z.string().min(1).default('model.onnx'),
+      refresh: z.string().min(1).optional(),
+      step: z.string().min(1).optional(),
+    })
+    .refine((g) => (g.refresh === undefined) === (g.step === undefined), {
+      message: 'name both "refresh" and "step", or neither',
+    })
+    .default({ full: 'model.onnx' })
+    .describe('graph files; refresh + step enable cached block decoding'),
+  cache: z
+    .object({
+      layers: z.number().int().positive(),
+      heads: z.number().int().positive(),
+      head_dim: z.number().int().positive(),
+      d_model: z.number().int().positive(),
+      halo: z.number().int().min(0),
+    })
+    .optional()
+    .describe('shapes of the cached state the refresh graph returns'),
 });
 
 export type DllmJson = z.output<typeof dllmJsonSchema>;
