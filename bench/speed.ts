@@ -42,7 +42,7 @@ export const SETTINGS: Setting[] = [
   VANILLA,
   { label: 'fixed k=1, dual cache', params: { policy: 'fixed', tokens_per_step: 1, cache: 'dual' } },
   { label: 'fixed k=1, prefix cache', params: { policy: 'fixed', tokens_per_step: 1, cache: 'prefix' } },
-  ...[0.9, 0.7].flatMap((t) => [
+  ...[0.9, 0.7].flatMap((t): Setting[] => [
     { label: `threshold ${t}, no cache`, params: { policy: 'threshold', threshold: t, cache: 'none' } },
     { label: `threshold ${t}, dual cache`, params: { policy: 'threshold', threshold: t, cache: 'dual' } },
   ]),
