@@ -96,6 +96,12 @@ describe('OpenAI-compatible routes (no worker)', () => {
         /1 MiB limit \(FILE_MAX_MB\)/,
       ],
       [
+        'a file far over FILE_MAX_MB (refused by its Content-Length)',
+        () => upload(Buffer.alloc(2_000_000, 0x61)),
+        413,
+        /1 MiB limit \(FILE_MAX_MB\)/,
+      ],
+      [
         'an unknown field',
         () =>
           api.http

@@ -400,6 +400,7 @@ describe('the OpenAI SDK against the service (API + worker process)', () => {
   });
 
   it('serves a completion ahead of a bulk batch that fills the worker', async () => {
+    // 48 rows of 48 forwards each; the engine runs 16 at a time, so the bulk ends in 3 waves
     const bulk = await api.http
       .post('/v1/batches')
       .set('Authorization', `Bearer ${key}`)
@@ -412,14 +413,15 @@ describe('the OpenAI SDK against the service (API + worker process)', () => {
       })
       .expect(201);
     const bulkId = (bulk.body as { id: string }).id;
-    const completedItems = async () =>
+    const count = async (status: string) =>
       (
         await api.dataSource.query<{ n: number }[]>(
-          `SELECT count(*)::int AS n FROM batch_items WHERE batch_id = $1 AND status = 'completed'`,
-          [bulkId],
+          `SELECT count(*)::int AS n FROM batch_items WHERE batch_id = $1 AND status = $2`,
+          [bulkId, status],
         )
       )[0]!.n;
-    await waitFor('the bulk batch to be running', async () => (await completedItems()) > 0, 60_000);
+    // more rows claimed than the engine runs at once: some wait in the engine
+    await waitFor('the worker to be full', async () => (await count('in_progress')) > 20, 60_000);
     const t0 = Date.now();
     const completion = await client.completions.create({
       model: MODEL,
@@ -427,15 +429,14 @@ describe('the OpenAI SDK against the service (API + worker process)', () => {
       max_tokens: 8,
     });
     const latency = Date.now() - t0;
-    const bulkNow = await api.dataSource.query<{ status: string; completed_count: number }[]>(
-      `SELECT status, completed_count FROM batches WHERE id = $1`,
-      [bulkId],
-    );
+    const bulkDone = await count('completed');
     console.log(
-      `interactive latency under a 48-item bulk batch: ${latency} ms; bulk then ${JSON.stringify(bulkNow[0])}`,
+      `interactive latency under a 48-item bulk batch: ${latency} ms; bulk items completed by then: ${bulkDone}`,
     );
     expect(completion.choices[0]!.text).toEqual(expect.any(String));
-    expect(bulkNow[0]!.status).toBe('in_progress');
+    // it took the first free slot: done before the bulk's second wave (without priority it waited
+    // behind every bulk row already in the engine, and ended with the second wave or later)
+    expect(bulkDone).toBeLessThan(32);
     await client.batches.cancel(bulkId).catch(() => undefined); // not needed any more
   });
 

@@ -15,6 +15,8 @@ export interface Upload {
 }
 
 const FIELDS = ['purpose', 'expires_after[anchor]', 'expires_after[seconds]'];
+/** Bytes of multipart framing and fields allowed beside the file itself. */
+const MULTIPART_OVERHEAD = 64 * 1024;
 
 /**
  * Reads a multipart upload with one `file` part and the `purpose` field, holding at most
@@ -32,14 +34,37 @@ export function readUpload(req: HttpRequest, limitBytes: number): Promise<Upload
       ),
     );
   }
-  return new Promise<Upload>((resolve, reject) => {
+  const tooLarge = () =>
+    new ApiError(
+      413,
+      'payload_too_large',
+      `file is larger than the ${Math.round(limitBytes / 2 ** 20)} MiB limit (FILE_MAX_MB)`,
+    );
+  // the multipart framing around the file is small: refuse what cannot fit before reading it
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limitBytes + MULTIPART_OVERHEAD) {
+    return Promise.reject(tooLarge());
+  }
+  return new Promise<Upload>((outerResolve, outerReject) => {
+    let parser: busboy.Busboy | undefined;
+    let settled = false;
+    const resolve = (upload: Upload) => {
+      if (!settled) outerResolve(upload);
+      settled = true;
+    };
+    /** Stops reading: the error response closes the connection (unread rest dropped). */
+    const reject = (error: ApiError) => {
+      if (settled) return;
+      settled = true;
+      if (parser) req.unpipe(parser);
+      outerReject(error);
+    };
     const fields = new Map<string, string>();
     let file: { filename: string; content: Buffer; sha256: string } | undefined;
     let failure: ApiError | undefined;
     const fail = (error: ApiError) => {
       failure ??= error;
     };
-    let parser: busboy.Busboy;
     try {
       parser = busboy({
         headers: req.headers,
@@ -86,13 +111,7 @@ export function readUpload(req: HttpRequest, limitBytes: number): Promise<Upload
       });
       stream.on('limit', () => {
         chunks.length = 0;
-        fail(
-          new ApiError(
-            413,
-            'payload_too_large',
-            `file is larger than the ${Math.round(limitBytes / 2 ** 20)} MiB limit (FILE_MAX_MB)`,
-          ),
-        );
+        reject(tooLarge());
       });
       stream.on('close', () => {
         file = {
@@ -106,7 +125,7 @@ export function readUpload(req: HttpRequest, limitBytes: number): Promise<Upload
       fail(ApiError.badRequest('invalid_upload', 'send one file per request')),
     );
     parser.on('error', (error: Error) =>
-      fail(
+      reject(
         ApiError.badRequest('invalid_multipart', `not a readable multipart body: ${error.message}`),
       ),
     );

@@ -82,6 +82,7 @@ export class CompletionsService {
         req.log,
       );
       if (!batch.enqueuedAt) {
+        await this.batches.stop(id); // or the reconciler would run it later for nobody
         throw new ApiError(503, 'queue_unavailable', 'the work queue is unavailable; try again');
       }
       const created = Math.floor(batch.createdAt.getTime() / 1000);
