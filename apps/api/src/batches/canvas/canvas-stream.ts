@@ -71,7 +71,7 @@ export class CanvasStream implements BeforeApplicationShutdown {
           'STREAMS',
           key,
           cursor,
-        )) as XReadReply;
+        ));
         const entries = reply?.[0]?.[1] ?? [];
         let chunk = '';
         for (const [id, fields] of entries) {
