@@ -21,7 +21,6 @@ const FRAMES_PER_READ = 500;
 const SETTLE_MS = 300;
 const HEARTBEAT_MS = 15_000;
 
-type XReadReply = [string, [string, string[]][]][] | null;
 
 /**
  * Server-sent events of a batch's intermediate canvases: a `canvas` event per frame the workers
