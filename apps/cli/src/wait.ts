@@ -3,7 +3,6 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { ApiClient } from './client/api-client';
 import { allCompleted, ended, TERMINAL_STATUSES, type Batch } from './batch-view';
 import { CliError, EXIT } from './exit-codes';
-import { duration } from './format';
 
 export interface WaitOptions {
   /** give up after this many seconds (exit 6); the batch goes on */
@@ -36,7 +35,6 @@ export async function waitForBatch(
     },
     Presets.shades_classic,
   );
-  const started = Date.now();
   let shown = false;
   const show = (b: Batch): void => {
     if (!options.progress) return;
@@ -44,7 +42,6 @@ export async function waitForBatch(
       failed: b.request_counts.failed + b.request_counts.expired,
       tps: b.timing.tokens_per_second === null ? '-' : Math.round(b.timing.tokens_per_second),
       status: b.status,
-      elapsed: duration(Date.now() - started),
     };
     if (!shown) bar.start(b.request_counts.total, ended(b), payload);
     else bar.update(ended(b), payload);

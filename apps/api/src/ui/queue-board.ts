@@ -10,6 +10,14 @@ import { CHUNK_QUEUE_TOKEN, type ChunkQueue } from '../redis/redis.module';
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
 /**
+ * Bull Board's page links a web font from a CDN; this policy keeps the browser on this origin
+ * (the page falls back to system fonts). Its inline bootstrap script and styles need 'unsafe-inline'.
+ */
+const BOARD_CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; " +
+  "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+
+/**
  * The admin key from `Authorization: Bearer <key>` (scripts) or HTTP Basic with the key as the
  * password (a browser asks for it once and keeps it for the session).
  */
@@ -46,7 +54,10 @@ export function mountQueueBoard(app: NestExpressApplication): void {
     } catch (e) {
       error = e as ApiError; // the admin API is disabled
     }
-    if (!error) return next();
+    if (!error) {
+      res.setHeader('Content-Security-Policy', BOARD_CONTENT_SECURITY_POLICY);
+      return next();
+    }
     res.statusCode = error.status;
     res.setHeader('WWW-Authenticate', 'Basic realm="dllm-batch admin", charset="UTF-8"');
     res.setHeader('Content-Type', 'application/json; charset=utf-8');

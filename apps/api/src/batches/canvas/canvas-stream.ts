@@ -21,7 +21,6 @@ const FRAMES_PER_READ = 500;
 const SETTLE_MS = 300;
 const HEARTBEAT_MS = 15_000;
 
-
 /**
  * Server-sent events of a batch's intermediate canvases: a `canvas` event per frame the workers
  * appended (items with intermediate_every > 0), then `done` with the batch once it ended.
@@ -64,13 +63,7 @@ export class CanvasStream implements BeforeApplicationShutdown {
     let current: BatchEntity = batch;
     try {
       while (!closed.signal.aborted) {
-        const reply = (await this.redis.xread(
-          'COUNT',
-          FRAMES_PER_READ,
-          'STREAMS',
-          key,
-          cursor,
-        ));
+        const reply = await this.redis.xread('COUNT', FRAMES_PER_READ, 'STREAMS', key, cursor);
         const entries = reply?.[0]?.[1] ?? [];
         let chunk = '';
         for (const [id, fields] of entries) {

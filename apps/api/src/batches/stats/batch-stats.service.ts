@@ -3,7 +3,7 @@ import type { BatchEntity } from '@dllm/shared';
 import { BatchStatsRepository } from './batch-stats.repository';
 import { binWidth, timeBucketSeconds } from './stats-buckets';
 
-const MAX_TIME_BUCKETS = 60;
+const MAX_TIME_BUCKETS = 40;
 const MAX_BINS = 30;
 
 export interface Histogram {
