@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { Engine, GENERATION_PARAM_NAMES, POLICIES, parseGenerationParams, type GenerationParamsInput, type GenerationResult } from '@dllm/engine';
+import { CACHE_MODES, Engine, GENERATION_PARAM_NAMES, POLICIES, parseGenerationParams, type GenerationParamsInput, type GenerationResult } from '@dllm/engine';
 import { CliError, EXIT } from './exit-codes';
 import { LineError, parseInputLine } from './input-line';
 import { OrderedWriter } from './ordered-writer';
@@ -44,6 +44,8 @@ const generateCommand = (name: string): Command =>
   .option('--top-k <k>', 'sample among the k most probable', num)
   .option('--top-p <p>', 'nucleus mass', num)
   .option('--seed <n>', 'sampling seed for every line without one', num)
+  .addOption(new Option('--cache <mode>', 'block cache: auto (dual when the model has cache graphs), dual, prefix, none (vanilla recompute)').choices(CACHE_MODES))
+  .option('--cache-refresh-every <n>', 'also refresh the cache every n steps inside a block (0 = at block starts only)', num)
   .option('--providers <list>', 'onnxruntime execution providers, in order', 'cpu')
   .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', num, 0)
   .option('--max-batch-rows <n>', 'rows per forward', num, 16)
