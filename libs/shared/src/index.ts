@@ -12,11 +12,7 @@ export { migrate } from './database/migrate';
 export { ApiKeyEntity } from './database/entities/api-key.entity';
 export { BatchEntity } from './database/entities/batch.entity';
 export { BatchItemEntity } from './database/entities/batch-item.entity';
-export {
-  FileEntity,
-  FILE_PURPOSES,
-  type FilePurpose,
-} from './database/entities/file.entity';
+export { FileEntity, FILE_PURPOSES, type FilePurpose } from './database/entities/file.entity';
 export {
   BatchProgressRepository,
   type BatchProgress,
@@ -59,3 +55,9 @@ export {
   type InteractiveJobData,
   type WebhookJobData,
 } from './queue/interactive-queue';
+export {
+  CANVAS_FRAME_FIELD,
+  CANVAS_STREAM_LIMITS,
+  canvasStreamKey,
+  type CanvasFrame,
+} from './queue/canvas-stream';

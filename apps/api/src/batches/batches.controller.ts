@@ -31,7 +31,10 @@ import { BatchPresenter } from './batch-presenter';
 import { readBatchRequest } from './batch-request';
 import { BatchStreams } from './batch-streams';
 import { BatchesService } from './batches.service';
-import { parseResultsQuery } from './list-query';
+import { parseResultsQuery, parseViewQuery } from './list-query';
+
+const VIEW =
+  'a batch created from an OpenAI input file is shown as an OpenAI batch object; view=native shows every batch in the native shape';
 import { OpenAiBatches } from './openai-batches';
 import { isPlainObject } from './submission/submission';
 
@@ -120,8 +123,13 @@ export class BatchesController {
   @ApiOperation({ summary: 'A batch: status, request counts, timestamps, timing summary' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiResponse({ status: 404, description: 'no such batch for this API key' })
-  get(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    return this.service.get(principal, id);
+  @ApiQuery({ name: 'view', required: false, enum: ['native'], description: VIEW })
+  get(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+  ) {
+    return this.service.get(principal, id, parseViewQuery(query));
   }
 
   @Get(':id/items')
@@ -162,8 +170,13 @@ export class BatchesController {
     summary: 'Cancel: queued items end now, running ones at their next step; results kept',
   })
   @ApiResponse({ status: 409, description: 'the batch already ended' })
-  cancel(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    return this.service.cancel(principal, id);
+  @ApiQuery({ name: 'view', required: false, enum: ['native'], description: VIEW })
+  cancel(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+  ) {
+    return this.service.cancel(principal, id, parseViewQuery(query));
   }
 
   @Get(':id/events')

@@ -11,10 +11,19 @@ import { BatchesService } from './batches.service';
 import { ChunkEnqueuer } from './chunk-enqueuer';
 import { OpenAiBatches } from './openai-batches';
 import { Reconciler } from './reconciler';
+import { CanvasController } from './canvas/canvas.controller';
+import { CanvasStream } from './canvas/canvas-stream';
+import { BatchRetryController } from './retry/batch-retry.controller';
+import { BatchRetryRepository } from './retry/batch-retry.repository';
+import { BatchRetryService } from './retry/batch-retry.service';
+import { BatchStatsController } from './stats/batch-stats.controller';
+import { BatchStatsRepository } from './stats/batch-stats.repository';
+import { BatchStatsService } from './stats/batch-stats.service';
 
+// SUBMISSION_RULES comes from the global ModelModule (the served model is read once).
 @Module({
   imports: [DatabaseModule, RedisModule, MetricsModule, FilesModule],
-  controllers: [BatchesController],
+  controllers: [BatchesController, BatchRetryController, BatchStatsController, CanvasController],
   providers: [
     BatchesService,
     BatchesRepository,
@@ -23,6 +32,11 @@ import { Reconciler } from './reconciler';
     Reconciler,
     BatchPresenter,
     OpenAiBatches,
+    BatchRetryService,
+    BatchRetryRepository,
+    BatchStatsService,
+    BatchStatsRepository,
+    CanvasStream,
   ],
   exports: [Reconciler, BatchesRepository, BatchesService, ChunkEnqueuer, BatchPresenter],
 })

@@ -18,7 +18,7 @@ import { loggableError } from '../common/logger';
 import { parseUuid } from '../common/uuid';
 import { MetricsService } from '../metrics/metrics.service';
 import { REDIS } from '../redis/redis.module';
-import { BatchPresenter, type PresentedBatch } from './batch-presenter';
+import { BatchPresenter, type BatchViewChoice, type PresentedBatch } from './batch-presenter';
 import type { BatchRequest } from './batch-request';
 import { itemView } from './batch-view';
 import { BatchesRepository } from './batches.repository';
@@ -182,13 +182,17 @@ export class BatchesService {
     return { batch, created: true };
   }
 
-  async get(principal: Principal, id: string): Promise<PresentedBatch> {
-    return this.presenter.present(await this.owned(principal, id));
+  async get(
+    principal: Principal,
+    id: string,
+    view: BatchViewChoice = 'by-origin',
+  ): Promise<PresentedBatch> {
+    return this.presenter.present(await this.owned(principal, id), view);
   }
 
   /** History: newest first, keyset pages. */
   async history(principal: Principal, query: Record<string, unknown>) {
-    const { filter, limit, after } = parseHistoryQuery(query);
+    const { filter, limit, after, view } = parseHistoryQuery(query);
     if (after !== undefined) {
       // OpenAI's cursor: the id of the last batch seen
       const seen = await this.owned(principal, after);
@@ -200,7 +204,7 @@ export class BatchesService {
     const hasMore = rows.length > limit;
     return {
       object: 'list' as const,
-      data: await Promise.all(page.map((b) => this.presenter.present(b))),
+      data: await Promise.all(page.map((b) => this.presenter.present(b, view))),
       has_more: hasMore,
       next_cursor: hasMore && last ? encodeCursor(last.createdAt, last.id) : null,
       first_id: page[0]?.id ?? null,
@@ -226,10 +230,14 @@ export class BatchesService {
    * Queued items end as cancelled now; running ones stop at the worker's next step (it sees
    * the batch status, and the notice on CANCEL_CHANNEL). Cancelling twice is a no-op.
    */
-  async cancel(principal: Principal, id: string): Promise<PresentedBatch> {
+  async cancel(
+    principal: Principal,
+    id: string,
+    view: BatchViewChoice = 'by-origin',
+  ): Promise<PresentedBatch> {
     const batch = await this.owned(principal, id);
     if (batch.status === 'cancelling' || batch.status === 'cancelled') {
-      return this.presenter.present(batch);
+      return this.presenter.present(batch, view);
     }
     if (isTerminalBatchStatus(batch.status)) {
       throw ApiError.conflict(
@@ -240,6 +248,7 @@ export class BatchesService {
     await this.stop(batch.id);
     return this.presenter.present(
       (await this.batches.findOwned(batch.id, principal.tenant)) ?? batch,
+      view,
     );
   }
 

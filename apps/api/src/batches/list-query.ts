@@ -1,5 +1,6 @@
 import { BATCH_STATUSES, ITEM_STATUSES, type BatchStatus, type ItemStatus } from '@dllm/shared';
 import { ApiError, type ProblemDetail } from '../common/api-error';
+import type { BatchViewChoice } from './batch-presenter';
 import type { HistoryFilter } from './batches.repository';
 
 export const HISTORY_PAGE = { default: 20, max: 100 } as const;
@@ -166,13 +167,15 @@ export function parseHistoryQuery(query: Query): {
   filter: HistoryFilter;
   limit: number;
   after?: string;
+  view: BatchViewChoice;
 } {
   const problems: ProblemDetail[] = [];
   rejectUnknown(
     query,
-    ['status', 'model', 'created_after', 'created_before', 'metadata', 'limit', 'cursor', 'after'],
+    ['status', 'model', 'created_after', 'created_before', 'metadata', 'limit', 'cursor', 'after', 'view'],
     problems,
   );
+  const view = viewChoice(single(query, 'view', problems), problems);
   const cursor = single(query, 'cursor', problems);
   const after = single(query, 'after', problems);
   if (cursor !== undefined && after !== undefined) {
@@ -188,7 +191,24 @@ export function parseHistoryQuery(query: Query): {
   };
   const limit = integer(query, 'limit', 1, HISTORY_PAGE.max, HISTORY_PAGE.default, problems);
   throwIfAny(problems);
-  return { filter, limit, after };
+  return { filter, limit, after, view };
+}
+
+function viewChoice(raw: string | undefined, problems: ProblemDetail[]): BatchViewChoice {
+  if (raw === undefined) return 'by-origin';
+  if (raw !== 'native') {
+    problems.push({ field: 'view', message: `must be "native" (got ${JSON.stringify(raw)})` });
+  }
+  return 'native';
+}
+
+/** `?view=native` of GET /v1/batches/:id and POST /v1/batches/:id/cancel. */
+export function parseViewQuery(query: Query): BatchViewChoice {
+  const problems: ProblemDetail[] = [];
+  rejectUnknown(query, ['view'], problems);
+  const view = viewChoice(single(query, 'view', problems), problems);
+  throwIfAny(problems);
+  return view;
 }
 
 /** GET /v1/batches/:id/items query. `after` is the last index already seen (-1: from the start). */

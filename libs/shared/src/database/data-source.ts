@@ -5,12 +5,17 @@ import { BatchEntity } from './entities/batch.entity';
 import { BatchItemEntity } from './entities/batch-item.entity';
 import { FileEntity } from './entities/file.entity';
 import { InitialSchema1780000000000 } from './migrations/1780000000000-initial-schema';
-import { OpenAiSurface1781000000000 } from './migrations/1781000000000-openai-surface';
+import { BatchRetryLinks1781000000000 } from './migrations/1781000000000-batch-retry-links';
+import { OpenAiSurface1781000100000 } from './migrations/1781000100000-openai-surface';
 
 export const ENTITIES = [ApiKeyEntity, BatchEntity, BatchItemEntity, FileEntity];
 
 /** Every migration, oldest first. Classes, not globs, so bundles and ts/js builds find the same set. */
-export const MIGRATIONS = [InitialSchema1780000000000, OpenAiSurface1781000000000];
+export const MIGRATIONS = [
+  InitialSchema1780000000000,
+  BatchRetryLinks1781000000000,
+  OpenAiSurface1781000100000,
+];
 
 /** TypeORM options for both apps and the migrate command. The schema only changes by migration. */
 export function dataSourceOptions(

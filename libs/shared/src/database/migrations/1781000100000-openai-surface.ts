@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * batches where they came from (native, an OpenAI input file, an interactive completion), their
  * result files and an optional completion webhook.
  */
-export class OpenAiSurface1781000000000 implements MigrationInterface {
-  name = 'OpenAiSurface1781000000000';
+export class OpenAiSurface1781000100000 implements MigrationInterface {
+  name = 'OpenAiSurface1781000100000';
 
   async up(db: QueryRunner): Promise<void> {
     await db.query(`
