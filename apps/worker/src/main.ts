@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     workerId,
     log: log.child({ queue: 'interactive' }),
     metrics,
+    canvases,
   });
   interactive.start();
   worker.on('failed', (job, err) => log.error({ job_id: job?.id, batch_id: job?.data.batchId, chunk: job?.data.chunk, err: err.message }, 'chunk failed'));

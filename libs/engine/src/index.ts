@@ -13,6 +13,7 @@ export {
   paramFieldSchemas,
   requestJsonSchema,
   rowLengthProblem,
+  settledText,
   PromptBudget,
   MAX_CUSTOM_ID,
   type ItemInput,

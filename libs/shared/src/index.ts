@@ -50,8 +50,6 @@ export {
   INTERACTIVE_JOB_OPTIONS,
   WEBHOOK_QUEUE,
   WEBHOOK_JOB,
-  generationChannel,
-  type GenerationEvent,
   type InteractiveJobData,
   type WebhookJobData,
 } from './queue/interactive-queue';

@@ -39,11 +39,9 @@ const options = (over: Partial<StreamOptions> = {}): StreamOptions => ({
   ...over,
 });
 const canvas = (text: string, step = 1) => ({
-  type: 'canvas' as const,
   step,
   text,
   masked: [...text].filter((c) => c === '▒').length,
-  settled: text.split('▒')[0]!,
 });
 const final = (text: string) => ({
   text,

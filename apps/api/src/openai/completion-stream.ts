@@ -1,4 +1,5 @@
-import type { GenerationEvent } from '@dllm/shared';
+import { settledText } from '@dllm/engine/request';
+import type { CanvasFrame } from '@dllm/shared';
 import type { HttpResponse } from '../common/http';
 import type { OpenAiEndpoint } from '../batches/submission/submission';
 
@@ -58,13 +59,13 @@ export class CompletionStream {
     }
   }
 
-  canvas(event: Extract<GenerationEvent, { type: 'canvas' }>): void {
+  canvas(frame: Pick<CanvasFrame, 'step' | 'text' | 'masked'>): void {
     this.start();
     if (this.opts.diffusing) {
-      this.chunk(this.content(event.text), null, { step: event.step, masked: event.masked });
+      this.chunk(this.content(frame.text), null, { step: frame.step, masked: frame.masked });
       return;
     }
-    let safe = event.settled;
+    let safe = settledText(frame.text);
     // a stop string may have started in the last holdBack characters and end in masked text
     let end = Math.max(0, safe.length - this.holdBack);
     const cut = this.firstStop(safe);

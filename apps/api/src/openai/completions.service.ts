@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  generationChannel,
+  CANVAS_FRAME_FIELD,
+  canvasStreamKey,
   TERMINAL_ITEM_STATUSES,
   type BatchItemEntity,
+  type CanvasFrame,
   type Config,
-  type GenerationEvent,
 } from '@dllm/shared';
+import type { Redis } from 'ioredis';
 import type { Principal } from '../auth/principal';
 import { openAiResponseBody } from '../batches/batch-view';
 import { BatchesRepository } from '../batches/batches.repository';
@@ -25,17 +27,20 @@ import {
 import { ApiError } from '../common/api-error';
 import { CONFIG } from '../common/core.module';
 import type { HttpRequest, HttpResponse } from '../common/http';
+import { REDIS } from '../redis/redis.module';
 import { CompletionStream } from './completion-stream';
-import { GenerationEvents } from './generation-events';
 import { InteractiveEnqueuer } from './interactive-enqueuer';
 
-/** How often a waiting request rereads its item, in case a pub/sub message was lost. */
-const REREAD_MS = 1000;
+/** How often a waiting request reads its item's outcome (a primary-key read). */
+const OUTCOME_EVERY_MS = 100;
+/** How often a streaming request reads new canvases (a step of the bundled model takes ~10 ms). */
+const FRAMES_EVERY_MS = 40;
 
 /**
  * POST /v1/completions and /v1/chat/completions: the request becomes a one-item batch (origin
  * "interactive", hidden from history) in the interactive queue, which workers take ahead of bulk
- * chunks; the reply waits for its result, or streams it (SSE) as the worker reports the canvas.
+ * chunks; the reply waits for its result in Postgres, or streams it (SSE) from the canvases the
+ * worker appends to the batch's Redis stream (the same relay as GET /v1/batches/:id/canvas).
  */
 @Injectable()
 export class CompletionsService {
@@ -43,7 +48,7 @@ export class CompletionsService {
     private readonly batches: BatchesService,
     private readonly repository: BatchesRepository,
     private readonly enqueuer: InteractiveEnqueuer,
-    private readonly events: GenerationEvents,
+    @Inject(REDIS) private readonly redis: Redis,
     @Inject(SUBMISSION_RULES) private readonly rules: SubmissionRules,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
@@ -60,25 +65,17 @@ export class CompletionsService {
     const item = submission.items[0]!;
     const id = randomUUID();
     const started = Date.now();
-    const canvases: GenerationEvent[] = [];
-    let wake: () => void = () => undefined;
-    const unsubscribe = await this.events.subscribe(
-      generationChannel(this.config.QUEUE_PREFIX, id),
-      (event) => {
-        canvases.push(event);
-        wake();
-      },
-    );
     const gone = new AbortController(); // the client went away: stop its row
     res.once('close', () => {
       if (!res.writableFinished) gone.abort();
     });
+    const frames = canvasStreamKey(this.config.QUEUE_PREFIX, id);
     let outcome: BatchItemEntity | undefined;
     try {
       const { batch } = await this.batches.accept(
         principal,
         submission,
-        { id, origin: 'interactive', enqueue: (b) => this.enqueuer.enqueue(b.id, stream) },
+        { id, origin: 'interactive', enqueue: (b) => this.enqueuer.enqueue(b.id) },
         req.log,
       );
       if (!batch.enqueuedAt) {
@@ -99,20 +96,18 @@ export class CompletionsService {
         : undefined;
       output?.start();
       const deadline = started + this.config.COMPLETION_TIMEOUT_MS;
+      let cursor = '0-0';
       let lastRead = 0;
-      while (!outcome) {
-        if (gone.signal.aborted) break;
-        for (const event of canvases.splice(0)) {
-          if (event.type === 'canvas') output?.canvas(event);
-          else lastRead = 0; // "ended": read the outcome now
-        }
-        if (Date.now() - lastRead >= REREAD_MS) {
+      while (!gone.signal.aborted) {
+        if (output) cursor = await this.relayFrames(frames, cursor, output);
+        if (Date.now() - lastRead >= OUTCOME_EVERY_MS) {
           lastRead = Date.now();
           const [row] = await this.repository.itemsPage(id, { afterIndex: -1, limit: 1 });
-          if (row && (TERMINAL_ITEM_STATUSES as readonly string[]).includes(row.status))
+          if (row && (TERMINAL_ITEM_STATUSES as readonly string[]).includes(row.status)) {
             outcome = row;
+            break;
+          }
         }
-        if (outcome) break;
         if (Date.now() > deadline) {
           await this.batches.stop(id);
           const error = new ApiError(
@@ -124,8 +119,7 @@ export class CompletionsService {
           output.fail(error.code, error.message);
           return undefined;
         }
-        const woken = new Promise<void>((resolve) => (wake = resolve));
-        await Promise.race([woken, sleep(REREAD_MS / 4)]);
+        await sleep(output ? FRAMES_EVERY_MS : OUTCOME_EVERY_MS);
       }
       if (!outcome) {
         await this.batches.stop(id); // client gone: free the row for others
@@ -167,8 +161,29 @@ export class CompletionsService {
         },
       };
     } finally {
-      unsubscribe();
+      // the frames were for this request only
+      if (stream) void this.redis.del(frames).catch(() => undefined);
     }
+  }
+
+  /** Passes the canvases the worker appended since `cursor` to the stream; returns the new cursor. */
+  private async relayFrames(
+    key: string,
+    cursor: string,
+    output: CompletionStream,
+  ): Promise<string> {
+    let reply: [string, [string, string[]][]][] | null;
+    try {
+      reply = await this.redis.xread('COUNT', 500, 'STREAMS', key, cursor);
+    } catch {
+      return cursor; // Redis away: canvases are a view, the outcome still comes from Postgres
+    }
+    for (const [entry, fields] of reply?.[0]?.[1] ?? []) {
+      cursor = entry;
+      const at = fields.indexOf(CANVAS_FRAME_FIELD);
+      if (at >= 0) output.canvas(JSON.parse(fields[at + 1]!) as CanvasFrame);
+    }
+    return cursor;
   }
 
   /** The request as a one-item submission, or a 400 naming each bad field. */

@@ -23,11 +23,11 @@ export class InteractiveEnqueuer {
   ) {}
 
   /** true once queued; false (logged) when Redis failed. */
-  async enqueue(batchId: string, stream: boolean): Promise<boolean> {
+  async enqueue(batchId: string): Promise<boolean> {
     try {
       await this.queue.add(
         INTERACTIVE_JOB,
-        { batchId, chunk: 0, firstIndex: 0, lastIndex: 0, stream },
+        { batchId, chunk: 0, firstIndex: 0, lastIndex: 0 },
         { ...INTERACTIVE_JOB_OPTIONS, jobId: chunkJobId(batchId, 0) },
       );
       await this.batches.markEnqueued(batchId);

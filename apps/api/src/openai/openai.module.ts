@@ -5,19 +5,18 @@ import { Redis } from 'ioredis';
 import { BatchesModule } from '../batches/batches.module';
 import { CONFIG } from '../common/core.module';
 import { DatabaseModule } from '../database/database.module';
+import { RedisModule } from '../redis/redis.module';
 import { CompletionsController } from './completions.controller';
 import { CompletionsService } from './completions.service';
-import { GenerationEvents } from './generation-events';
 import { INTERACTIVE_QUEUE_TOKEN, InteractiveEnqueuer } from './interactive-enqueuer';
 import { ModelsController } from './models.controller';
 
 /** OpenAI's /v1/models and the synchronous /v1/completions, /v1/chat/completions. */
 @Module({
-  imports: [DatabaseModule, BatchesModule],
+  imports: [DatabaseModule, RedisModule, BatchesModule],
   controllers: [ModelsController, CompletionsController],
   providers: [
     CompletionsService,
-    GenerationEvents,
     InteractiveEnqueuer,
     {
       provide: INTERACTIVE_QUEUE_TOKEN,

@@ -1,15 +1,13 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { MASK_PLACEHOLDER } from '@dllm/engine';
 import {
-  generationChannel,
   INTERACTIVE_QUEUE,
   type BatchProgressRepository,
-  type GenerationEvent,
   type InteractiveJobData,
 } from '@dllm/shared';
 import type { CancelWatcher } from '../cancel-watcher';
+import type { CanvasRelay } from '../canvas-relay';
 import { ChunkProcessor, type ChunkSummary, type GenerationEngine } from '../chunk-processor';
 import type { WorkerMetrics } from '../metrics';
 import { ResultWriter } from '../result-writer';
@@ -27,22 +25,17 @@ export interface InteractiveConsumerOptions {
   workerId: string;
   log: Logger;
   metrics?: WorkerMetrics;
-}
-
-/** The text before the first masked position: committed, so it can no longer change. */
-export function settledText(canvas: string): string {
-  const masked = canvas.indexOf(MASK_PLACEHOLDER);
-  return masked < 0 ? canvas : canvas.slice(0, masked);
+  /** where canvases go (the batch's Redis stream), for requests that stream */
+  canvases?: Pick<CanvasRelay, 'publish'>;
 }
 
 /**
  * Consumes the interactive queue (POST /v1/completions and /v1/chat/completions) beside the bulk
  * chunks, with slots of its own, so a request never waits behind queued bulk chunks; in the engine
  * its row takes the next free slot ahead of waiting bulk rows (priority 1), then shares the
- * forwards with them. A job is a one-item chunk run by the same ChunkProcessor;
- * when the request streams, every canvas the engine reports is published on the batch's
- * generation channel, and "ended" once the outcome is written (results are flushed at once: a
- * person waits for them).
+ * forwards with them. A job is a one-item chunk run by the same ChunkProcessor, so a request that
+ * streams (intermediate_every > 0) has its canvases relayed to its batch's Redis stream like any
+ * item; results are flushed at once, as a person waits for them.
  */
 export class InteractiveConsumer {
   private worker: Worker<InteractiveJobData> | undefined;
@@ -62,13 +55,13 @@ export class InteractiveConsumer {
   }
 
   start(): void {
-    const [consumer, publisher] = [this.opts.connect(), this.opts.connect()];
-    this.connections.push(consumer, publisher);
+    const connection = this.opts.connect();
+    this.connections.push(connection);
     const worker = new Worker<InteractiveJobData>(
       INTERACTIVE_QUEUE,
-      (job, token) => this.process(job, publisher, token),
+      (job, token) => this.process(job, token),
       {
-        connection: consumer,
+        connection,
         prefix: this.opts.prefix,
         concurrency: this.opts.concurrency,
         lockDuration: this.opts.lockMs,
@@ -76,7 +69,7 @@ export class InteractiveConsumer {
         maxStalledCount: this.opts.maxStalled,
       },
     );
-    worker.on('failed', (job, err) => void this.onFailed(job, err, publisher));
+    worker.on('failed', (job, err) => void this.onFailed(job, err));
     worker.on('error', (err) =>
       this.opts.log.error({ err: err.message }, 'interactive queue error'),
     );
@@ -96,29 +89,11 @@ export class InteractiveConsumer {
     for (const c of this.connections) c.disconnect();
   }
 
-  private async process(
-    job: Job<InteractiveJobData>,
-    publisher: Redis,
-    token?: string,
-  ): Promise<ChunkSummary> {
-    const publish = this.publisher(publisher, job.data.batchId);
+  private async process(job: Job<InteractiveJobData>, token?: string): Promise<ChunkSummary> {
     const engine: GenerationEngine = {
       // the row takes the engine's next free slot, ahead of waiting bulk rows
       generate: (request, options) =>
-        this.opts.engine.generate(request, {
-          ...options,
-          priority: 1,
-          onIntermediate: job.data.stream
-            ? (s) =>
-                publish({
-                  type: 'canvas',
-                  step: s.step,
-                  text: s.text,
-                  masked: s.masked,
-                  settled: settledText(s.text),
-                })
-            : undefined,
-        }),
+        this.opts.engine.generate(request, { ...options, priority: 1 }),
     };
     const processor = new ChunkProcessor({ ...this.opts, engine, writer: this.writer });
     this.running.add(processor);
@@ -126,16 +101,11 @@ export class InteractiveConsumer {
       return await processor.process(job, token);
     } finally {
       this.running.delete(processor);
-      publish({ type: 'ended' });
     }
   }
 
   /** Retries spent: the item fails with the reason, so the waiting request answers at once. */
-  private async onFailed(
-    job: Job<InteractiveJobData> | undefined,
-    err: Error,
-    publisher: Redis,
-  ): Promise<void> {
+  private async onFailed(job: Job<InteractiveJobData> | undefined, err: Error): Promise<void> {
     if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
     const { batchId } = job.data;
     try {
@@ -147,27 +117,11 @@ export class InteractiveConsumer {
           error: `failed after ${job.attemptsMade} attempt(s): ${err.message}`,
         },
       ]);
-      this.publisher(publisher, batchId)({ type: 'ended' });
     } catch (error) {
       this.opts.log.error(
         { batch_id: batchId, err: (error as Error).message },
         'could not fail an interactive item',
       );
     }
-  }
-
-  private publisher(redis: Redis, batchId: string): (event: GenerationEvent) => void {
-    const channel = generationChannel(this.opts.prefix, batchId);
-    return (event) => {
-      // best effort: the API also rereads Postgres, so a lost message only costs latency
-      redis
-        .publish(channel, JSON.stringify(event))
-        .catch((err: Error) =>
-          this.opts.log.warn(
-            { batch_id: batchId, err: err.message },
-            'generation event not published',
-          ),
-        );
-    };
   }
 }

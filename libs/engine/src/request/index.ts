@@ -5,3 +5,4 @@ export * from './issues';
 export * from './task';
 export * from './item';
 export * from './length-check';
+export * from './canvas';

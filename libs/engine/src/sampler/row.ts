@@ -1,6 +1,7 @@
 import type { ModelBundle } from '../bundle/model-bundle';
 import type { ForwardResult } from '../runtime/forward-pass';
 import { CACHED_BLOCK_LENGTH, type GenerationParams } from '../params';
+import { MASK_PLACEHOLDER } from '../request/canvas';
 import { rowLengthProblem } from '../request/length-check';
 import type { RowCache } from '../scheduler/row-cache';
 import type { FinishReason, GenerationResult, GenerationTask, IntermediateState } from '../types';
@@ -17,7 +18,7 @@ export class GenerationError extends Error {
 }
 
 const GENERIC_TOP_K = 8;
-export const MASK_PLACEHOLDER = '▒';
+export { MASK_PLACEHOLDER } from '../request/canvas';
 
 /** Which graph a row's next forward needs, and over which positions. */
 export type ForwardPlan =
