@@ -172,7 +172,17 @@ export function parseHistoryQuery(query: Query): {
   const problems: ProblemDetail[] = [];
   rejectUnknown(
     query,
-    ['status', 'model', 'created_after', 'created_before', 'metadata', 'limit', 'cursor', 'after', 'view'],
+    [
+      'status',
+      'model',
+      'created_after',
+      'created_before',
+      'metadata',
+      'limit',
+      'cursor',
+      'after',
+      'view',
+    ],
     problems,
   );
   const view = viewChoice(single(query, 'view', problems), problems);

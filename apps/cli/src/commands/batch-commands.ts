@@ -102,7 +102,10 @@ export function cancelCommand(): Command {
     .option('--json', 'print the batch as JSON')
     .action(
       exiting(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-        const { body: batch } = await clientOf(cmd).json<Batch>('POST', `/v1/batches/${id}/cancel?view=native`);
+        const { body: batch } = await clientOf(cmd).json<Batch>(
+          'POST',
+          `/v1/batches/${id}/cancel?view=native`,
+        );
         say(`batch ${batch.id} is ${batch.status}`);
         out(opts.json ? JSON.stringify(batch, null, 2) : batch.id);
         return EXIT.ok;

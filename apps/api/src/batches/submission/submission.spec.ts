@@ -246,7 +246,11 @@ describe('OpenAI batch lines for chat and across endpoints', () => {
           [
             line('a', { prompt: 'x' }),
             chatLine('b', { messages: [{ role: 'user', content: 'x' }] }),
-            chatLine('c', { messages: [], tools: [{ type: 'function' }], max_completion_tokens: 0 }),
+            chatLine('c', {
+              messages: [],
+              tools: [{ type: 'function' }],
+              max_completion_tokens: 0,
+            }),
           ].join('\n'),
           {},
           rules,
