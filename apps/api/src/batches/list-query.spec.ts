@@ -49,7 +49,11 @@ describe('parseHistoryQuery', () => {
   });
 
   it('defaults to 20 newest batches', () => {
-    expect(parseHistoryQuery({})).toEqual({ filter: expect.any(Object) as object, limit: 20 });
+    expect(parseHistoryQuery({})).toEqual({
+      filter: expect.any(Object) as object,
+      limit: 20,
+      view: 'by-origin',
+    });
   });
 
   it('names every bad parameter', () => {
