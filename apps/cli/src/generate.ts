@@ -36,10 +36,11 @@ const program = new Command()
   .option('--top-k <k>', 'sample among the k most probable', num)
   .option('--top-p <p>', 'nucleus mass', num)
   .option('--seed <n>', 'sampling seed for every line without one', num)
-  .option('--providers <list>', 'onnxruntime execution providers, in order', 'cpu')
+  .option('--providers <list>', 'execution providers (webgpu, cuda, cpu), tried in order', 'cpu')
+  .option('--require-gpu', 'fail when no GPU provider works instead of running on the cpu')
   .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', num, 0)
-  .option('--max-batch-rows <n>', 'rows per forward', num, 16)
-  .option('--max-batch-tokens <n>', 'tokens per forward', num, 4096)
+  .option('--max-batch-rows <n>', "rows per forward (default: the provider's)", num)
+  .option('--max-batch-tokens <n>', "tokens per forward (default: the provider's)", num)
   .option('--no-progress', 'no progress bar');
 
 interface Opts {
@@ -47,9 +48,10 @@ interface Opts {
   output: string;
   model: string;
   providers: string;
+  requireGpu?: boolean;
   threads: number;
-  maxBatchRows: number;
-  maxBatchTokens: number;
+  maxBatchRows?: number;
+  maxBatchTokens?: number;
   progress: boolean;
   [k: string]: unknown;
 }
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
   const engine = await Engine.start({
     modelDir: o.model,
     executionProviders: o.providers.split(',').map((s) => s.trim()),
+    requireGpu: o.requireGpu,
     intraOpThreads: o.threads,
     maxBatchRows: o.maxBatchRows,
     maxBatchTokens: o.maxBatchTokens,
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
   let tokens = 0;
   let forwards = 0;
   // enough rows in flight to keep every forward full, few enough to bound memory on huge files
-  const maxInFlight = o.maxBatchRows * 4;
+  const maxInFlight = engine.info.maxBatchRows * 4;
   const inFlight = new Set<Promise<void>>();
   const finish = (index: number, line: string): void => {
     writer.put(index, line);

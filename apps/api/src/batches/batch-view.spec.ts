@@ -1,40 +1,39 @@
 import type { BatchEntity, BatchItemEntity } from '@dllm/shared';
-import { batchView, openAiResultLine } from './batch-view';
+import { batchView, openAiResultLine, resultLine } from './batch-view';
 
-const batch = (over: Partial<BatchEntity> = {}): BatchEntity =>
-  ({
-    id: 'b1',
-    tenant: 't',
-    apiKeyId: 'k',
-    status: 'completed',
-    model: 'dllm-code-small',
-    params: {},
-    metadata: {},
-    completionWindow: 86_400,
-    expiresAt: new Date('2026-01-02T00:00:00Z'),
-    idempotencyKey: null,
-    requestHash: null,
-    totalCount: 4,
-    completedCount: 4,
-    failedCount: 0,
-    cancelledCount: 0,
-    expiredCount: 0,
-    totalTokens: 400,
-    totalPromptTokens: 40,
-    totalComputeMs: 3000,
-    totalForwards: 30,
-    totalQueueMs: 200,
-    timedCount: 4,
-    createdAt: new Date('2026-01-01T00:00:00Z'),
-    enqueuedAt: new Date('2026-01-01T00:00:00.050Z'),
-    inProgressAt: new Date('2026-01-01T00:00:01Z'),
-    completedAt: new Date('2026-01-01T00:00:03Z'),
-    failedAt: null,
-    cancellingAt: null,
-    cancelledAt: null,
-    expiredAt: null,
-    ...over,
-  });
+const batch = (over: Partial<BatchEntity> = {}): BatchEntity => ({
+  id: 'b1',
+  tenant: 't',
+  apiKeyId: 'k',
+  status: 'completed',
+  model: 'dllm-code-small',
+  params: {},
+  metadata: {},
+  completionWindow: 86_400,
+  expiresAt: new Date('2026-01-02T00:00:00Z'),
+  idempotencyKey: null,
+  requestHash: null,
+  totalCount: 4,
+  completedCount: 4,
+  failedCount: 0,
+  cancelledCount: 0,
+  expiredCount: 0,
+  totalTokens: 400,
+  totalPromptTokens: 40,
+  totalComputeMs: 3000,
+  totalForwards: 30,
+  totalQueueMs: 200,
+  timedCount: 4,
+  createdAt: new Date('2026-01-01T00:00:00Z'),
+  enqueuedAt: new Date('2026-01-01T00:00:00.050Z'),
+  inProgressAt: new Date('2026-01-01T00:00:01Z'),
+  completedAt: new Date('2026-01-01T00:00:03Z'),
+  failedAt: null,
+  cancellingAt: null,
+  cancelledAt: null,
+  expiredAt: null,
+  ...over,
+});
 
 describe('batchView', () => {
   it('summarises timing: tokens/s over wall time since work started, means per timed item', () => {
@@ -107,5 +106,17 @@ describe('openAiResultLine', () => {
       response: null,
       error: { code: 'batch_expired', message: 'the request ended as expired before it ran' },
     });
+  });
+});
+
+describe('resultLine', () => {
+  it('carries the execution provider that ran the item', () => {
+    const line = resultLine({
+      index: 0,
+      customId: 'a',
+      status: 'completed',
+      provider: 'webgpu',
+    } as BatchItemEntity);
+    expect(line).toMatchObject({ index: 0, custom_id: 'a', provider: 'webgpu' });
   });
 });
