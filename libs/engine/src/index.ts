@@ -13,6 +13,7 @@ export { OrtForward, type OrtForwardOptions } from './runtime/ort-forward';
 export {
   createSession,
   parseProviders,
+  ortNativeDir,
   describeAttempts,
   GpuUnavailableError,
   GPU_PROVIDERS,
