@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { Engine, GENERATION_PARAM_NAMES, POLICIES, parseGenerationParams, type GenerationParamsInput, type GenerationResult } from '@dllm/engine';
+import { CACHE_MODES, Engine, GENERATION_PARAM_NAMES, POLICIES, parseGenerationParams, type GenerationParamsInput, type GenerationResult } from '@dllm/engine';
 import { LineError, parseInputLine } from './input-line';
 import { OrderedWriter } from './ordered-writer';
 
@@ -36,6 +36,8 @@ const program = new Command()
   .option('--top-k <k>', 'sample among the k most probable', num)
   .option('--top-p <p>', 'nucleus mass', num)
   .option('--seed <n>', 'sampling seed for every line without one', num)
+  .addOption(new Option('--cache <mode>', 'block cache: auto (dual when the model has cache graphs), dual, prefix, none (vanilla recompute)').choices(CACHE_MODES))
+  .option('--cache-refresh-every <n>', 'also refresh the cache every n steps inside a block (0 = at block starts only)', num)
   .option('--providers <list>', 'execution providers (webgpu, cuda, cpu), tried in order', 'cpu')
   .option('--require-gpu', 'fail when no GPU provider works instead of running on the cpu')
   .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', num, 0)
