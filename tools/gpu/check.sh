@@ -80,8 +80,8 @@ npx --no-install tsx tools/gpu/make-prompts.ts --out "$pack/prompts.json"
 
 if [ "$with_model" = 1 ]; then
   step "model bundle"
-  mkdir -p "$pack/model/dllm-code-small"
-  cp models/dllm-code-small/{model.onnx,tokenizer.json,dllm.json,MODEL_CARD.md} "$pack/model/dllm-code-small/"
+  mkdir -p "$pack/model"
+  cp -r models/dllm-code-small "$pack/model/"
 fi
 
 step "Vulkan loader (Debian packages, unpacked: no root needed there)"

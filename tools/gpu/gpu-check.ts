@@ -10,7 +10,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { PROVIDERS, type ProviderName } from '@dllm/engine';
+import { CACHE_MODES, PROVIDERS, type CacheMode, type ProviderName } from '@dllm/engine';
 import { detect, endToEnd, forwardTimings, parity, type PhaseContext } from './lib/phases';
 import { readPromptSet } from './lib/prompt-set';
 import { buildReport, type PhaseStatus } from './lib/report';
@@ -24,6 +24,12 @@ const int =
     return n;
   };
 const intList = (v: string): number[] => v.split(',').map(int(1));
+const cacheList = (v: string): CacheMode[] =>
+  v.split(',').map((c) => {
+    if (!(CACHE_MODES as readonly string[]).includes(c))
+      throw new InvalidArgumentError(`unknown cache mode ${c}`);
+    return c as CacheMode;
+  });
 const log = (m: string): void => void process.stderr.write(`[gpu-check] ${m}\n`);
 
 interface Common {
@@ -102,9 +108,12 @@ phase('forward', 'forward latency per batch size')
 phase('e2e', 'tokens/s through the Engine per batch size')
   .addOption(providerOption())
   .option('--batches <list>', 'engine maxBatchRows values', intList, [1, 2, 4, 8, 16, 32, 64])
-  .action(async (o: Common & { provider: ProviderName; batches: number[] }) => {
-    write(o.json, await endToEnd(context(o), o.provider, o.batches));
-  });
+  .option('--caches <list>', `request cache modes (${CACHE_MODES.join(', ')})`, cacheList, ['auto'])
+  .action(
+    async (o: Common & { provider: ProviderName; batches: number[]; caches: CacheMode[] }) => {
+      write(o.json, await endToEnd(context(o), o.provider, o.batches, o.caches));
+    },
+  );
 
 program
   .command('report')

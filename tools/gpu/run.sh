@@ -114,7 +114,8 @@ if [ -z "$gpus" ]; then
 fi
 for p in $gpus; do run_phase "parity-$p" 100 parity --provider "$p"; done
 for p in $gpus; do run_phase "forward-$p" 60 forward --provider "$p" --batches "$batches"; done
-for p in $gpus; do run_phase "e2e-$p" 120 e2e --provider "$p" --batches "$batches"; done
+# on the GPU both with the block cache (the default, what a worker runs) and without
+for p in $gpus; do run_phase "e2e-$p" 120 e2e --provider "$p" --batches "$batches" --caches auto,none; done
 run_phase forward-cpu 50 forward --provider cpu --batches "$batches"
 run_phase e2e-cpu 170 e2e --provider cpu --batches "$batches"
 

@@ -14,11 +14,14 @@ import {
   loadModelBundle,
   OrtForward,
   parseGenerationParams,
+  type CacheMode,
   type EngineStats,
+  type ForwardBatch,
   type ForwardResult,
   type ModelBundle,
   ortNativeDir,
   type ProviderName,
+  type RefreshBatch,
 } from '@dllm/engine';
 import { flopsPerForward, readModelDimensions } from '../../../bench/lib/flops';
 import { median } from '../../../bench/lib/timing';
@@ -182,6 +185,9 @@ export async function parity(ctx: PhaseContext, provider: ProviderName) {
   });
   const parts = [];
   const gpuOuts: ForwardResult[] = [];
+  let refresh: Awaited<ReturnType<typeof refreshParity>> | { skipped: string } = {
+    skipped: 'the bundle has no cache graphs',
+  };
   try {
     for (const b of batches) {
       const c = await cpu.run(b);
@@ -189,6 +195,7 @@ export async function parity(ctx: PhaseContext, provider: ProviderName) {
       gpuOuts.push(g);
       parts.push(compareReduced(c, g, b.attention));
     }
+    if (bundle.cacheGraphs) refresh = await refreshParity(bundle, batches[0]!, cpu, gpu);
   } finally {
     await cpu.release();
     await gpu.release();
@@ -206,7 +213,55 @@ export async function parity(ctx: PhaseContext, provider: ProviderName) {
     Date.now() < ctx.deadline
       ? await generationParity(ctx, provider)
       : { skipped: 'time budget spent' };
-  return { provider, forwards: verdict, gpuBuffer, generation };
+  return { provider, forwards: verdict, refresh, gpuBuffer, generation };
+}
+
+/** The refresh graph (cached decoding) on both providers: its head, and the cache it returns. */
+async function refreshParity(
+  bundle: ModelBundle,
+  batch: ForwardBatch,
+  cpu: OrtForward,
+  gpu: OrtForward,
+) {
+  const g = bundle.cacheGraphs!;
+  const headStart = Math.floor(batch.length / 2);
+  const headLength = Math.min(32, batch.length - headStart - g.halo);
+  const headPositions = new BigInt64Array(batch.rows * headLength);
+  const haloPositions = new BigInt64Array(batch.rows * 2 * g.halo);
+  for (let r = 0; r < batch.rows; r++) {
+    for (let i = 0; i < headLength; i++) headPositions[r * headLength + i] = BigInt(headStart + i);
+    for (let i = 0; i < g.halo; i++) {
+      haloPositions[r * 2 * g.halo + i] = BigInt(headStart - g.halo + i);
+      haloPositions[r * 2 * g.halo + g.halo + i] = BigInt(headStart + headLength + i);
+    }
+  }
+  const rb: RefreshBatch = { ...batch, headLength, headPositions, haloPositions };
+  const c = await cpu.refresh!(rb);
+  const o = await gpu.refresh!(rb);
+  const head = parityVerdict([
+    compareReduced(c.head, o.head, new BigInt64Array(batch.rows * headLength).fill(1n)),
+  ]);
+  const cacheDiff = (a: Float32Array, b: Float32Array) => {
+    let maxAbs = 0;
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) {
+      maxAbs = Math.max(maxAbs, Math.abs(a[i]!));
+      maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+    }
+    return { maxAbs, maxDiff, relative: maxAbs > 0 ? maxDiff / maxAbs : 0 };
+  };
+  const cache = {
+    keys: cacheDiff(c.keys, o.keys),
+    values: cacheDiff(c.values, o.values),
+    halo: cacheDiff(c.halo, o.halo),
+  };
+  const CACHE_REL_TOL = 1e-3;
+  return {
+    head,
+    cache,
+    cacheTolerance: { relativeToLargestMagnitude: CACHE_REL_TOL },
+    pass: head.pass && Object.values(cache).every((d) => d.relative <= CACHE_REL_TOL),
+  };
 }
 
 /** Outputs kept on the GPU ('gpu-buffer'): their location, and their download equal to host outputs. */
@@ -385,6 +440,8 @@ export async function forwardTimings(
 
 export interface E2ePoint {
   batch: number;
+  /** the request's cache mode (auto = the block cache when the bundle has its graphs) */
+  cache: CacheMode;
   items: number;
   tokens: number;
   wallS: number;
@@ -408,9 +465,15 @@ export const E2E_SETTINGS = {
 
 /**
  * Tokens/s through the Engine (worker thread, scheduler, sampler: what a worker runs) with
- * maxBatchRows = B and 3B prompts (at least 8) submitted at once, so the batch stays full.
+ * maxBatchRows = B and 3B prompts (at least 8) submitted at once, so the batch stays full; once per
+ * cache mode in `caches` (a request parameter, so one engine per batch size serves them all).
  */
-export async function endToEnd(ctx: PhaseContext, provider: ProviderName, batches: number[]) {
+export async function endToEnd(
+  ctx: PhaseContext,
+  provider: ProviderName,
+  batches: number[],
+  caches: CacheMode[] = ['auto'],
+) {
   const points: E2ePoint[] = [];
   const skipped: number[] = [];
   const warnings: string[] = [];
@@ -419,7 +482,7 @@ export async function endToEnd(ctx: PhaseContext, provider: ProviderName, batche
     // skip a measurement that the rate seen so far says would run past the deadline
     const last = points[points.length - 1];
     const expectedMs = last
-      ? (Math.max(8, 3 * B) * E2E_SETTINGS.gen_length * 1000) / last.tokensPerSec
+      ? (caches.length * Math.max(8, 3 * B) * E2E_SETTINGS.gen_length * 1000) / last.tokensPerSec
       : 0;
     if (Date.now() + expectedMs > ctx.deadline) {
       skipped.push(B);
@@ -448,42 +511,45 @@ export async function endToEnd(ctx: PhaseContext, provider: ProviderName, batche
           }),
         ),
       );
-      const before = await engine.stats();
-      const t0 = performance.now();
-      const results = await Promise.all(
-        prompts.map((prompt, i) =>
-          engine.generate({
-            task: { prompt },
-            params: parseGenerationParams({ ...E2E_SETTINGS, seed: 1000 + i }),
-          }),
-        ),
-      );
-      const wallMs = performance.now() - t0;
-      const s = diff(await engine.stats(), before);
-      const tokens = results.reduce((a, r) => a + r.tokens, 0);
-      const point: E2ePoint = {
-        batch: B,
-        items,
-        tokens,
-        wallS: round(wallMs / 1000, 3),
-        tokensPerSec: round(tokens / (wallMs / 1000), 1),
-        forwardsPerItem: round(results.reduce((a, r) => a + r.steps, 0) / items),
-        engineForwards: s.steps,
-        rowsPerForward: round(s.rowsInForwards / s.steps),
-        forwardMsMean: round(s.forwardMs / s.steps, 3),
-        jsShare: round((s.stepMs - s.forwardMs) / s.stepMs, 4),
-        startMs,
-      };
-      points.push(point);
-      ctx.log(
-        `e2e ${provider} B=${B}: ${point.tokensPerSec} tok/s (${items} items, ${point.rowsPerForward} rows/forward, ${point.forwardMsMean} ms/forward)`,
-      );
+      for (const cache of caches) {
+        const before = await engine.stats();
+        const t0 = performance.now();
+        const results = await Promise.all(
+          prompts.map((prompt, i) =>
+            engine.generate({
+              task: { prompt },
+              params: parseGenerationParams({ ...E2E_SETTINGS, cache, seed: 1000 + i }),
+            }),
+          ),
+        );
+        const wallMs = performance.now() - t0;
+        const s = diff(await engine.stats(), before);
+        const tokens = results.reduce((a, r) => a + r.tokens, 0);
+        const point: E2ePoint = {
+          batch: B,
+          cache,
+          items,
+          tokens,
+          wallS: round(wallMs / 1000, 3),
+          tokensPerSec: round(tokens / (wallMs / 1000), 1),
+          forwardsPerItem: round(results.reduce((a, r) => a + r.steps, 0) / items),
+          engineForwards: s.steps,
+          rowsPerForward: round(s.rowsInForwards / s.steps),
+          forwardMsMean: round(s.forwardMs / s.steps, 3),
+          jsShare: round((s.stepMs - s.forwardMs) / s.stepMs, 4),
+          startMs,
+        };
+        points.push(point);
+        ctx.log(
+          `e2e ${provider} B=${B} cache=${cache}: ${point.tokensPerSec} tok/s (${items} items, ${point.rowsPerForward} rows/forward, ${point.forwardMsMean} ms/forward)`,
+        );
+      }
       ctx.checkpoint({ provider, settings: E2E_SETTINGS, points, warnings, complete: false });
     } finally {
       await engine.close();
     }
   }
-  points.sort((a, b) => a.batch - b.batch);
+  points.sort((a, b) => a.batch - b.batch || a.cache.localeCompare(b.cache));
   return {
     provider,
     settings: E2E_SETTINGS,

@@ -1,7 +1,8 @@
 /**
  * onnxruntime sessions on the first execution provider that works, from a configured order
- * (webgpu, cuda, cpu), saying which one runs and why the others did not. One call per graph, so a
- * bundle with several graphs gets several sessions on the same provider.
+ * (webgpu, cuda, cpu), saying which one runs and why the others did not. One call per graph: for a
+ * bundle with several graphs, create the first with the configured order and the others with
+ * `providers: [first.provider], requireGpu: first.provider !== 'cpu'`, so all run on one provider.
  */
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
