@@ -37,7 +37,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ -z "$baseline" ]; then
-  baseline=$(ls -1 bench/results/gpu-check-cpu-2core-*.json 2>/dev/null | sort | tail -1 || true)
+  # a run of this check on the 2-core CPU machine while it was quiet (see tools/gpu/README.md)
+  baseline=$(ls -1 bench/results/gpu-check-baseline-2core-*.json 2>/dev/null | sort | tail -1 || true)
 fi
 
 name=dllm-gpu-check

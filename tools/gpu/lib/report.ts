@@ -118,7 +118,14 @@ export function buildReport(inp: ReportInputs) {
       incompletePhases,
       cpu: { e2eBest: cpuBest },
       perGpu,
-      baseline: inp.baseline ? { source: inp.baseline.source, e2eBest: baselineBest } : null,
+      baseline: inp.baseline
+        ? {
+            source: inp.baseline.source,
+            e2eBest: baselineBest,
+            // a shared machine: how busy it was when the baseline was measured
+            loadavg: (baselineE2e as { loadavg?: number[] } | undefined)?.loadavg ?? null,
+          }
+        : null,
       target: {
         what: `GPU worker tokens/s at a saturating batch >= ${SPEEDUP_TARGET}x the 2-core CPU worker (baseline), same bundle and settings`,
         ratio: SPEEDUP_TARGET,
