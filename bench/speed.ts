@@ -42,9 +42,9 @@ export const SETTINGS: Setting[] = [
   VANILLA,
   { label: 'fixed k=1, dual cache', params: { policy: 'fixed', tokens_per_step: 1, cache: 'dual' } },
   { label: 'fixed k=1, prefix cache', params: { policy: 'fixed', tokens_per_step: 1, cache: 'prefix' } },
-  ...[0.9, 0.7].flatMap((t) => [
-    { label: `threshold ${t}, no cache`, params: { policy: 'threshold', threshold: t, cache: 'none' } } as Setting,
-    { label: `threshold ${t}, dual cache`, params: { policy: 'threshold', threshold: t, cache: 'dual' } } as Setting,
+  ...[0.9, 0.7].flatMap((t): Setting[] => [
+    { label: `threshold ${t}, no cache`, params: { policy: 'threshold', threshold: t, cache: 'none' } },
+    { label: `threshold ${t}, dual cache`, params: { policy: 'threshold', threshold: t, cache: 'dual' } },
   ]),
   { label: 'threshold 0.5, dual cache', params: { policy: 'threshold', threshold: 0.5, cache: 'dual' } },
   { label: 'factor 1, no cache', params: { policy: 'factor', factor: 1, cache: 'none' } },

@@ -76,10 +76,12 @@ def dllm_json(model: Denoiser, meta: dict, name: str, graphs: dict) -> dict:
     }
 
 
-def write_bundle_graphs(model: Denoiser, meta: dict, name: str, bundle: Path) -> None:
+def write_bundle_graphs(model: Denoiser, meta: dict, name: str, bundle: Path, weights_dtype: str = "float32") -> None:
     """Graphs, weights, dllm.json and the parity fixture: everything of a bundle that depends on the weights."""
     bundle.mkdir(parents=True, exist_ok=True)
-    graphs = write_graphs(model, bundle)
+    if weights_dtype == "float16":  # the parity fixture must describe the weights as stored
+        model = model.half().float()
+    graphs = write_graphs(model, bundle, weights_dtype)
     (bundle / "dllm.json").write_text(json.dumps(dllm_json(model, meta, name, graphs), indent=2) + "\n")
     (bundle / "parity.json").write_text(json.dumps(parity_fixture(ExportHead(model, TOP_K).eval(), meta)))
 
@@ -92,10 +94,12 @@ def main():
     ap.add_argument("--bundle", type=Path, required=True, help="bundle folder to write")
     ap.add_argument("--name", default="dllm-code-small")
     ap.add_argument("--files", type=Path, required=True, help="file lists from list_files.py (the validation list goes in the bundle)")
+    ap.add_argument("--weights-dtype", choices=["float32", "float16"], default="float32",
+                    help="storage of the weights (float16 halves the bundle; onnxruntime computes in float32 either way)")
     args = ap.parse_args()
     meta = json.loads((args.data / "meta.json").read_text())
     model = load_model(args.train_dir)
-    write_bundle_graphs(model, meta, args.name, args.bundle)
+    write_bundle_graphs(model, meta, args.name, args.bundle, args.weights_dtype)
     shutil.copyfile(args.tokenizer, args.bundle / "tokenizer.json")
     files = json.loads(args.files.read_text())
     root = Path(files["root"])

@@ -7,6 +7,7 @@ Also checks, in PyTorch, that the cached graphs agree with the full one before a
 import io
 from pathlib import Path
 
+import numpy as np
 import onnx
 import torch
 from onnx import external_data_helper, numpy_helper
@@ -26,6 +27,24 @@ def _export(module: torch.nn.Module, args: tuple, inputs: list[str], outputs: li
                           opset_version=14,
                           do_constant_folding=False)  # folding would store a transposed copy of the tied embedding
     return onnx.load_from_string(buf.getvalue())
+
+
+def _store_fp16(graphs: dict[str, onnx.ModelProto]) -> None:
+    """fp16 storage, fp32 compute: each big fp32 initializer becomes an fp16 one plus a Cast that
+    onnxruntime folds once at session start, so the forward runs exactly the fp32 graph (half the file)."""
+    for g in graphs.values():
+        casts = []
+        for init in g.graph.initializer:
+            a = numpy_helper.to_array(init)
+            if a.dtype != np.float32 or a.nbytes < INLINE_BELOW_BYTES:
+                continue
+            name = init.name
+            half = numpy_helper.from_array(a.astype(np.float16), f"{name}__fp16")
+            init.CopyFrom(half)  # in place: `init` now is the fp16 tensor
+            casts.append(onnx.helper.make_node("Cast", [half.name], [name], to=onnx.TensorProto.FLOAT, name=f"{name}__cast"))
+        nodes = casts + list(g.graph.node)
+        del g.graph.node[:]
+        g.graph.node.extend(nodes)
 
 
 def _share_weights(graphs: dict[str, onnx.ModelProto], bundle: Path) -> None:
@@ -85,8 +104,9 @@ def _check_cache_graphs(model: Denoiser, full: ExportHead, refresh: RefreshHead,
     return diffs
 
 
-def write_graphs(model: Denoiser, bundle: Path) -> dict:
-    """Writes model.onnx, refresh.onnx, step.onnx and weights.bin; returns what dllm.json says of them."""
+def write_graphs(model: Denoiser, bundle: Path, weights_dtype: str = "float32") -> dict:
+    """Writes model.onnx, refresh.onnx, step.onnx and weights.bin; returns what dllm.json says of them.
+    weights_dtype "float16" stores the weights in half precision (computed in fp32; see _store_fp16)."""
     model = model.eval()
     c, r = model.config, model.config.conv_kernel // 2
     hd = c.d_model // c.n_heads
@@ -119,12 +139,17 @@ def write_graphs(model: Denoiser, bundle: Path) -> dict:
              "top_ids": {0: "batch", 1: "span"}, "top_probs": {0: "batch", 1: "span"}, "entropy": {0: "batch", 1: "span"}}),
     }
     bundle.mkdir(parents=True, exist_ok=True)
+    if weights_dtype == "float16":
+        _store_fp16(graphs)
+    elif weights_dtype != "float32":
+        raise ValueError(f"weights_dtype: float32 or float16, not {weights_dtype}")
     _share_weights(graphs, bundle)
     for name, g in graphs.items():
         (bundle / name).write_bytes(g.SerializeToString())
     return {
         "graphs": {"full": "model.onnx", "refresh": "refresh.onnx", "step": "step.onnx"},
         "weights": WEIGHTS_FILE,
+        "weights_dtype": weights_dtype,
         "cache": {
             "layers": c.n_layers,
             "heads": c.n_heads,

@@ -25,7 +25,7 @@ def load_model_from_bundle(bundle: Path) -> tuple[Denoiser, dict]:
                       suppressed_ids=(dllm["pad_token_id"], dllm["mask_token_id"]))
     model = Denoiser(cfg)
     graph = onnx.load(str(bundle / (dllm.get("graphs", {}).get("full", "model.onnx"))))  # resolves external data beside it
-    inits = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.graph.initializer}
+    inits = {i.name.removesuffix("__fp16"): torch.from_numpy(numpy_helper.to_array(i).astype("float32")) for i in graph.graph.initializer}
     want = model.state_dict()
     state = {name: inits[f"model.{name}"] for name in want}  # ExportHead holds the Denoiser as .model
     model.load_state_dict(state)
@@ -36,10 +36,11 @@ def load_model_from_bundle(bundle: Path) -> tuple[Denoiser, dict]:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", type=Path, required=True)
+    ap.add_argument("--weights-dtype", choices=["float32", "float16"], default="float32")
     args = ap.parse_args()
     model, info = load_model_from_bundle(args.bundle)
     before = {p.name: p.stat().st_size for p in args.bundle.iterdir()}
-    write_bundle_graphs(model, info["meta"], info["name"], args.bundle)
+    write_bundle_graphs(model, info["meta"], info["name"], args.bundle, args.weights_dtype)
     after = {p.name: p.stat().st_size for p in args.bundle.iterdir()}
     print(json.dumps({"bundle": str(args.bundle), "params": model.num_params(), "bytes_before": sum(before.values()), "bytes_after": sum(after.values()),
                       "files": after}))

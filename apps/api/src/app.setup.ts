@@ -8,6 +8,8 @@ import type { HttpRequest } from './common/http';
 import { PinoNestLogger } from './common/logger';
 import { requestContext } from './common/request-context';
 import { MetricsService } from './metrics/metrics.service';
+import { mountDashboard } from './ui/dashboard-static';
+import { mountQueueBoard } from './ui/queue-board';
 
 /** Small JSON bodies (admin routes). Batch uploads are read by their route, after auth. */
 const SMALL_JSON_LIMIT = '1mb';
@@ -32,6 +34,8 @@ export function configureApp(app: INestApplication, config: Config, logger: Logg
   });
   express.useGlobalFilters(new ErrorFilter());
   express.disable('x-powered-by');
+  mountDashboard(express, config);
+  mountQueueBoard(express);
   express.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(

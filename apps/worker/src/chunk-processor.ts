@@ -1,9 +1,10 @@
 import type { Job } from 'bullmq';
 import { WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
-import { GenerationError, parseGenerationParams, type GenerateOptions, type GenerationRequest, type GenerationResult } from '@dllm/engine';
+import { GenerationError, parseGenerationParams, type GenerateOptions, type GenerationRequest, type GenerationResult, type IntermediateState } from '@dllm/engine';
 import type { BatchProgressRepository, ChunkJobData, Claim, ClaimedItem, ItemOutcome } from '@dllm/shared';
 import type { CancelWatcher } from './cancel-watcher';
+import type { CanvasRelay } from './canvas-relay';
 import type { WorkerMetrics } from './metrics';
 import type { ResultWriter } from './result-writer';
 
@@ -42,6 +43,8 @@ export class ChunkProcessor {
       workerId: string;
       log: Logger;
       metrics?: WorkerMetrics;
+      /** relays intermediate canvases of items with intermediate_every > 0 */
+      canvases?: Pick<CanvasRelay, 'publish'>;
     },
   ) {}
 
@@ -92,7 +95,12 @@ export class ChunkProcessor {
     const submitted = Date.now();
     let result: GenerationResult;
     try {
-      result = await this.deps.engine.generate(request, { signal });
+      const canvases = this.deps.canvases;
+      const onIntermediate =
+        canvases && request.params.intermediate_every > 0
+          ? (state: IntermediateState) => canvases.publish(batchId, { index: item.index, ...state })
+          : undefined;
+      result = await this.deps.engine.generate(request, { signal, onIntermediate });
     } catch (err) {
       if (err instanceof GenerationError) return this.end({ ...base, status: 'failed', error: err.message });
       throw err; // the engine itself failed: retry the chunk

@@ -11,6 +11,7 @@ import { DataSource } from 'typeorm';
 import { Engine } from '@dllm/engine';
 import { BatchProgressRepository, CHUNK_QUEUE, dataSourceOptions, loadConfig, type ChunkJobData } from '@dllm/shared';
 import { CancelWatcher } from './cancel-watcher';
+import { CanvasRelay } from './canvas-relay';
 import { ChunkFailureSweeper } from './chunk-failure-sweeper';
 import { ChunkProcessor } from './chunk-processor';
 import { engineReadiness } from './engine-readiness';
@@ -64,7 +65,8 @@ async function main(): Promise<void> {
   });
   const cancels = new CancelWatcher(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }));
   await cancels.start();
-  const processor = new ChunkProcessor({ progress, engine, writer, cancels, workerId, log, metrics });
+  const canvases = new CanvasRelay(new Redis(config.REDIS_URL, { enableOfflineQueue: false }), config.QUEUE_PREFIX, log);
+  const processor = new ChunkProcessor({ progress, engine, writer, cancels, workerId, log, metrics, canvases });
 
   // Enough chunks in flight that the engine batch stays full while some chunks finish.
   const concurrency = config.WORKER_CONCURRENCY || Math.max(2, Math.ceil((2 * info.maxBatchRows) / config.BATCH_CHUNK_SIZE) + 1);
@@ -118,6 +120,7 @@ async function main(): Promise<void> {
     await writer.flush();
     await sweeper.stop();
     await Promise.allSettled([cancels.stop(), engine.close(), dataSource.destroy()]);
+    canvases.close();
     connection.disconnect();
     health.close();
     log.info('stopped');

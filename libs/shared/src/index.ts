@@ -41,3 +41,9 @@ export {
   chunkJobs,
   type ChunkJobData,
 } from './queue/chunk-queue';
+export {
+  CANVAS_FRAME_FIELD,
+  CANVAS_STREAM_LIMITS,
+  canvasStreamKey,
+  type CanvasFrame,
+} from './queue/canvas-stream';

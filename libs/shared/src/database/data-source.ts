@@ -4,12 +4,13 @@ import { ApiKeyEntity } from './entities/api-key.entity';
 import { BatchEntity } from './entities/batch.entity';
 import { BatchItemEntity } from './entities/batch-item.entity';
 import { InitialSchema1780000000000 } from './migrations/1780000000000-initial-schema';
+import { BatchRetryLinks1781000000000 } from './migrations/1781000000000-batch-retry-links';
 import { ItemProvider1782000000000 } from './migrations/1782000000000-item-provider';
 
 export const ENTITIES = [ApiKeyEntity, BatchEntity, BatchItemEntity];
 
 /** Every migration, oldest first. Classes, not globs, so bundles and ts/js builds find the same set. */
-export const MIGRATIONS = [InitialSchema1780000000000, ItemProvider1782000000000];
+export const MIGRATIONS = [InitialSchema1780000000000, BatchRetryLinks1781000000000, ItemProvider1782000000000];
 
 /** TypeORM options for both apps and the migrate command. The schema only changes by migration. */
 export function dataSourceOptions(
