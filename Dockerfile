@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # One image for every role: api, worker and migrate differ only by command (see docker-compose.yml).
-#   docker build -t dllm-batch .                 CPU image (onnxruntime-node's bundled CPU provider)
-#   docker build --target gpu -t dllm-batch:gpu .  CUDA 12 + cuDNN image; onnxruntime-node installs its CUDA provider
-ARG NODE_IMAGE=node:20-bookworm-slim
+#   docker build -t dllm-batch .                   CPU image (onnxruntime-node's bundled CPU provider)
+#   docker build --target gpu -t dllm-batch:gpu .  CUDA 12 + cuDNN 9 image: onnxruntime-node's CUDA provider
+#                                                  and the Vulkan loader for its bundled WebGPU provider
+# Node 24 is the current LTS (Node 20 reached end of life in April 2026); the code also runs on Node 20.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
@@ -28,11 +30,23 @@ FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 AS gpu
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
+# WebGPU (Dawn) needs the Vulkan loader; the NVIDIA Vulkan driver (nvidia_icd.json, libGLX_nvidia.so.0)
+# comes from the host, which the NVIDIA container runtime mounts only with the graphics capability.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libvulkan1 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+ENV NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics
 # The environment variable wins over .npmrc's skip: the install script fetches the CUDA 12 provider.
-ENV ONNXRUNTIME_NODE_INSTALL=cuda12 NODE_ENV=production MODEL_DIR=/app/models/dllm-code-small ENGINE_EXECUTION_PROVIDERS=cuda,cpu
+# A GPU worker that cannot use its GPU fails to start (ENGINE_REQUIRE_GPU) instead of crawling on the CPU.
+ENV ONNXRUNTIME_NODE_INSTALL=cuda12 NODE_ENV=production MODEL_DIR=/app/models/dllm-code-small \
+    ENGINE_EXECUTION_PROVIDERS=cuda,webgpu,cpu ENGINE_REQUIRE_GPU=true
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev && npm cache clean --force
+# Fail the build, not a worker at run time, when the CUDA provider or a library it links is missing
+# (a missing cuDNN would otherwise only surface as a worker that cannot use its GPU).
+COPY tools/gpu/check-cuda-provider.sh tools/gpu/
+RUN bash tools/gpu/check-cuda-provider.sh node_modules/onnxruntime-node/bin/napi-v6/linux/x64
 COPY --from=build /app/dist dist
 COPY models models
 CMD ["node", "dist/apps/worker/apps/worker/src/main.js"]

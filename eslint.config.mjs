@@ -17,6 +17,7 @@ export default tseslint.config(
       'coverage/',
       'models/',
       'bench/out/',
+      '.gpu-pack/',
       '.whl/',
       'tools/train/.venv/',
       'tools/train/work/',

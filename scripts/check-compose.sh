@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validates docker-compose.yml (both profiles) without a Docker engine: `config` only parses and
-# resolves the file. Uses the compose v2 plugin when present, else docker-compose (installed from
-# Debian's packages when missing).
+# resolves the file; then checks what the GPU worker and the Dockerfile's gpu target must keep.
+# Uses the compose v2 plugin when present, else docker-compose (installed from Debian's packages
+# when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if docker compose version >/dev/null 2>&1; then
@@ -19,5 +20,16 @@ fi
 services=$("${compose[@]}" --profile gpu config --services | sort | tr '\n' ' ')
 for s in api migrate postgres redis worker worker-gpu; do
   [[ " $services " == *" $s "* ]] || { echo "docker-compose.yml lacks service $s" >&2; exit 1; }
+done
+# The GPU worker: the graphics driver capability (WebGPU's Vulkan driver), and no silent CPU fallback.
+gpu=$("${compose[@]}" --profile gpu config | sed -n '/^  worker-gpu:/,/^  [a-z]/p')
+for want in 'NVIDIA_DRIVER_CAPABILITIES: compute,utility,graphics' 'ENGINE_REQUIRE_GPU: "true"' 'target: gpu' '- graphics'; do
+  grep -qF -- "$want" <<<"$gpu" || { echo "docker-compose.yml: worker-gpu lacks '$want'" >&2; exit 1; }
+done
+# The Dockerfile: a Node LTS base, and a gpu target that checks its CUDA provider and ships the Vulkan loader.
+grep -qE '^ARG NODE_IMAGE=node:(22|24)-' Dockerfile || { echo "Dockerfile: NODE_IMAGE is not a Node 22/24 LTS image" >&2; exit 1; }
+gpu_stage=$(sed -n '/ AS gpu$/,$p' Dockerfile)
+for want in 'RUN bash tools/gpu/check-cuda-provider.sh' 'libvulkan1' 'NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics'; do
+  grep -qF -- "$want" <<<"$gpu_stage" || { echo "Dockerfile: the gpu target lacks '$want'" >&2; exit 1; }
 done
 echo "==> docker-compose.yml valid: $services"

@@ -84,6 +84,30 @@ describe('worker (child processes, real Redis and Postgres)', () => {
     expect(w.output()).toMatch(/"batch_id":"[0-9a-f-]+","chunk":\d/); // JSON logs carry batch and chunk ids
   });
 
+  it('reports its execution provider (/readyz, metrics, logs, each item); a GPU it cannot get is a loud fallback', async () => {
+    const id = await seedBatch(db, queue, { items: 4, params: { gen_length: 4, seed: 5 }, chunkSize: 4 });
+    const metricsPort = port;
+    // no GPU here: webgpu fails for real (no adapter), the worker runs on the cpu and says so
+    const w = spawnWorker({ ENGINE_EXECUTION_PROVIDERS: 'webgpu,cpu' });
+    await waitFor('batch completed', async () => (await batch(id)).status === 'completed', 120_000);
+    const ready = (await (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).json()) as { status: string; engine: Record<string, unknown> };
+    expect(ready.status).toBe('ok');
+    expect(ready.engine).toMatchObject({ provider: 'cpu', requested_providers: ['webgpu', 'cpu'], gpu_fallback: true, max_batch_rows: 16 });
+    expect(ready.engine.provider_failures).toEqual([expect.stringMatching(/^webgpu: Failed to get a WebGPU adapter: No supported adapters; missing: /)]);
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toContain('dllm_engine_info{model="dllm-code-small",provider="cpu",requested="webgpu,cpu"} 1');
+    expect(metrics).toMatch(/^dllm_engine_gpu_fallback 1$/m);
+    expect(w.output()).toMatch(/"level":40.*RUNNING ON CPU/);
+    const items = await db.query<{ provider: string }>(`SELECT provider FROM batch_items WHERE batch_id = $1`, [id]);
+    expect(items.rows.map((r) => r.provider)).toEqual(['cpu', 'cpu', 'cpu', 'cpu']);
+  });
+
+  it('ENGINE_REQUIRE_GPU=true and no GPU: the worker does not start, and says what is missing', async () => {
+    const w = spawnWorker({ ENGINE_EXECUTION_PROVIDERS: 'webgpu', ENGINE_REQUIRE_GPU: 'true' });
+    expect(await w.exited).toBe(1);
+    expect(w.output()).toMatch(/worker failed to start.*no GPU execution provider works.*webgpu: Failed to get a WebGPU adapter: No supported adapters; missing: /);
+  });
+
   it('a worker killed hard loses nothing: its chunks are taken over, each item written once', async () => {
     const id = await seedBatch(db, queue, { items: 48, params: { policy: 'fixed', gen_length: 32, seed: 2 }, chunkSize: 8 });
     const a = spawnWorker();

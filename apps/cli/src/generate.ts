@@ -46,10 +46,11 @@ const generateCommand = (name: string): Command =>
   .option('--seed <n>', 'sampling seed for every line without one', num)
   .addOption(new Option('--cache <mode>', 'block cache: auto (dual when the model has cache graphs), dual, prefix, none (vanilla recompute)').choices(CACHE_MODES))
   .option('--cache-refresh-every <n>', 'also refresh the cache every n steps inside a block (0 = at block starts only)', num)
-  .option('--providers <list>', 'onnxruntime execution providers, in order', 'cpu')
+  .option('--providers <list>', 'execution providers (webgpu, cuda, cpu), tried in order', 'cpu')
+  .option('--require-gpu', 'fail when no GPU provider works instead of running on the cpu')
   .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', num, 0)
-  .option('--max-batch-rows <n>', 'rows per forward', num, 16)
-  .option('--max-batch-tokens <n>', 'tokens per forward', num, 4096)
+  .option('--max-batch-rows <n>', "rows per forward (default: the provider's)", num)
+  .option('--max-batch-tokens <n>', "tokens per forward (default: the provider's)", num)
   .option('--no-progress', 'no progress bar')
   .exitOverride();
 
@@ -58,9 +59,10 @@ interface Opts {
   output: string;
   model: string;
   providers: string;
+  requireGpu?: boolean;
   threads: number;
-  maxBatchRows: number;
-  maxBatchTokens: number;
+  maxBatchRows?: number;
+  maxBatchTokens?: number;
   progress: boolean;
   [k: string]: unknown;
 }
@@ -106,6 +108,7 @@ async function generate(o: Opts): Promise<number> {
   const engine = await Engine.start({
     modelDir: o.model,
     executionProviders: o.providers.split(',').map((s) => s.trim()),
+    requireGpu: o.requireGpu,
     intraOpThreads: o.threads,
     maxBatchRows: o.maxBatchRows,
     maxBatchTokens: o.maxBatchTokens,
@@ -121,7 +124,7 @@ async function generate(o: Opts): Promise<number> {
   let tokens = 0;
   let forwards = 0;
   // enough rows in flight to keep every forward full, few enough to bound memory on huge files
-  const maxInFlight = o.maxBatchRows * 4;
+  const maxInFlight = engine.info.maxBatchRows * 4;
   const inFlight = new Set<Promise<void>>();
   const finish = (index: number, line: string): void => {
     writer.put(index, line);

@@ -12,7 +12,7 @@ const claim = (prompts: Array<string | null>): Claim => ({
   createdAt: new Date(Date.now() - 1000),
   items: prompts.map((prompt, index) => ({ index, customId: `c${index}`, prompt, prefix: prompt === null ? 'a' : null, suffix: prompt === null ? 'b' : null, params, attempts: 1 })),
 });
-const ok = (text: string): GenerationResult => ({ text, finish_reason: 'length', steps: 3, tokens: 4, prompt_tokens: 2, queue_ms: 5, compute_ms: 7, seed: 1 });
+const ok = (text: string): GenerationResult => ({ text, finish_reason: 'length', steps: 3, tokens: 4, prompt_tokens: 2, queue_ms: 5, compute_ms: 7, seed: 1, provider: 'webgpu' });
 const job = { id: 'j', data: { batchId: 'b', chunk: 0, firstIndex: 0, lastIndex: 2 } } as Job<ChunkJobData>;
 
 /** An engine whose rows run until aborted (then end "cancelled"); `gate` opens once a row started. */
@@ -50,7 +50,7 @@ describe('ChunkProcessor', () => {
     const summary = await processor.process(job);
     expect(summary).toMatchObject({ items: 2, completed: 2, failed: 0 });
     expect(seen.map((r) => r.task)).toEqual([{ prompt: 'p0' }, { prefix: 'a', suffix: 'b' }]);
-    expect(written[0]).toMatchObject({ batchId: 'b', index: 0, status: 'completed', output: 'x', steps: 3, tokens: 4, workerId: 'w1', computeMs: 7 });
+    expect(written[0]).toMatchObject({ batchId: 'b', index: 0, status: 'completed', output: 'x', steps: 3, tokens: 4, workerId: 'w1', computeMs: 7, provider: 'webgpu' });
     expect(written[0]!.queueMs).toBeGreaterThanOrEqual(1000); // counted from the batch's submission
   });
 

@@ -121,6 +121,7 @@ export class ChunkProcessor {
       queueMs: Math.max(0, submitted - claim.createdAt.getTime()) + result.queue_ms,
       computeMs: result.compute_ms,
       seed: result.seed,
+      provider: result.provider ?? null,
     });
   }
 

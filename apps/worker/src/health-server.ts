@@ -10,7 +10,14 @@ export interface HealthChecks {
  * The worker's only HTTP surface: /healthz (the process runs), /readyz (engine loaded, Redis and
  * Postgres reachable), /metrics (Prometheus). No public API lives here.
  */
-export function startHealthServer(port: number, checks: HealthChecks, metrics: WorkerMetrics, refresh: () => Promise<void>): Promise<Server> {
+export function startHealthServer(
+  port: number,
+  checks: HealthChecks,
+  metrics: WorkerMetrics,
+  /** extra facts for /readyz (e.g. which execution provider the engine runs on) */
+  details: () => Record<string, unknown>,
+  refresh: () => Promise<void>,
+): Promise<Server> {
   const server = createServer((req, res) => {
     const send = (status: number, body: string, type = 'application/json'): void => {
       res.writeHead(status, { 'content-type': type });
@@ -30,7 +37,7 @@ export function startHealthServer(port: number, checks: HealthChecks, metrics: W
           }),
         );
         const failed = results.filter(([, r]) => r !== 'ok');
-        return send(failed.length ? 503 : 200, JSON.stringify({ status: failed.length ? 'unavailable' : 'ok', checks: Object.fromEntries(results) }));
+        return send(failed.length ? 503 : 200, JSON.stringify({ status: failed.length ? 'unavailable' : 'ok', checks: Object.fromEntries(results), ...details() }));
       }
       if (req.url === '/metrics') {
         await refresh();

@@ -14,6 +14,7 @@ import { CancelWatcher } from './cancel-watcher';
 import { CanvasRelay } from './canvas-relay';
 import { ChunkFailureSweeper } from './chunk-failure-sweeper';
 import { ChunkProcessor } from './chunk-processor';
+import { engineReadiness } from './engine-readiness';
 import { InteractiveConsumer } from './interactive/interactive-consumer';
 import { startHealthServer } from './health-server';
 import { WorkerMetrics } from './metrics';
@@ -29,12 +30,30 @@ async function main(): Promise<void> {
   const engine = await Engine.start({
     modelDir: config.MODEL_DIR,
     executionProviders: config.ENGINE_EXECUTION_PROVIDERS,
+    requireGpu: config.ENGINE_REQUIRE_GPU,
     intraOpThreads: config.ENGINE_INTRA_OP_THREADS,
     maxBatchRows: config.ENGINE_MAX_BATCH_ROWS,
     maxBatchTokens: config.ENGINE_MAX_BATCH_TOKENS,
     onWarning: (message) => log.warn({ component: 'engine' }, message),
   });
-  log.info({ worker_id: workerId, model: engine.info.model, provider: engine.info.provider }, 'engine ready');
+  const { info } = engine;
+  metrics.describeEngine(info);
+  log.info(
+    {
+      worker_id: workerId,
+      model: info.model,
+      provider: info.provider,
+      requested_providers: info.requestedProviders,
+      max_batch_rows: info.maxBatchRows,
+      max_batch_tokens: info.maxBatchTokens,
+      batch_limits_measured_by: info.batchLimitsMeasuredBy,
+      placement: info.placement,
+    },
+    'engine ready',
+  );
+  if (info.fellBack) {
+    log.warn({ provider: info.provider, requested_providers: info.requestedProviders, failures: info.providerFailures }, 'GPU requested but the engine runs on the cpu');
+  }
 
   const progress = new BatchProgressRepository(dataSource);
   const writer = new ResultWriter((outcomes) => progress.finishItems(outcomes), {
@@ -51,7 +70,7 @@ async function main(): Promise<void> {
   const processor = new ChunkProcessor({ progress, engine, writer, cancels, workerId, log, metrics, canvases });
 
   // Enough chunks in flight that the engine batch stays full while some chunks finish.
-  const concurrency = config.WORKER_CONCURRENCY || Math.max(2, Math.ceil((2 * config.ENGINE_MAX_BATCH_ROWS) / config.BATCH_CHUNK_SIZE) + 1);
+  const concurrency = config.WORKER_CONCURRENCY || Math.max(2, Math.ceil((2 * info.maxBatchRows) / config.BATCH_CHUNK_SIZE) + 1);
   const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   const worker = new Worker<ChunkJobData>(CHUNK_QUEUE, (job: Job<ChunkJobData>, token?: string) => processor.process(job, token), {
     connection,
@@ -92,6 +111,7 @@ async function main(): Promise<void> {
       engine: () => engine.stats(),
     },
     metrics,
+    () => ({ engine: engineReadiness(info) }),
     async () => {
       const s = await engine.stats();
       metrics.activeRows.set(s.active);

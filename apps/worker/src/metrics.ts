@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EngineInfo } from '@dllm/engine';
 
 /** The worker's Prometheus metrics, on their own registry (served on the health port). */
 export class WorkerMetrics {
@@ -17,7 +18,26 @@ export class WorkerMetrics {
   readonly forwardSeconds = new Gauge({ name: 'dllm_engine_forward_seconds', help: 'Time spent in forwards', registers: [this.registry] });
   readonly stepSeconds = new Gauge({ name: 'dllm_engine_step_seconds', help: 'Time spent in steps (forward + sampling + bookkeeping)', registers: [this.registry] });
 
+  readonly engineInfo = new Gauge({
+    name: 'dllm_engine_info',
+    help: 'Always 1; labels say which execution provider runs the engine and which were requested',
+    labelNames: ['model', 'provider', 'requested'],
+    registers: [this.registry],
+  });
+  readonly gpuFallback = new Gauge({
+    name: 'dllm_engine_gpu_fallback',
+    help: '1 when a GPU execution provider was requested and the engine runs on the cpu',
+    registers: [this.registry],
+  });
+  readonly batchLimitRows = new Gauge({ name: 'dllm_engine_max_batch_rows', help: 'Most rows in one forward', registers: [this.registry] });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dllm_worker_' });
+  }
+
+  describeEngine(info: EngineInfo): void {
+    this.engineInfo.set({ model: info.model, provider: info.provider, requested: info.requestedProviders.join(',') }, 1);
+    this.gpuFallback.set(info.fellBack ? 1 : 0);
+    this.batchLimitRows.set(info.maxBatchRows);
   }
 }

@@ -12,7 +12,20 @@ export interface EngineInfo {
   model: string;
   maxLength: number;
   vocabSize: number;
+  /** the execution provider that runs the forwards */
   provider: string;
+  /** the configured order */
+  requestedProviders: string[];
+  /** a GPU provider was requested and the engine runs on the cpu */
+  fellBack: boolean;
+  /** why each provider before `provider` failed, one line each */
+  providerFailures: string[];
+  /** nodes per onnxruntime provider in a profiled probe run (GPU sessions only) */
+  placement: Record<string, number> | null;
+  maxBatchRows: number;
+  maxBatchTokens: number;
+  /** where the batch limits come from: 'configuration', a benchmark result, or null (not measured) */
+  batchLimitsMeasuredBy: string | null;
 }
 
 export interface EngineStats extends StepStats {

@@ -6,7 +6,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadModelBundle } from './bundle/model-bundle';
 import type { FromThread, ThreadInit, ToThread } from './engine-protocol';
+import { describeAttempts } from './runtime/execution-providers';
 import { OrtForward } from './runtime/ort-forward';
+import { batchLimitsFor } from './runtime/scheduling-defaults';
 import { Scheduler } from './scheduler/scheduler';
 
 const port = parentPort!;
@@ -17,20 +19,20 @@ async function main(): Promise<void> {
   const bundle = loadModelBundle(init.modelDir);
   const forward = await OrtForward.create(bundle, {
     executionProviders: init.executionProviders,
+    requireGpu: init.requireGpu,
     intraOpThreads: init.intraOpThreads,
     onWarning: (message) => send({ type: 'warning', message }),
   });
-  const scheduler = new Scheduler(forward, bundle, {
-    maxRows: init.maxBatchRows ?? 16,
-    maxTokens: init.maxBatchTokens ?? 4096,
-  });
+  const { providerInfo } = forward;
+  const limits = batchLimitsFor(providerInfo.provider, init);
+  const scheduler = new Scheduler(forward, bundle, { maxRows: limits.maxBatchRows, maxTokens: limits.maxBatchTokens });
   port.on('message', (m: ToThread) => {
     switch (m.type) {
       case 'generate':
         scheduler
           .submit(m.id, m.request, m.wantIntermediate ? (state) => send({ type: 'intermediate', id: m.id, state }) : undefined, m.priority)
           .then(
-            (result) => send({ type: 'result', id: m.id, result }),
+            (result) => send({ type: 'result', id: m.id, result: { ...result, provider: providerInfo.provider } }),
             (err: Error) => send({ type: 'error', id: m.id, name: err.name, message: err.message }),
           );
         break;
@@ -53,7 +55,19 @@ async function main(): Promise<void> {
   });
   send({
     type: 'ready',
-    info: { model: bundle.name, maxLength: bundle.maxLength, vocabSize: bundle.vocabSize, provider: forward.provider },
+    info: {
+      model: bundle.name,
+      maxLength: bundle.maxLength,
+      vocabSize: bundle.vocabSize,
+      provider: providerInfo.provider,
+      requestedProviders: providerInfo.requested,
+      fellBack: providerInfo.fellBack,
+      providerFailures: describeAttempts(providerInfo.attempts).split('\n').filter(Boolean),
+      placement: providerInfo.placement?.nodes ?? null,
+      maxBatchRows: limits.maxBatchRows,
+      maxBatchTokens: limits.maxBatchTokens,
+      batchLimitsMeasuredBy: limits.measuredBy,
+    },
   });
 }
 

@@ -28,4 +28,22 @@ export { loadModelBundle, BundleError, type ModelBundle } from './bundle/model-b
 export { GenerationError, MASK_PLACEHOLDER } from './sampler/row';
 export { Scheduler, type SchedulerOptions, type StepStats } from './scheduler/scheduler';
 export { OrtForward, type OrtForwardOptions } from './runtime/ort-forward';
-export type { ForwardPass, ForwardBatch, ForwardResult } from './runtime/forward-pass';
+export {
+  createSession,
+  parseProviders,
+  ortNativeDir,
+  describeAttempts,
+  GpuUnavailableError,
+  GPU_PROVIDERS,
+  PROVIDERS,
+  type CreateSessionOptions,
+  type ProviderAttempt,
+  type ProviderName,
+  type ProviderSession,
+  type OutputLocation,
+  type WebGpuOptions,
+} from './runtime/execution-providers';
+export { diagnoseWebGpu, diagnoseCuda, type WebGpuDiagnosis, type CudaDiagnosis } from './runtime/gpu-diagnostics';
+export { measureNodePlacement, placementFromProfile, type NodePlacement } from './runtime/node-placement';
+export { SCHEDULING_DEFAULTS, batchLimitsFor, type BatchLimits } from './runtime/scheduling-defaults';
+export type { ForwardPass, ForwardBatch, ForwardResult, RefreshBatch, RefreshResult, StepBatch } from './runtime/forward-pass';

@@ -25,6 +25,8 @@ export interface GenerationResult {
   compute_ms: number;
   /** the seed used (drawn at random when the request gave none) */
   seed: number;
+  /** the execution provider that ran the row's forwards (set by the engine) */
+  provider?: string;
 }
 
 /** The partially denoised canvas, reported every `intermediate_every` steps. */
@@ -36,9 +38,12 @@ export interface IntermediateState {
 
 export interface EngineOptions {
   modelDir: string;
-  /** onnxruntime execution providers, tried in order; falls back to cpu with a warning */
+  /** onnxruntime execution providers (webgpu, cuda, cpu), tried in order; falls back to cpu with a warning */
   executionProviders?: string[];
+  /** no GPU provider works: fail to start instead of falling back to cpu */
+  requireGpu?: boolean;
   intraOpThreads?: number;
+  /** unset: the default for the provider in use (runtime/scheduling-defaults.ts) */
   maxBatchRows?: number;
   maxBatchTokens?: number;
   /** where warnings go (default: console.warn) */

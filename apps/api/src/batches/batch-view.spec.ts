@@ -1,5 +1,5 @@
 import type { BatchEntity, BatchItemEntity } from '@dllm/shared';
-import { batchView, openAiResultLine } from './batch-view';
+import { batchView, openAiResultLine, resultLine } from './batch-view';
 
 const batch = (over: Partial<BatchEntity> = {}): BatchEntity => ({
   id: 'b1',
@@ -116,5 +116,17 @@ describe('openAiResultLine', () => {
       response: null,
       error: { code: 'batch_expired', message: 'the request ended as expired before it ran' },
     });
+  });
+});
+
+describe('resultLine', () => {
+  it('carries the execution provider that ran the item', () => {
+    const line = resultLine({
+      index: 0,
+      customId: 'a',
+      status: 'completed',
+      provider: 'webgpu',
+    } as BatchItemEntity);
+    expect(line).toMatchObject({ index: 0, custom_id: 'a', provider: 'webgpu' });
   });
 });

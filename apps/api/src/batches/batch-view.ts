@@ -67,6 +67,7 @@ export function resultLine(i: BatchItemEntity) {
     prompt_tokens: i.promptTokens,
     queue_ms: i.queueMs,
     compute_ms: i.computeMs,
+    provider: i.provider,
     seed: i.seed,
     error: i.error,
   };

@@ -1,5 +1,6 @@
 import { loadModelBundle } from '../bundle/model-bundle';
-import { fullBatch, refreshBatch, stepBatch, takeCache, type PackedRow } from '../scheduler/row-cache';
+import { fullBatch, refreshBatch, takeCache, type PackedRow, type StepRow } from '../scheduler/row-cache';
+import { StepBatchBuilder } from '../scheduler/step-batch-builder';
 import type { ForwardResult } from './forward-pass';
 import { OrtForward } from './ort-forward';
 
@@ -8,6 +9,7 @@ import { OrtForward } from './ort-forward';
 const bundle = loadModelBundle('models/dllm-code-small');
 const g = bundle.cacheGraphs!;
 const tok = bundle.tokenizer;
+const stepBatch = (rows: StepRow[]) => new StepBatchBuilder(g).build(rows).batch;
 
 const seq = (text: string, masks: number, suffix = ''): Int32Array =>
   Int32Array.from([...tok.encode(text), ...new Array<number>(masks).fill(bundle.maskId), ...tok.encode(suffix)]);
@@ -63,7 +65,7 @@ describe('cache graphs of the bundled model', () => {
       cached: dual ? row.ids.length : row.from,
       rightHalo: dual,
     }));
-    const step = await forward.step!(stepBatch(stepRows, g));
+    const step = await forward.step!(stepBatch(stepRows));
     let worst = 0;
     rows.forEach((row, r) => {
       for (let p = row.from; p < row.to; p++) {
@@ -81,8 +83,8 @@ describe('cache graphs of the bundled model', () => {
     const cache = takeCache(refresh, 0, batch.length, row, g);
     const changed = Int32Array.from(row.ids);
     changed.fill(tok.encode('x')[0]!, row.from, row.from + 8);
-    const before = await forward.step!(stepBatch([{ ...row, cache, cached: row.ids.length, rightHalo: true }], g));
-    const after = await forward.step!(stepBatch([{ ...row, ids: changed, cache, cached: row.ids.length, rightHalo: true }], g));
+    const before = await forward.step!(stepBatch([{ ...row, cache, cached: row.ids.length, rightHalo: true }]));
+    const after = await forward.step!(stepBatch([{ ...row, ids: changed, cache, cached: row.ids.length, rightHalo: true }]));
     expect(probsAt(after, 0, 10)).not.toEqual(probsAt(before, 0, 10));
   });
 });

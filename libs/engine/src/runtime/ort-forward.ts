@@ -1,10 +1,13 @@
 import * as ort from 'onnxruntime-node';
 import type { ModelBundle } from '../bundle/model-bundle';
+import { createSession, type ProviderSession } from './execution-providers';
 import type { ForwardBatch, ForwardPass, ForwardResult, RefreshBatch, RefreshResult, StepBatch } from './forward-pass';
 
 export interface OrtForwardOptions {
-  /** tried in order, e.g. ['cuda', 'cpu']; cpu is always the last resort */
+  /** tried in order, e.g. ['webgpu', 'cuda', 'cpu']; cpu is the last resort unless requireGpu */
   executionProviders?: string[];
+  /** no GPU provider works: fail instead of running on cpu */
+  requireGpu?: boolean;
   /** 0 = onnxruntime's default */
   intraOpThreads?: number;
   onWarning?: (message: string) => void;
@@ -29,7 +32,8 @@ export class OrtForward implements ForwardPass {
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly bundle: ModelBundle,
-    readonly provider: string,
+    /** which provider runs the graph, which were asked for, why others failed */
+    readonly providerInfo: Omit<ProviderSession, 'session'>,
     private readonly fetches: string[],
     private readonly cache?: CacheSessions,
   ) {
@@ -39,39 +43,42 @@ export class OrtForward implements ForwardPass {
     }
   }
 
+  get provider(): string {
+    return this.providerInfo.provider;
+  }
+
   static async create(bundle: ModelBundle, opts: OrtForwardOptions = {}): Promise<OrtForward> {
-    const warn = opts.onWarning ?? ((m: string) => console.warn(m));
-    const requested = (opts.executionProviders ?? ['cpu']).map((p) => p.toLowerCase());
-    const attempts = [...requested.filter((p) => p !== 'cpu'), 'cpu'];
-    let lastError: unknown;
-    for (const provider of attempts) {
-      try {
-        const options: ort.InferenceSession.SessionOptions = {
-          executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
-          graphOptimizationLevel: 'all',
-        };
-        if (opts.intraOpThreads) options.intraOpNumThreads = opts.intraOpThreads;
-        const session = await ort.InferenceSession.create(bundle.modelPath, options);
-        if (provider === 'cpu' && requested[0] !== 'cpu') {
-          warn(`execution providers ${requested.join(',')} unavailable; running on cpu`);
-        }
-        const fetches = OrtForward.checkOutputs(session, bundle);
-        const cache = bundle.cacheGraphs
-          ? OrtForward.checkCacheGraphs(
-              {
-                refresh: await ort.InferenceSession.create(bundle.cacheGraphs.refreshPath, options),
-                step: await ort.InferenceSession.create(bundle.cacheGraphs.stepPath, options),
-              },
-              bundle,
-            )
-          : undefined;
-        return new OrtForward(session, bundle, provider, fetches, cache);
-      } catch (err) {
-        lastError = err;
-        if (provider !== 'cpu') warn(`execution provider ${provider} unavailable (${(err as Error).message.split('\n')[0]}); trying the next`);
-      }
+    const { session, ...info } = await createSession(bundle.modelPath, {
+      providers: opts.executionProviders ?? ['cpu'],
+      requireGpu: opts.requireGpu,
+      intraOpThreads: opts.intraOpThreads,
+      onWarning: opts.onWarning,
+      // a GPU session is checked to run its nodes on the GPU, with one tiny forward
+      probe: async (s) => {
+        const ids = new BigInt64Array(8).fill(BigInt(bundle.maskId));
+        const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, [1, 8]) };
+        if (bundle.hasAttentionMask) feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(8).fill(1n), [1, 8]);
+        await s.run(feeds);
+      },
+    });
+    try {
+      const fetches = OrtForward.checkOutputs(session, bundle);
+      // the cache graphs run on the provider the full graph got, or not at all
+      const same = { providers: [info.provider], requireGpu: info.provider !== 'cpu', intraOpThreads: opts.intraOpThreads, onWarning: opts.onWarning };
+      const cache = bundle.cacheGraphs
+        ? OrtForward.checkCacheGraphs(
+            {
+              refresh: (await createSession(bundle.cacheGraphs.refreshPath, same)).session,
+              step: (await createSession(bundle.cacheGraphs.stepPath, same)).session,
+            },
+            bundle,
+          )
+        : undefined;
+      return new OrtForward(session, bundle, info, fetches, cache);
+    } catch (err) {
+      await session.release();
+      throw err;
     }
-    throw new Error(`${bundle.modelPath}: cannot create an onnxruntime session: ${(lastError as Error).message}`, { cause: lastError });
   }
 
   private static checkOutputs(session: ort.InferenceSession, bundle: ModelBundle): string[] {

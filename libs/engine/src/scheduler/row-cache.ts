@@ -1,10 +1,10 @@
 /**
- * Packing rows into the three kinds of forward (full, refresh, step) and keeping each row's cached
- * keys/values between a refresh and the steps that follow it. Rows of one call may be at different
+ * Packing rows into the full and refresh forwards, and keeping each row's cached keys/values between a
+ * refresh and the steps that follow it (step batches: step-batch-builder.ts). Rows of one call may be at different
  * phases and lengths: sequences, spans and caches are right-padded to the longest, padding masked.
  */
 import type { CacheGraphs } from '../bundle/model-bundle';
-import type { ForwardBatch, RefreshBatch, RefreshResult, StepBatch } from '../runtime/forward-pass';
+import type { ForwardBatch, RefreshBatch, RefreshResult } from '../runtime/forward-pass';
 
 /** One row's state from its last refresh. Lives in the engine thread; dropped when the row ends. */
 export interface RowCache {
@@ -99,65 +99,4 @@ export interface StepRow extends PackedRow {
   cache: RowCache;
   cached: number;
   rightHalo: boolean;
-}
-
-/** Spans in, against their rows' caches (a cached position inside the span is masked: the span brings it fresh). */
-export function stepBatch(rows: readonly StepRow[], g: CacheGraphs): StepBatch {
-  const n = rows.length;
-  const span = Math.max(...rows.map((r) => r.to - r.from));
-  const cached = Math.max(1, ...rows.map((r) => r.cached));
-  const ids = new BigInt64Array(n * span);
-  const positions = new BigInt64Array(n * span);
-  const queryMask = new BigInt64Array(n * span);
-  const pastMask = new BigInt64Array(n * cached);
-  const haloSize = g.layers * 2 * g.halo * g.dModel;
-  const halo = new Float32Array(n * haloSize);
-  rows.forEach((row, r) => {
-    for (let i = 0; i < span; i++) {
-      const p = row.from + i;
-      const real = p < row.to;
-      ids[r * span + i] = BigInt(real ? row.ids[p]! : 0);
-      positions[r * span + i] = BigInt(real ? p : row.from);
-      queryMask[r * span + i] = real ? 1n : 0n;
-    }
-    for (let p = 0; p < row.cached; p++) pastMask[r * cached + p] = p < row.from || p >= row.to ? 1n : 0n;
-    halo.set(row.cache.halo, r * haloSize);
-    if (!row.rightHalo) {
-      for (let l = 0; l < g.layers; l++) {
-        const at = r * haloSize + (l * 2 * g.halo + g.halo) * g.dModel;
-        halo.fill(0, at, at + g.halo * g.dModel);
-      }
-    }
-  });
-  return {
-    rows: n,
-    span,
-    ids,
-    positions,
-    queryMask,
-    cached,
-    pastKeys: layerPlanes(rows, 'keys', cached, g),
-    pastValues: layerPlanes(rows, 'values', cached, g),
-    pastMask,
-    halo,
-  };
-}
-
-/** Per layer, [rows, heads, cached, head_dim]: a view of the row's own cache when one row uses all of it, else a copy. */
-function layerPlanes(rows: readonly StepRow[], which: 'keys' | 'values', cached: number, g: CacheGraphs): Float32Array[] {
-  const plane = (c: RowCache, l: number): Float32Array =>
-    c[which].subarray(l * g.heads * c.length * g.headDim, (l + 1) * g.heads * c.length * g.headDim);
-  const only = rows.length === 1 ? rows[0]! : undefined;
-  if (only && only.cached === only.cache.length) return Array.from({ length: g.layers }, (_, l) => plane(only.cache, l));
-  return Array.from({ length: g.layers }, (_, l) => {
-    const dst = new Float32Array(rows.length * g.heads * cached * g.headDim);
-    rows.forEach((row, r) => {
-      const src = plane(row.cache, l);
-      for (let h = 0; h < g.heads; h++) {
-        const from = h * row.cache.length * g.headDim;
-        dst.set(src.subarray(from, from + row.cached * g.headDim), (r * g.heads + h) * cached * g.headDim);
-      }
-    });
-    return dst;
-  });
 }

@@ -2,7 +2,8 @@ import type { ModelBundle } from '../bundle/model-bundle';
 import type { ForwardPass, ForwardResult } from '../runtime/forward-pass';
 import { type ForwardPlan, GenerationError, Row } from '../sampler/row';
 import type { GenerationRequest, GenerationResult, IntermediateState } from '../types';
-import { fullBatch, refreshBatch, rowCacheBytes, stepBatch, takeCache } from './row-cache';
+import { fullBatch, refreshBatch, rowCacheBytes, takeCache } from './row-cache';
+import { StepBatchBuilder } from './step-batch-builder';
 
 export interface SchedulerOptions {
   /** most rows in one forward */
@@ -54,6 +55,8 @@ export class Scheduler {
   private readonly active: Entry[] = [];
   private readonly byId = new Map<string, Entry>();
   private running: Promise<void> | null = null;
+  /** step batches reuse their buffers, and each row's slot, across steps */
+  private stepBatches?: StepBatchBuilder;
   private readonly now: () => number;
   readonly stats: StepStats = {
     steps: 0,
@@ -249,21 +252,15 @@ export class Scheduler {
       offsets = rows.map((r) => r.from);
       tokens = batch.rows * batch.length;
     } else {
-      const g = this.requireCacheGraphs();
+      this.stepBatches ??= new StepBatchBuilder(this.requireCacheGraphs());
       const rows = group.map((e) => {
         const p = plans.get(e) as Extract<ForwardPlan, { graph: 'step' }>;
-        return {
-          ids: e.row.ids,
-          from: p.from,
-          to: p.to,
-          cache: e.row.cache!,
-          cached: p.cached,
-          rightHalo: p.rightHalo,
-        };
+        return { entry: e, ids: e.row.ids, from: p.from, to: p.to, cache: e.row.cache!, cached: p.cached, rightHalo: p.rightHalo };
       });
-      const batch = stepBatch(rows, g);
+      const { batch, order } = this.stepBatches.build(rows);
       out = await this.forward.step!(batch);
-      offsets = rows.map((r) => r.from);
+      group = order.map((r) => r.entry); // rows keep their batch slots: consume in batch order
+      offsets = order.map((r) => r.from);
       tokens = batch.rows * batch.span;
     }
     this.stats.rowsInForwards += group.length;

@@ -11,9 +11,11 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
       MODEL_DIR: 'models/dllm-code-small',
       ENGINE_EXECUTION_PROVIDERS: ['cpu'],
+      ENGINE_REQUIRE_GPU: false,
       ENGINE_INTRA_OP_THREADS: 0,
-      ENGINE_MAX_BATCH_ROWS: 16,
-      ENGINE_MAX_BATCH_TOKENS: 4096,
+      // unset: the engine picks the default of the provider it runs on
+      ENGINE_MAX_BATCH_ROWS: undefined,
+      ENGINE_MAX_BATCH_TOKENS: undefined,
       DATABASE_POOL_SIZE: 10,
       QUEUE_PREFIX: 'dllm',
       BATCH_CHUNK_SIZE: 32,
@@ -47,12 +49,17 @@ describe('loadConfig', () => {
   it('reads numbers and provider lists from strings, and treats empty variables as unset', () => {
     const config = loadConfig({
       API_PORT: '3000',
-      ENGINE_EXECUTION_PROVIDERS: 'CUDA, cpu',
+      ENGINE_EXECUTION_PROVIDERS: 'WebGPU, CUDA, cpu',
       ENGINE_MAX_BATCH_ROWS: '',
+      ENGINE_MAX_BATCH_TOKENS: '8192',
+      ENGINE_REQUIRE_GPU: 'true',
     });
     expect(config.API_PORT).toBe(3000);
-    expect(config.ENGINE_EXECUTION_PROVIDERS).toEqual(['cuda', 'cpu']);
-    expect(config.ENGINE_MAX_BATCH_ROWS).toBe(16);
+    expect(config.ENGINE_EXECUTION_PROVIDERS).toEqual(['webgpu', 'cuda', 'cpu']);
+    expect(config.ENGINE_MAX_BATCH_ROWS).toBeUndefined();
+    expect(config.ENGINE_MAX_BATCH_TOKENS).toBe(8192);
+    expect(config.ENGINE_REQUIRE_GPU).toBe(true);
+    expect(loadConfig({ ENGINE_REQUIRE_GPU: '0' }).ENGINE_REQUIRE_GPU).toBe(false);
   });
 
   it('reads webhook URL prefixes as a list and wants a signing secret with them', () => {
@@ -75,7 +82,8 @@ describe('loadConfig', () => {
       loadConfig({
         API_PORT: 'eighty',
         REDIS_URL: 'http://127.0.0.1:6379',
-        ENGINE_EXECUTION_PROVIDERS: 'cuda,tpu',
+        ENGINE_EXECUTION_PROVIDERS: 'cuda,tensorrt',
+        ENGINE_REQUIRE_GPU: 'maybe',
         ENGINE_MAX_BATCH_ROWS: '0',
       });
 
@@ -90,6 +98,7 @@ describe('loadConfig', () => {
       'API_PORT',
       'REDIS_URL',
       'ENGINE_EXECUTION_PROVIDERS',
+      'ENGINE_REQUIRE_GPU',
       'ENGINE_MAX_BATCH_ROWS',
     ]);
     expect(error?.message).toMatch(/^Invalid configuration:\n/);

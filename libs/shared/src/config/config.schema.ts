@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 
-/** Execution providers onnxruntime-node can be asked for, tried in the order given. */
-export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'] as const;
+/** Execution providers the engine can use (its runtime/execution-providers.ts), tried in the order given. */
+export const EXECUTION_PROVIDERS = ['webgpu', 'cuda', 'cpu'] as const;
 
 /** Uploaded files, interactive completions and webhooks (the OpenAI-compatible surface). */
 const openAiSurfaceConfig = {
@@ -104,7 +104,15 @@ export const configSchema = z.object({
     .default('cpu')
     .transform((value) => value.split(',').map((provider) => provider.trim().toLowerCase()))
     .pipe(z.array(z.enum(EXECUTION_PROVIDERS)).min(1))
-    .describe('Comma-separated onnxruntime execution providers, tried in order (e.g. "cuda,cpu").'),
+    .describe(
+      'Comma-separated execution providers (webgpu, cuda, cpu), tried in order; cpu is the last resort (e.g. "webgpu,cuda,cpu").',
+    ),
+  ENGINE_REQUIRE_GPU: z
+    .stringbool()
+    .default(false)
+    .describe(
+      'Fail at start-up when no GPU provider works, instead of falling back to cpu with a warning.',
+    ),
   ENGINE_INTRA_OP_THREADS: z.coerce
     .number()
     .int()
@@ -115,14 +123,18 @@ export const configSchema = z.object({
     .number()
     .int()
     .min(1)
-    .default(16)
-    .describe('Most rows in one forward pass.'),
+    .optional()
+    .describe(
+      'Most rows in one forward pass; unset: the default of the provider in use (cpu 16; webgpu, cuda 64, not yet measured).',
+    ),
   ENGINE_MAX_BATCH_TOKENS: z.coerce
     .number()
     .int()
     .min(1)
-    .default(4096)
-    .describe('Most tokens (rows x sequence length) in one forward pass.'),
+    .optional()
+    .describe(
+      'Most tokens (rows x sequence length) in one forward pass; unset: the provider default (cpu 4096; webgpu, cuda 16384).',
+    ),
   DATABASE_POOL_SIZE: z.coerce
     .number()
     .int()

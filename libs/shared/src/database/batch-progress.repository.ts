@@ -16,6 +16,8 @@ export interface ItemOutcome {
   queueMs?: number | null;
   computeMs?: number | null;
   seed?: number | null;
+  /** execution provider that ran the forwards (webgpu, cuda, cpu) */
+  provider?: string | null;
   workerId?: string | null;
   error?: string | null;
 }
@@ -269,15 +271,16 @@ export class BatchProgressRepository {
       runner,
       `WITH outcome AS (
          SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
-                              $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::text[])
+                              $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::text[],
+                              $14::text[])
            AS o(index, status, output, finish_reason, steps, tokens, prompt_tokens, queue_ms,
-                compute_ms, seed, worker_id, error)
+                compute_ms, seed, worker_id, error, provider)
        ),
        ended AS (
          UPDATE batch_items i
          SET status = o.status, output = o.output, finish_reason = o.finish_reason,
              steps = o.steps, tokens = o.tokens, prompt_tokens = coalesce(o.prompt_tokens, i.prompt_tokens),
-             queue_ms = o.queue_ms, compute_ms = o.compute_ms, seed = o.seed,
+             queue_ms = o.queue_ms, compute_ms = o.compute_ms, seed = o.seed, provider = o.provider,
              worker_id = coalesce(o.worker_id, i.worker_id), error = o.error, finished_at = now()
          FROM outcome o
          WHERE i.batch_id = $1 AND i.index = o.index AND i.status NOT IN ${TERMINAL_ITEMS}
@@ -333,6 +336,7 @@ export class BatchProgressRepository {
         col('seed'),
         col('workerId'),
         col('error'),
+        col('provider'),
       ],
     );
     return this.closeIfDone(runner, after!, after!.written);

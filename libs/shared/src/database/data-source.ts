@@ -7,6 +7,7 @@ import { FileEntity } from './entities/file.entity';
 import { InitialSchema1780000000000 } from './migrations/1780000000000-initial-schema';
 import { BatchRetryLinks1781000000000 } from './migrations/1781000000000-batch-retry-links';
 import { OpenAiSurface1781000100000 } from './migrations/1781000100000-openai-surface';
+import { ItemProvider1782000000000 } from './migrations/1782000000000-item-provider';
 
 export const ENTITIES = [ApiKeyEntity, BatchEntity, BatchItemEntity, FileEntity];
 
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   InitialSchema1780000000000,
   BatchRetryLinks1781000000000,
   OpenAiSurface1781000100000,
+  ItemProvider1782000000000,
 ];
 
 /** TypeORM options for both apps and the migrate command. The schema only changes by migration. */

@@ -58,6 +58,10 @@ export class BatchItemEntity {
   @Column({ type: 'integer', nullable: true })
   seed!: number | null;
 
+  /** Execution provider that ran the item's forwards (webgpu, cuda, cpu). */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  provider!: string | null;
+
   @Column({ name: 'worker_id', type: 'varchar', length: 128, nullable: true })
   workerId!: string | null;
 
