@@ -46,6 +46,7 @@ def parse_args():
     ap.add_argument("--pad-frac", type=float, default=0.2, help="rows shortened with right padding (robustness)")
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--ckpt-every", type=int, default=1000)
+    ap.add_argument("--log-every", type=int, default=0, help="also print the training loss every N steps (0 = only at evals)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--max-minutes", type=float, default=0, help="safety stop: save and end early after this long (0 = off)")
     ap.add_argument("--d-model", type=int, default=256)
@@ -145,7 +146,8 @@ def main():
     ckpt_path = a.ckpt or (a.out / "ckpt.pt")
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device))
     if device.type == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)
+        # TRAIN_THREADS=1 on a machine shared with other work: spinning OpenMP threads waste the share they get
+        torch.set_num_threads(int(os.environ.get("TRAIN_THREADS", 0)) or os.cpu_count() or 1)
     torch.manual_seed(a.seed)
     meta = load_meta(a.data)
     train, val = load_split(a.data, "train"), load_split(a.data, "val")
@@ -201,6 +203,8 @@ def main():
         opt.step()
         step += 1
         tokens_seen += int(attn.sum())
+        if a.log_every and step % a.log_every == 0:
+            print(json.dumps({"step": step, "loss": round(loss.item(), 4), "minutes": round((elapsed0 + time.time() - t0) / 60, 2)}), flush=True)
         if step % a.eval_every == 0 or step == a.steps:
             acc = masked_accuracy(model, val_windows, 0.15, meta["mask_id"], device)
             row = {"step": step, "loss": round(loss.item(), 4), "val_acc_0.15": round(acc, 4), "lr": lr_at(step - 1, a),
