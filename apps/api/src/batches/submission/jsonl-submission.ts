@@ -1,6 +1,6 @@
-import { customIdSchema, describeValue, type FieldIssue } from '@dllm/engine/request';
+import { customIdSchema, describeValue } from '@dllm/engine/request';
 import { z } from 'zod';
-import { openAiGeneration } from './openai-request';
+import { openAiTask, type LineBodyRest } from './openai-request';
 import { Problems } from './problems';
 import { schemasFor } from './schemas-for';
 import {
@@ -81,7 +81,7 @@ export function parseJsonlSubmission(
   if (problems.count > 0) problems.throwIfAny();
 
   const builder = new ItemBuilder(rules, problems);
-  const bodyCache = new Map<string, { issues: FieldIssue[]; model?: string }>();
+  const bodyCache = new Map<string, LineBodyRest>();
   const items: SubmittedItem[] = [];
   let model: string | undefined;
   let modelLine = 0;
@@ -137,11 +137,9 @@ export function parseJsonlSubmission(
     target ??= { url, line: lineNo };
     const check =
       url === '/v1/chat/completions' ? schemas.openai.chatLine : schemas.openai.completionLine;
-    const body = check.check(rawBody, bodyCache);
+    const body = check.check(rawBody, 'body', bodyCache);
     if (body.issues.length > 0) {
-      for (const issue of body.issues) {
-        problems.add({ ...at, field: `body.${issue.field}`, message: issue.message });
-      }
+      for (const issue of body.issues) problems.add({ ...at, ...issue });
       lineOk = false;
     } else if (body.model !== undefined) {
       if (model !== undefined && body.model !== model) {
@@ -157,15 +155,16 @@ export function parseJsonlSubmission(
       }
     }
     if (!builder.claimCustomId(customId, at, items.length) || !lineOk) return;
-    const gen = openAiGeneration(url, rawBody, 'body');
+    const { task, taskField } = openAiTask(url, rawBody, 'body');
     const item = builder.build(
       at,
       customId,
-      gen.task,
-      gen.taskField,
-      gen.params,
+      task,
+      taskField,
+      body.params!,
       'body',
-      gen.rename,
+      body.rename,
+      body.paramsKey,
     );
     if (item) items.push(item);
   });

@@ -152,6 +152,7 @@ export function openAiRequestSchemas(model: z.ZodType<string, string>) {
  */
 export class LineBodyCheck {
   private readonly text: [string, z.ZodType][];
+  private readonly textFields: Set<string>;
   private readonly rest: z.ZodType<{ model?: string }>;
 
   constructor(
@@ -160,37 +161,46 @@ export class LineBodyCheck {
     whole: (shape: z.ZodRawShape) => z.ZodType,
   ) {
     this.text = textFields.map((f) => [f, shape[f] as z.ZodType]);
+    this.textFields = new Set(textFields);
     const rest = Object.fromEntries(Object.entries(shape).filter(([k]) => !textFields.includes(k)));
     this.rest = whole(rest) as z.ZodType<{ model?: string }>;
   }
 
-  /** Issues (fields relative to the body) and the body's model; `cache` lives for one batch. */
-  check(
-    body: Record<string, unknown>,
-    cache: Map<string, { issues: FieldIssue[]; model?: string }>,
-  ): { issues: FieldIssue[]; model?: string } {
+  /**
+   * Issues (fields relative to `prefix`), or the body's model and generation parameters (with
+   * their JSON, a cache key). `cache` lives for one batch.
+   */
+  check(body: Record<string, unknown>, prefix: string, cache: Map<string, LineBodyRest>): LineBody {
     const rest: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(body)) {
-      if (!this.text.some(([f]) => f === key)) rest[key] = value;
-    }
+    for (const key in body) if (!this.textFields.has(key)) rest[key] = body[key];
     const key = JSON.stringify(rest);
     let result = cache.get(key);
     if (!result) {
       const parsed = this.rest.safeParse(rest);
       result = parsed.success
-        ? { issues: [], model: parsed.data.model }
-        : { issues: zodIssues(parsed.error) };
+        ? { issues: [], model: parsed.data.model, ...openAiParams(rest, prefix) }
+        : { issues: zodIssues(parsed.error, prefix) };
       // bounded: a batch of all-different parameters must not grow this without limit
       if (cache.size < 10_000) cache.set(key, result);
     }
-    const issues = [...result.issues];
+    let issues = result.issues;
     for (const [field, schema] of this.text) {
       const parsed = schema.safeParse(body[field]);
-      if (!parsed.success) issues.push(...zodIssues(parsed.error, field));
+      if (!parsed.success) issues = [...issues, ...zodIssues(parsed.error, `${prefix}.${field}`)];
     }
-    return { issues, model: result.model };
+    return issues === result.issues ? result : { ...result, issues };
   }
 }
+
+/** What a batch line's body came to, apart from its text. */
+export interface LineBodyRest {
+  issues: FieldIssue[];
+  model?: string;
+  params?: Record<string, unknown>;
+  paramsKey?: string;
+  rename?: (field: string) => string;
+}
+export type LineBody = LineBodyRest;
 
 export type OpenAiRequestSchemas = ReturnType<typeof openAiRequestSchemas>;
 export type CompletionRequest = z.output<OpenAiRequestSchemas['completion']>;
@@ -233,11 +243,15 @@ export interface OpenAiGeneration {
   rename: (field: string) => string;
 }
 
-export function openAiGeneration(
-  endpoint: OpenAiEndpoint,
+/**
+ * The generation parameters of a request body: our own by name, `max_tokens` (or
+ * `max_completion_tokens`) as gen_length, one `stop` string as a list. Also a key (their JSON) and
+ * the renaming of gen_length back to the field the user wrote, for error messages.
+ */
+export function openAiParams(
   body: Record<string, unknown>,
   prefix: string,
-): OpenAiGeneration {
+): { params: Record<string, unknown>; paramsKey: string; rename: (field: string) => string } {
   const params: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
     if (!NOT_PARAMS.has(key) && value !== undefined) params[key] = value;
@@ -250,13 +264,34 @@ export function openAiGeneration(
   const at = (field: string) => (prefix ? `${prefix}.${field}` : field);
   const rename = (field: string) =>
     length !== undefined && field === at('gen_length') ? at(lengthField) : field;
+  return { params, paramsKey: JSON.stringify(params), rename };
+}
 
+/** The task of a request body: a prompt (or prefix + suffix), or chat messages by the template. */
+export function openAiTask(
+  endpoint: OpenAiEndpoint,
+  body: Record<string, unknown>,
+  prefix: string,
+): { task: GenerationTask; taskField: string } {
+  const at = (field: string) => (prefix ? `${prefix}.${field}` : field);
   if (endpoint === '/v1/chat/completions') {
-    const task = { prompt: renderChat(body.messages as ChatMessage[]) };
-    return { task, taskField: at('messages'), params, rename };
+    return {
+      task: { prompt: renderChat(body.messages as ChatMessage[]) },
+      taskField: at('messages'),
+    };
   }
   const prompt = body.prompt as string;
   const task: GenerationTask =
     body.suffix === undefined ? { prompt } : { prefix: prompt, suffix: body.suffix as string };
-  return { task, taskField: at('prompt'), params, rename };
+  return { task, taskField: at('prompt') };
+}
+
+/** Both, for a single request (POST /v1/completions). */
+export function openAiGeneration(
+  endpoint: OpenAiEndpoint,
+  body: Record<string, unknown>,
+  prefix: string,
+): OpenAiGeneration {
+  const { params, rename } = openAiParams(body, prefix);
+  return { ...openAiTask(endpoint, body, prefix), params, rename };
 }

@@ -92,8 +92,10 @@ export class ItemBuilder {
     params: Record<string, unknown>,
     paramsField: string,
     rename: (field: string) => string = (f) => f,
+    /** JSON.stringify(params), when the caller has it already */
+    paramsKey?: string,
   ): SubmittedItem | undefined {
-    const validated = this.params(params, paramsField, at, rename);
+    const validated = this.params(params, paramsField, at, rename, paramsKey);
     if (!validated) return undefined;
     const genLength = validated.params.gen_length;
     if (genLength > this.rules.model.maxLength) {
@@ -117,8 +119,8 @@ export class ItemBuilder {
     field: string,
     at: Location,
     rename: (field: string) => string,
+    key = JSON.stringify(raw),
   ): { params: GenerationParams; json: string } | undefined {
-    const key = JSON.stringify(raw);
     let result = this.paramsCache.get(key);
     if (result === undefined) {
       const parsed = generationParamsSchema.safeParse(raw);
