@@ -1,9 +1,26 @@
 import type { Job } from 'bullmq';
 import { WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
-import { GenerationError, parseGenerationParams, type GenerateOptions, type GenerationRequest, type GenerationResult } from '@dllm/engine';
-import type { BatchProgressRepository, ChunkJobData, Claim, ClaimedItem, ItemOutcome } from '@dllm/shared';
+import {
+  EngineCrashedError,
+  GenerationError,
+  parseGenerationParams,
+  RowForwardError,
+  type GenerateOptions,
+  type GenerationRequest,
+  type GenerationResult,
+} from '@dllm/engine';
+import {
+  FAILURE_REASONS,
+  failureMessage,
+  type BatchProgressRepository,
+  type ChunkJobData,
+  type Claim,
+  type ClaimedItem,
+  type ItemOutcome,
+} from '@dllm/shared';
 import type { CancelWatcher } from './cancel-watcher';
+import { IsolationLane } from './isolation-lane';
 import type { WorkerMetrics } from './metrics';
 import type { ResultWriter } from './result-writer';
 
@@ -20,30 +37,55 @@ export interface ChunkSummary {
   failed: number;
   cancelled: number;
   handedBack: number;
+  /** items run alone (suspects after a crash) */
+  isolated: number;
+  /** items another worker ended meanwhile (a duplicate delivery) */
+  endedElsewhere: number;
 }
 
-type ItemEnd = 'completed' | 'failed' | 'cancelled' | 'handed-back';
+type ItemEnd = 'completed' | 'failed' | 'cancelled' | 'handed-back' | 'ended-elsewhere';
+
+interface RunContext {
+  batchId: string;
+  claim: Claim;
+  signal: AbortSignal;
+  cancelled: AbortSignal;
+}
 
 /**
  * Runs one chunk job: claim its unfinished items, run every row through the engine at once (the
  * engine batches them with other chunks' rows), write each result as it lands. An item that fails
- * for its own reason (too long, bad params) fails alone; an engine or database failure fails the
- * chunk so BullMQ retries it, and the retry only redoes items not yet written.
+ * for its own reason (too long, bad params, a forward that fails for it alone) fails alone; a
+ * database failure fails the chunk so BullMQ retries it, and the retry only redoes items not yet
+ * written.
+ *
+ * Poison isolation: a row whose engine thread died under it, and every item of a chunk whose
+ * last worker died holding it (BullMQ's stalled counter, or the repair loop's `suspect` flag),
+ * is a suspect. Suspects run one at a time and alone in the engine (IsolationLane), each run
+ * counted in Postgres before it starts; an item that crashed ITEM_POISON_RUNS runs fails as
+ * poison, and only it does.
  */
 export class ChunkProcessor {
   private readonly shutdown = new AbortController();
 
   constructor(
     private readonly deps: {
-      progress: Pick<BatchProgressRepository, 'claimItems'>;
+      progress: Pick<BatchProgressRepository, 'claimItems' | 'countIsolatedRun'>;
       engine: GenerationEngine;
       writer: Pick<ResultWriter, 'write'>;
       cancels: Pick<CancelWatcher, 'track'>;
       workerId: string;
       log: Logger;
+      /** runs alone that crashed before an item fails as poison (ITEM_POISON_RUNS) */
+      poisonRuns: number;
+      lane?: IsolationLane;
       metrics?: WorkerMetrics;
     },
   ) {}
+
+  private get lane(): IsolationLane {
+    return (this.deps.lane ??= new IsolationLane());
+  }
 
   /** Shutdown past its drain: stop rows now and hand their chunks back to the queue. */
   handBackAll(): void {
@@ -53,8 +95,23 @@ export class ChunkProcessor {
   async process(job: Job<ChunkJobData>, token?: string): Promise<ChunkSummary> {
     const { batchId, chunk, firstIndex, lastIndex } = job.data;
     const log = this.deps.log.child({ batch_id: batchId, chunk, job_id: job.id });
-    const summary: ChunkSummary = { batchId, chunk, items: 0, completed: 0, failed: 0, cancelled: 0, handedBack: 0 };
-    const claim = await this.deps.progress.claimItems(batchId, firstIndex, lastIndex, this.deps.workerId);
+    const summary: ChunkSummary = {
+      batchId,
+      chunk,
+      items: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+      handedBack: 0,
+      isolated: 0,
+      endedElsewhere: 0,
+    };
+    const claim = await this.deps.progress.claimItems(
+      batchId,
+      firstIndex,
+      lastIndex,
+      this.deps.workerId,
+    );
     if (!claim || claim.items.length === 0) {
       log.info({ status: claim?.status ?? 'missing' }, 'chunk has nothing to run');
       return summary;
@@ -62,10 +119,42 @@ export class ChunkProcessor {
     summary.items = claim.items.length;
     const started = performance.now();
     const cancel = this.deps.cancels.track(batchId);
-    const signal = AbortSignal.any([cancel.signal, this.shutdown.signal]);
+    const ctx: RunContext = {
+      batchId,
+      claim,
+      signal: AbortSignal.any([cancel.signal, this.shutdown.signal]),
+      cancelled: cancel.signal,
+    };
+    // its last worker died holding it: any of its items may be the cause
+    const suspectChunk = (job.stalledCounter ?? 0) > 0 || job.data.suspect === true;
+    if (suspectChunk)
+      log.warn(
+        { stalled: job.stalledCounter ?? 0, items: claim.items.length },
+        'chunk recovered from a dead worker: running its items alone',
+      );
     try {
-      const ends = await Promise.all(claim.items.map((item) => this.runItem(batchId, claim, item, signal, cancel.signal)));
-      for (const end of ends) summary[end === 'handed-back' ? 'handedBack' : end]++;
+      const ends: ItemEnd[] = [];
+      const suspects: ClaimedItem[] = suspectChunk ? [...claim.items] : [];
+      if (!suspectChunk) {
+        const first = await Promise.all(claim.items.map((item) => this.runItem(ctx, item, false)));
+        first.forEach((end, k) =>
+          end === 'crashed' ? suspects.push(claim.items[k]!) : ends.push(end),
+        );
+        if (suspects.length)
+          log.warn(
+            { items: suspects.length },
+            'engine thread died under these rows: running them alone',
+          );
+      }
+      for (const item of suspects) {
+        summary.isolated++;
+        ends.push(await this.runSuspect(ctx, item, log));
+      }
+      for (const end of ends) {
+        if (end === 'handed-back') summary.handedBack++;
+        else if (end === 'ended-elsewhere') summary.endedElsewhere++;
+        else summary[end]++;
+      }
     } finally {
       cancel.release();
     }
@@ -80,25 +169,86 @@ export class ChunkProcessor {
     return summary;
   }
 
-  private async runItem(batchId: string, claim: Claim, item: ClaimedItem, signal: AbortSignal, cancelled: AbortSignal): Promise<ItemEnd> {
-    const base = { batchId, index: item.index, workerId: this.deps.workerId };
+  /** A suspect: alone, one at a time, each run counted first; poison after enough crashes. */
+  private async runSuspect(ctx: RunContext, item: ClaimedItem, log: Logger): Promise<ItemEnd> {
+    for (;;) {
+      const outcome = await this.lane.run(async () => {
+        // stopping or cancelled: no run to count; the row ends cancelled or goes back to the queue
+        if (ctx.signal.aborted) {
+          const end = await this.runItem(ctx, item, true);
+          return end === 'crashed' ? ('handed-back' as const) : end;
+        }
+        const runs = await this.deps.progress.countIsolatedRun(ctx.batchId, item.index);
+        if (runs === null) return 'ended-elsewhere' as const;
+        this.deps.metrics?.isolatedRuns.inc();
+        const end = await this.runItem(ctx, item, true);
+        return end === 'crashed' ? { crashedRuns: runs } : end;
+      });
+      if (typeof outcome === 'string') return outcome;
+      if (outcome.crashedRuns >= this.deps.poisonRuns) {
+        log.error(
+          { index: item.index, runs: outcome.crashedRuns },
+          'item crashed the engine each time it ran alone: poison',
+        );
+        const detail = `it crashed the engine thread each of the ${outcome.crashedRuns} times it ran alone`;
+        return this.end({
+          batchId: ctx.batchId,
+          index: item.index,
+          workerId: this.deps.workerId,
+          status: 'failed',
+          failureReason: FAILURE_REASONS.poison,
+          error: failureMessage(FAILURE_REASONS.poison, detail),
+        });
+      }
+      log.warn(
+        { index: item.index, runs: outcome.crashedRuns },
+        'engine thread died running this item alone; trying again',
+      );
+    }
+  }
+
+  private async runItem(
+    ctx: RunContext,
+    item: ClaimedItem,
+    alone: boolean,
+  ): Promise<ItemEnd | 'crashed'> {
+    const base = { batchId: ctx.batchId, index: item.index, workerId: this.deps.workerId };
+    const invalid = (message: string) =>
+      this.end({
+        ...base,
+        status: 'failed',
+        failureReason: FAILURE_REASONS.invalidRequest,
+        error: failureMessage(FAILURE_REASONS.invalidRequest, message),
+      });
     let request: GenerationRequest;
     try {
-      const task = item.prompt !== null ? { prompt: item.prompt } : { prefix: item.prefix ?? '', suffix: item.suffix ?? '' };
+      const task =
+        item.prompt !== null
+          ? { prompt: item.prompt }
+          : { prefix: item.prefix ?? '', suffix: item.suffix ?? '' };
       request = { task, params: parseGenerationParams(item.params) };
     } catch (err) {
-      return this.end({ ...base, status: 'failed', error: (err as Error).message });
+      return invalid((err as Error).message);
     }
     const submitted = Date.now();
     let result: GenerationResult;
     try {
-      result = await this.deps.engine.generate(request, { signal });
+      result = await this.deps.engine.generate(request, { signal: ctx.signal, alone });
     } catch (err) {
-      if (err instanceof GenerationError) return this.end({ ...base, status: 'failed', error: err.message });
+      if (err instanceof RowForwardError) {
+        return this.end({
+          ...base,
+          status: 'failed',
+          failureReason: FAILURE_REASONS.forwardFailed,
+          error: failureMessage(FAILURE_REASONS.forwardFailed, err.message),
+        });
+      }
+      if (err instanceof GenerationError) return invalid(err.message);
+      if (err instanceof EngineCrashedError) return 'crashed';
       throw err; // the engine itself failed: retry the chunk
     }
     if (result.finish_reason === 'cancelled') {
-      if (!cancelled.aborted) return 'handed-back';
+      if (!ctx.cancelled.aborted) return 'handed-back';
       return this.end({ ...base, status: 'cancelled', steps: result.steps });
     }
     return this.end({
@@ -110,7 +260,7 @@ export class ChunkProcessor {
       tokens: result.tokens,
       promptTokens: result.prompt_tokens,
       // queue wait counts from submission of the batch, not from this worker's claim
-      queueMs: Math.max(0, submitted - claim.createdAt.getTime()) + result.queue_ms,
+      queueMs: Math.max(0, submitted - ctx.claim.createdAt.getTime()) + result.queue_ms,
       computeMs: result.compute_ms,
       seed: result.seed,
     });

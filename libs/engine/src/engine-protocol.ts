@@ -1,4 +1,9 @@
-import type { EngineOptions, GenerationRequest, GenerationResult, IntermediateState } from './types';
+import type {
+  EngineOptions,
+  GenerationRequest,
+  GenerationResult,
+  IntermediateState,
+} from './types';
 import type { StepStats } from './scheduler/scheduler';
 
 /** Messages between the main thread (Engine) and the inference thread (engine-thread.ts). */
@@ -6,7 +11,9 @@ export type ToThread =
   | { type: 'generate'; id: string; request: GenerationRequest; wantIntermediate: boolean }
   | { type: 'cancel'; id: string }
   | { type: 'stats'; id: string }
-  | { type: 'close' };
+  | { type: 'close' }
+  /** fault injection: the thread throws an uncaught error (see Engine.injectThreadCrash) */
+  | { type: 'crash' };
 
 export interface EngineInfo {
   model: string;

@@ -28,7 +28,13 @@ async function main(): Promise<void> {
     switch (m.type) {
       case 'generate':
         scheduler
-          .submit(m.id, m.request, m.wantIntermediate ? (state) => send({ type: 'intermediate', id: m.id, state }) : undefined)
+          .submit(
+            m.id,
+            m.request,
+            m.wantIntermediate
+              ? (state) => send({ type: 'intermediate', id: m.id, state })
+              : undefined,
+          )
           .then(
             (result) => send({ type: 'result', id: m.id, result }),
             (err: Error) => send({ type: 'error', id: m.id, name: err.name, message: err.message }),
@@ -39,6 +45,11 @@ async function main(): Promise<void> {
         break;
       case 'stats':
         send({ type: 'stats', id: m.id, stats: { ...scheduler.stats, ...scheduler.load } });
+        break;
+      case 'crash':
+        setImmediate(() => {
+          throw new Error('injected engine thread crash');
+        });
         break;
       case 'close':
         void scheduler
@@ -53,7 +64,12 @@ async function main(): Promise<void> {
   });
   send({
     type: 'ready',
-    info: { model: bundle.name, maxLength: bundle.maxLength, vocabSize: bundle.vocabSize, provider: forward.provider },
+    info: {
+      model: bundle.name,
+      maxLength: bundle.maxLength,
+      vocabSize: bundle.vocabSize,
+      provider: forward.provider,
+    },
   });
 }
 

@@ -67,6 +67,7 @@ export function resultLine(i: BatchItemEntity) {
     compute_ms: i.computeMs,
     seed: i.seed,
     error: i.error,
+    failure_reason: i.failureReason,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ModelBundle } from '../bundle/model-bundle';
 import type { ForwardPass } from '../runtime/forward-pass';
 import { GenerationError, Row } from '../sampler/row';
+import { forwardRowsAlone, type RowOutput } from './isolate-forward';
 import type { GenerationRequest, GenerationResult, IntermediateState } from '../types';
 
 export interface SchedulerOptions {
@@ -67,8 +68,13 @@ export class Scheduler {
   }
 
   /** Queue a request; the promise settles when its row finishes, is cancelled, or fails. */
-  submit(id: string, req: GenerationRequest, onIntermediate?: (s: IntermediateState) => void): Promise<GenerationResult> {
-    if (this.byId.has(id)) return Promise.reject(new GenerationError(`request id ${id} is already in flight`));
+  submit(
+    id: string,
+    req: GenerationRequest,
+    onIntermediate?: (s: IntermediateState) => void,
+  ): Promise<GenerationResult> {
+    if (this.byId.has(id))
+      return Promise.reject(new GenerationError(`request id ${id} is already in flight`));
     let row: Row;
     try {
       row = new Row(id, req.task, req.params, this.bundle, this.now());
@@ -76,7 +82,11 @@ export class Scheduler {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     if (row.length > this.opts.maxTokens) {
-      return Promise.reject(new GenerationError(`row of ${row.length} tokens exceeds the batch token limit ${this.opts.maxTokens}`));
+      return Promise.reject(
+        new GenerationError(
+          `row of ${row.length} tokens exceeds the batch token limit ${this.opts.maxTokens}`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       const entry: Entry = { row, resolve, reject, onIntermediate, passOvers: 0 };
@@ -177,21 +187,30 @@ export class Scheduler {
       real += seq.length;
     });
     const f0 = this.now();
-    let out;
+    let outputs: RowOutput[];
     try {
-      out = await this.forward.run({ rows, length, ids, attention });
+      const out = await this.forward.run({ rows, length, ids, attention });
+      outputs = this.active.map((_, r) => ({ result: out, row: r }));
     } catch (err) {
-      // a failed forward fails the rows in it, not the engine
-      for (const e of this.active.splice(0)) this.settle(e, err as Error);
-      return;
+      // one bad row must not fail its neighbours: retry them one by one; if every row fails
+      // alone too, the runtime is at fault and they all fail with its (retryable) error
+      const alone = await forwardRowsAlone(this.forward, { rows, length, ids, attention });
+      if (!alone) {
+        for (const e of this.active.splice(0)) this.settle(e, err as Error);
+        return;
+      }
+      outputs = alone;
     }
     const f1 = this.now();
     for (let r = 0; r < rows; r++) {
       const e = this.active[r]!;
+      const output = outputs[r]!;
       try {
-        e.row.step(out, r);
+        if ('error' in output) throw output.error;
+        e.row.step(output.result, output.row);
         const every = e.row.params.intermediate_every;
-        if (e.onIntermediate && every > 0 && (e.row.steps % every === 0 || e.row.done)) e.onIntermediate(e.row.intermediate());
+        if (e.onIntermediate && every > 0 && (e.row.steps % every === 0 || e.row.done))
+          e.onIntermediate(e.row.intermediate());
       } catch (err) {
         e.row.cancelled = true;
         this.settle(e, err as Error);

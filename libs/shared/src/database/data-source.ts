@@ -4,15 +4,24 @@ import { ApiKeyEntity } from './entities/api-key.entity';
 import { BatchEntity } from './entities/batch.entity';
 import { BatchItemEntity } from './entities/batch-item.entity';
 import { InitialSchema1780000000000 } from './migrations/1780000000000-initial-schema';
+import { RepairState1780000100000 } from './migrations/1780000100000-repair-state';
 
 export const ENTITIES = [ApiKeyEntity, BatchEntity, BatchItemEntity];
 
 /** Every migration, oldest first. Classes, not globs, so bundles and ts/js builds find the same set. */
-export const MIGRATIONS = [InitialSchema1780000000000];
+export const MIGRATIONS = [InitialSchema1780000000000, RepairState1780000100000];
 
 /** TypeORM options for both apps and the migrate command. The schema only changes by migration. */
 export function dataSourceOptions(
-  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>,
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'> &
+    Partial<
+      Pick<
+        Config,
+        | 'DATABASE_STATEMENT_TIMEOUT_MS'
+        | 'DATABASE_CONNECT_TIMEOUT_MS'
+        | 'DATABASE_IDLE_TX_TIMEOUT_MS'
+      >
+    >,
 ): DataSourceOptions {
   return {
     type: 'postgres',
@@ -23,5 +32,12 @@ export function dataSourceOptions(
     migrationsRun: false,
     poolSize: config.DATABASE_POOL_SIZE,
     logging: false,
+    // A stuck query or a dead server must fail the request, not hold a pooled connection forever.
+    connectTimeoutMS: config.DATABASE_CONNECT_TIMEOUT_MS,
+    extra: {
+      statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS || undefined,
+      idle_in_transaction_session_timeout: config.DATABASE_IDLE_TX_TIMEOUT_MS || undefined,
+      keepAlive: true,
+    },
   };
 }
