@@ -1,14 +1,6 @@
 import type { Job } from 'bullmq';
 import pino from 'pino';
-import {
-  EngineCrashedError,
-  GenerationError,
-  parseGenerationParams,
-  RowForwardError,
-  type GenerateOptions,
-  type GenerationRequest,
-  type GenerationResult,
-} from '@dllm/engine';
+import { EngineCrashedError, GenerationError, parseGenerationParams, RowForwardError, type GenerateOptions, type GenerationRequest, type GenerationResult } from '@dllm/engine';
 import type { ChunkJobData, Claim, ItemOutcome } from '@dllm/shared';
 import { CancelWatcher } from './cancel-watcher';
 import { ChunkProcessor, type GenerationEngine } from './chunk-processor';
@@ -18,31 +10,10 @@ const claim = (prompts: Array<string | null>): Claim => ({
   status: 'in_progress',
   model: 'm',
   createdAt: new Date(Date.now() - 1000),
-  items: prompts.map((prompt, index) => ({
-    index,
-    customId: `c${index}`,
-    prompt,
-    prefix: prompt === null ? 'a' : null,
-    suffix: prompt === null ? 'b' : null,
-    params,
-    attempts: 1,
-    isolatedRuns: 0,
-  })),
+  items: prompts.map((prompt, index) => ({ index, customId: `c${index}`, prompt, prefix: prompt === null ? 'a' : null, suffix: prompt === null ? 'b' : null, params, attempts: 1, isolatedRuns: 0 })),
 });
-const ok = (text: string): GenerationResult => ({
-  text,
-  finish_reason: 'length',
-  steps: 3,
-  tokens: 4,
-  prompt_tokens: 2,
-  queue_ms: 5,
-  compute_ms: 7,
-  seed: 1,
-});
-const job = {
-  id: 'j',
-  data: { batchId: 'b', chunk: 0, firstIndex: 0, lastIndex: 2 },
-} as Job<ChunkJobData>;
+const ok = (text: string): GenerationResult => ({ text, finish_reason: 'length', steps: 3, tokens: 4, prompt_tokens: 2, queue_ms: 5, compute_ms: 7, seed: 1 });
+const job = { id: 'j', data: { batchId: 'b', chunk: 0, firstIndex: 0, lastIndex: 2 } } as Job<ChunkJobData>;
 
 /** An engine whose rows run until aborted (then end "cancelled"); `gate` opens once a row started. */
 function runsUntilAborted(): { engine: GenerationEngine; gate: Promise<void> } {
@@ -51,9 +22,7 @@ function runsUntilAborted(): { engine: GenerationEngine; gate: Promise<void> } {
   const engine: GenerationEngine = {
     generate: (_r, opts) =>
       new Promise((resolve) => {
-        opts?.signal?.addEventListener('abort', () =>
-          resolve({ ...ok(''), finish_reason: 'cancelled' }),
-        );
+        opts?.signal?.addEventListener('abort', () => resolve({ ...ok(''), finish_reason: 'cancelled' }));
         release();
       }),
   };
@@ -90,10 +59,7 @@ const promptOf = (r: GenerationRequest) => ('prompt' in r.task ? r.task.prompt :
  * An engine whose thread "dies" whenever a row with prompt `poison` is in it: every row in flight
  * at that moment is rejected with EngineCrashedError, as the real Engine does.
  */
-function crashingEngine(poison: string): {
-  engine: GenerationEngine;
-  runs: Array<{ prompt: string; alone: boolean }>;
-} {
+function crashingEngine(poison: string): { engine: GenerationEngine; runs: Array<{ prompt: string; alone: boolean }> } {
   const runs: Array<{ prompt: string; alone: boolean }> = [];
   let inFlight: Array<{ reject: (e: Error) => void }> = [];
   const engine: GenerationEngine = {
@@ -104,8 +70,7 @@ function crashingEngine(poison: string): {
         setImmediate(() => {
           if (inFlight.length === 0) return;
           if (runs.slice(-inFlight.length).some((x) => x.prompt === poison)) {
-            for (const f of inFlight)
-              f.reject(new EngineCrashedError('engine thread died: injected'));
+            for (const f of inFlight) f.reject(new EngineCrashedError('engine thread died: injected'));
             inFlight = [];
           } else {
             inFlight = inFlight.filter((f) => f.reject !== reject);
@@ -120,47 +85,23 @@ function crashingEngine(poison: string): {
 describe('ChunkProcessor', () => {
   it('runs every claimed item and writes each result with its timings', async () => {
     const seen: GenerationRequest[] = [];
-    const { processor, written } = setup(
-      { generate: async (r) => (seen.push(r), ok('x')) },
-      claim(['p0', null]),
-    );
+    const { processor, written } = setup({ generate: async (r) => (seen.push(r), ok('x')) }, claim(['p0', null]));
     const summary = await processor.process(job);
     expect(summary).toMatchObject({ items: 2, completed: 2, failed: 0 });
     expect(seen.map((r) => r.task)).toEqual([{ prompt: 'p0' }, { prefix: 'a', suffix: 'b' }]);
-    expect(written[0]).toMatchObject({
-      batchId: 'b',
-      index: 0,
-      status: 'completed',
-      output: 'x',
-      steps: 3,
-      tokens: 4,
-      workerId: 'w1',
-      computeMs: 7,
-    });
+    expect(written[0]).toMatchObject({ batchId: 'b', index: 0, status: 'completed', output: 'x', steps: 3, tokens: 4, workerId: 'w1', computeMs: 7 });
     expect(written[0]!.queueMs).toBeGreaterThanOrEqual(1000); // counted from the batch's submission
   });
 
   it('fails an item alone when the engine rejects it; the others complete', async () => {
-    const engine: GenerationEngine = {
-      generate: async (r) =>
-        'prompt' in r.task && r.task.prompt === 'bad'
-          ? Promise.reject(new GenerationError('prompt is too long'))
-          : ok('y'),
-    };
+    const engine: GenerationEngine = { generate: async (r) => ('prompt' in r.task && r.task.prompt === 'bad' ? Promise.reject(new GenerationError('prompt is too long')) : ok('y')) };
     const { processor, written } = setup(engine, claim(['ok', 'bad', 'ok']));
     expect(await processor.process(job)).toMatchObject({ completed: 2, failed: 1 });
-    expect(written.find((w) => w.index === 1)).toMatchObject({
-      status: 'failed',
-      failureReason: 'invalid_request',
-      error: 'invalid_request: prompt is too long',
-    });
+    expect(written.find((w) => w.index === 1)).toMatchObject({ status: 'failed', failureReason: 'invalid_request', error: 'invalid_request: prompt is too long' });
   });
 
   it('fails the whole chunk (for a retry) when the engine itself breaks', async () => {
-    const { processor } = setup(
-      { generate: async () => Promise.reject(new Error('engine thread exited')) },
-      claim(['a']),
-    );
+    const { processor } = setup({ generate: async () => Promise.reject(new Error('engine thread exited')) }, claim(['a']));
     await expect(processor.process(job)).rejects.toThrow('engine thread exited');
   });
 
@@ -184,10 +125,7 @@ describe('ChunkProcessor', () => {
     const { engine, gate } = runsUntilAborted();
     const { processor, written } = setup(engine, claim(['a']));
     const moved: string[] = [];
-    const j = {
-      ...job,
-      moveToWait: async (token?: string) => (moved.push(token ?? ''), 0),
-    } as unknown as Job<ChunkJobData>;
+    const j = { ...job, moveToWait: async (token?: string) => (moved.push(token ?? ''), 0) } as unknown as Job<ChunkJobData>;
     const done = processor.process(j, 'tok');
     await gate;
     processor.handBackAll();
@@ -197,56 +135,26 @@ describe('ChunkProcessor', () => {
   });
 
   it('a row whose forward failed alone fails as forward_failed; the others complete', async () => {
-    const engine: GenerationEngine = {
-      generate: async (r) =>
-        promptOf(r) === 'bad'
-          ? Promise.reject(new RowForwardError('forward failed for this row alone: boom'))
-          : ok('y'),
-    };
+    const engine: GenerationEngine = { generate: async (r) => (promptOf(r) === 'bad' ? Promise.reject(new RowForwardError('forward failed for this row alone: boom')) : ok('y')) };
     const { processor, written } = setup(engine, claim(['ok', 'bad']));
     expect(await processor.process(job)).toMatchObject({ completed: 1, failed: 1 });
-    expect(written.find((w) => w.index === 1)).toMatchObject({
-      status: 'failed',
-      failureReason: 'forward_failed',
-    });
+    expect(written.find((w) => w.index === 1)).toMatchObject({ status: 'failed', failureReason: 'forward_failed' });
   });
 
   it('when the engine thread dies under its rows, reruns them alone: only the poison fails, after 2 counted runs', async () => {
     const { engine, runs } = crashingEngine('poison');
     const { processor, written, isolated } = setup(engine, claim(['a', 'poison', 'b']));
-    expect(await processor.process(job)).toMatchObject({
-      items: 3,
-      completed: 2,
-      failed: 1,
-      isolated: 3,
-    });
-    expect(written.find((w) => w.index === 1)).toMatchObject({
-      status: 'failed',
-      failureReason: 'poison',
-      error: expect.stringMatching(/^poison: /) as unknown,
-    });
-    expect(
-      written
-        .filter((w) => w.status === 'completed')
-        .map((w) => w.output)
-        .sort(),
-    ).toEqual(['out:a', 'out:b']);
+    expect(await processor.process(job)).toMatchObject({ items: 3, completed: 2, failed: 1, isolated: 3 });
+    expect(written.find((w) => w.index === 1)).toMatchObject({ status: 'failed', failureReason: 'poison', error: expect.stringMatching(/^poison: /) as unknown });
+    expect(written.filter((w) => w.status === 'completed').map((w) => w.output).sort()).toEqual(['out:a', 'out:b']);
     // each suspect ran alone, one at a time, counted before each run
-    expect(runs.filter((r) => r.alone).map((r) => r.prompt)).toEqual([
-      'a',
-      'poison',
-      'poison',
-      'b',
-    ]);
+    expect(runs.filter((r) => r.alone).map((r) => r.prompt)).toEqual(['a', 'poison', 'poison', 'b']);
     expect(Object.fromEntries(isolated)).toEqual({ 0: 1, 1: 2, 2: 1 });
   });
 
   it('runs every item of a chunk recovered from a dead worker alone (stalled counter)', async () => {
     const seen: boolean[] = [];
-    const { processor, isolated } = setup(
-      { generate: async (_r, o) => (seen.push(o?.alone === true), ok('z')) },
-      claim(['a', 'b']),
-    );
+    const { processor, isolated } = setup({ generate: async (_r, o) => (seen.push(o?.alone === true), ok('z')) }, claim(['a', 'b']));
     const stalled = { ...job, stalledCounter: 1 } as Job<ChunkJobData>;
     expect(await processor.process(stalled)).toMatchObject({ completed: 2, isolated: 2 });
     expect(seen).toEqual([true, true]);
@@ -254,11 +162,7 @@ describe('ChunkProcessor', () => {
   });
 
   it('skips a suspect another worker ended meanwhile (duplicate delivery), writing nothing for it', async () => {
-    const { processor, written } = setup(
-      { generate: async () => ok('z') },
-      claim(['a', 'b']),
-      new Set([0]),
-    );
+    const { processor, written } = setup({ generate: async () => ok('z') }, claim(['a', 'b']), new Set([0]));
     const suspect = { ...job, data: { ...job.data, suspect: true } } as Job<ChunkJobData>;
     expect(await processor.process(suspect)).toMatchObject({ completed: 1, endedElsewhere: 1 });
     expect(written.map((w) => w.index)).toEqual([1]);

@@ -3,75 +3,25 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** The worker's Prometheus metrics, on their own registry (served on the health port). */
 export class WorkerMetrics {
   readonly registry = new Registry();
-  readonly items = new Counter({
-    name: 'dllm_worker_items_total',
-    help: 'Items ended by this worker, by status',
-    labelNames: ['status'],
-    registers: [this.registry],
-  });
-  readonly tokens = new Counter({
-    name: 'dllm_worker_generated_tokens_total',
-    help: 'Tokens generated',
-    registers: [this.registry],
-  });
+  readonly items = new Counter({ name: 'dllm_worker_items_total', help: 'Items ended by this worker, by status', labelNames: ['status'], registers: [this.registry] });
+  readonly tokens = new Counter({ name: 'dllm_worker_generated_tokens_total', help: 'Tokens generated', registers: [this.registry] });
   readonly chunkSeconds = new Histogram({
     name: 'dllm_worker_chunk_seconds',
     help: 'Wall time of one chunk job',
     buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300],
     registers: [this.registry],
   });
-  readonly activeRows = new Gauge({
-    name: 'dllm_engine_active_rows',
-    help: 'Rows in the engine batch',
-    registers: [this.registry],
-  });
-  readonly waitingRows = new Gauge({
-    name: 'dllm_engine_waiting_rows',
-    help: 'Rows waiting for an engine slot',
-    registers: [this.registry],
-  });
-  readonly steps = new Gauge({
-    name: 'dllm_engine_steps',
-    help: 'Denoising steps (forwards) run',
-    registers: [this.registry],
-  });
-  readonly forwardSeconds = new Gauge({
-    name: 'dllm_engine_forward_seconds',
-    help: 'Time spent in forwards',
-    registers: [this.registry],
-  });
-  readonly stepSeconds = new Gauge({
-    name: 'dllm_engine_step_seconds',
-    help: 'Time spent in steps (forward + sampling + bookkeeping)',
-    registers: [this.registry],
-  });
+  readonly activeRows = new Gauge({ name: 'dllm_engine_active_rows', help: 'Rows in the engine batch', registers: [this.registry] });
+  readonly waitingRows = new Gauge({ name: 'dllm_engine_waiting_rows', help: 'Rows waiting for an engine slot', registers: [this.registry] });
+  readonly steps = new Gauge({ name: 'dllm_engine_steps', help: 'Denoising steps (forwards) run', registers: [this.registry] });
+  readonly forwardSeconds = new Gauge({ name: 'dllm_engine_forward_seconds', help: 'Time spent in forwards', registers: [this.registry] });
+  readonly stepSeconds = new Gauge({ name: 'dllm_engine_step_seconds', help: 'Time spent in steps (forward + sampling + bookkeeping)', registers: [this.registry] });
 
-  readonly engineUp = new Gauge({
-    name: 'dllm_engine_up',
-    help: '1 while the engine thread is ready, 0 while it restarts or after it failed',
-    registers: [this.registry],
-  });
-  readonly engineRestarts = new Counter({
-    name: 'dllm_engine_thread_restarts_total',
-    help: 'Engine thread deaths answered with a restart',
-    registers: [this.registry],
-  });
-  readonly isolatedRuns = new Counter({
-    name: 'dllm_worker_isolated_runs_total',
-    help: 'Suspect items run alone after a crash (poison isolation)',
-    registers: [this.registry],
-  });
-  readonly unstorableResults = new Counter({
-    name: 'dllm_worker_unstorable_results_total',
-    help: 'Results Postgres refused even alone, stored as failed',
-    registers: [this.registry],
-  });
-  readonly repairActions = new Counter({
-    name: 'dllm_repair_actions_total',
-    help: 'Repair loop actions taken while this worker led it',
-    labelNames: ['action'],
-    registers: [this.registry],
-  });
+  readonly engineUp = new Gauge({ name: 'dllm_engine_up', help: '1 while the engine thread is ready, 0 while it restarts or after it failed', registers: [this.registry] });
+  readonly engineRestarts = new Counter({ name: 'dllm_engine_thread_restarts_total', help: 'Engine thread deaths answered with a restart', registers: [this.registry] });
+  readonly isolatedRuns = new Counter({ name: 'dllm_worker_isolated_runs_total', help: 'Suspect items run alone after a crash (poison isolation)', registers: [this.registry] });
+  readonly unstorableResults = new Counter({ name: 'dllm_worker_unstorable_results_total', help: 'Results Postgres refused even alone, stored as failed', registers: [this.registry] });
+  readonly repairActions = new Counter({ name: 'dllm_repair_actions_total', help: 'Repair loop actions taken while this worker led it', labelNames: ['action'], registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dllm_worker_' });

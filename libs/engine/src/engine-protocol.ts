@@ -1,9 +1,4 @@
-import type {
-  EngineOptions,
-  GenerationRequest,
-  GenerationResult,
-  IntermediateState,
-} from './types';
+import type { EngineOptions, GenerationRequest, GenerationResult, IntermediateState } from './types';
 import type { StepStats } from './scheduler/scheduler';
 
 /** Messages between the main thread (Engine) and the inference thread (engine-thread.ts). */

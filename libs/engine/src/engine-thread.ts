@@ -28,13 +28,7 @@ async function main(): Promise<void> {
     switch (m.type) {
       case 'generate':
         scheduler
-          .submit(
-            m.id,
-            m.request,
-            m.wantIntermediate
-              ? (state) => send({ type: 'intermediate', id: m.id, state })
-              : undefined,
-          )
+          .submit(m.id, m.request, m.wantIntermediate ? (state) => send({ type: 'intermediate', id: m.id, state }) : undefined)
           .then(
             (result) => send({ type: 'result', id: m.id, result }),
             (err: Error) => send({ type: 'error', id: m.id, name: err.name, message: err.message }),
@@ -64,12 +58,7 @@ async function main(): Promise<void> {
   });
   send({
     type: 'ready',
-    info: {
-      model: bundle.name,
-      maxLength: bundle.maxLength,
-      vocabSize: bundle.vocabSize,
-      provider: forward.provider,
-    },
+    info: { model: bundle.name, maxLength: bundle.maxLength, vocabSize: bundle.vocabSize, provider: forward.provider },
   });
 }
 

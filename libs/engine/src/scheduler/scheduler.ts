@@ -68,13 +68,8 @@ export class Scheduler {
   }
 
   /** Queue a request; the promise settles when its row finishes, is cancelled, or fails. */
-  submit(
-    id: string,
-    req: GenerationRequest,
-    onIntermediate?: (s: IntermediateState) => void,
-  ): Promise<GenerationResult> {
-    if (this.byId.has(id))
-      return Promise.reject(new GenerationError(`request id ${id} is already in flight`));
+  submit(id: string, req: GenerationRequest, onIntermediate?: (s: IntermediateState) => void): Promise<GenerationResult> {
+    if (this.byId.has(id)) return Promise.reject(new GenerationError(`request id ${id} is already in flight`));
     let row: Row;
     try {
       row = new Row(id, req.task, req.params, this.bundle, this.now());
@@ -82,11 +77,7 @@ export class Scheduler {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     if (row.length > this.opts.maxTokens) {
-      return Promise.reject(
-        new GenerationError(
-          `row of ${row.length} tokens exceeds the batch token limit ${this.opts.maxTokens}`,
-        ),
-      );
+      return Promise.reject(new GenerationError(`row of ${row.length} tokens exceeds the batch token limit ${this.opts.maxTokens}`));
     }
     return new Promise((resolve, reject) => {
       const entry: Entry = { row, resolve, reject, onIntermediate, passOvers: 0 };
@@ -209,8 +200,7 @@ export class Scheduler {
         if ('error' in output) throw output.error;
         e.row.step(output.result, output.row);
         const every = e.row.params.intermediate_every;
-        if (e.onIntermediate && every > 0 && (e.row.steps % every === 0 || e.row.done))
-          e.onIntermediate(e.row.intermediate());
+        if (e.onIntermediate && every > 0 && (e.row.steps % every === 0 || e.row.done)) e.onIntermediate(e.row.intermediate());
       } catch (err) {
         e.row.cancelled = true;
         this.settle(e, err as Error);
