@@ -49,6 +49,7 @@ function setup(engine: GenerationEngine, c: Claim | null, ended: Set<number> = n
     workerId: 'w1',
     log: pino({ level: 'silent' }),
     poisonRuns: 2,
+    suspectAfterStalls: 2,
   });
   return { processor, written, cancels, isolated };
 }
@@ -141,7 +142,7 @@ describe('ChunkProcessor', () => {
     expect(written.find((w) => w.index === 1)).toMatchObject({ status: 'failed', failureReason: 'forward_failed' });
   });
 
-  it('when the engine thread dies under its rows, reruns them alone: only the poison fails, after 2 counted runs', async () => {
+  it('when the engine thread dies twice under its rows, reruns them alone: only the poison fails, after 2 counted runs', async () => {
     const { engine, runs } = crashingEngine('poison');
     const { processor, written, isolated } = setup(engine, claim(['a', 'poison', 'b']));
     expect(await processor.process(job)).toMatchObject({ items: 3, completed: 2, failed: 1, isolated: 3 });
@@ -152,13 +153,31 @@ describe('ChunkProcessor', () => {
     expect(Object.fromEntries(isolated)).toEqual({ 0: 1, 1: 2, 2: 1 });
   });
 
-  it('runs every item of a chunk recovered from a dead worker alone (stalled counter)', async () => {
+  it('runs a chunk its worker died holding once as usual; after a second death, every item alone', async () => {
     const seen: boolean[] = [];
     const { processor, isolated } = setup({ generate: async (_r, o) => (seen.push(o?.alone === true), ok('z')) }, claim(['a', 'b']));
-    const stalled = { ...job, stalledCounter: 1 } as Job<ChunkJobData>;
-    expect(await processor.process(stalled)).toMatchObject({ completed: 2, isolated: 2 });
-    expect(seen).toEqual([true, true]);
+    expect(await processor.process({ ...job, stalledCounter: 1 } as Job<ChunkJobData>)).toMatchObject({ completed: 2, isolated: 0 });
+    expect(await processor.process({ ...job, stalledCounter: 2 } as Job<ChunkJobData>)).toMatchObject({ completed: 2, isolated: 2 });
+    expect(seen).toEqual([false, false, true, true]);
     expect(isolated.size).toBe(2);
+  });
+
+  it('a thread death that hit innocent rows once costs no isolation: they simply run again', async () => {
+    let deaths = 1;
+    const runs: boolean[] = [];
+    const engine: GenerationEngine = {
+      generate: async (_r, o) => {
+        runs.push(o?.alone === true);
+        if (deaths > 0) {
+          deaths--;
+          throw new EngineCrashedError('engine thread died: OOM');
+        }
+        return ok('z');
+      },
+    };
+    const { processor } = setup(engine, claim(['a']));
+    expect(await processor.process(job)).toMatchObject({ completed: 1, isolated: 0 });
+    expect(runs).toEqual([false, false]);
   });
 
   it('skips a suspect another worker ended meanwhile (duplicate delivery), writing nothing for it', async () => {

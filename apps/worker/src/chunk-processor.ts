@@ -59,11 +59,12 @@ interface RunContext {
  * database failure fails the chunk so BullMQ retries it, and the retry only redoes items not yet
  * written.
  *
- * Poison isolation: a row whose engine thread died under it, and every item of a chunk whose
- * last worker died holding it (BullMQ's stalled counter, or the repair loop's `suspect` flag),
- * is a suspect. Suspects run one at a time and alone in the engine (IsolationLane), each run
- * counted in Postgres before it starts; an item that crashed ITEM_POISON_RUNS runs fails as
- * poison, and only it does.
+ * Poison isolation: a row whose engine thread died under it twice, and every item of a chunk
+ * whose workers died holding it WORKER_SUSPECT_STALLS times (BullMQ's stalled counter, or the
+ * repair loop's `suspect` flag), is a suspect. Suspects run one at a time and alone in the engine
+ * (IsolationLane), each run counted in Postgres before it starts; an item that crashed
+ * ITEM_POISON_RUNS runs alone fails as poison, and only it does. A single death costs no
+ * isolation: the usual cause (a deploy, a node's OOM kill) is nobody's fault.
  */
 export class ChunkProcessor {
   private readonly shutdown = new AbortController();
@@ -78,6 +79,8 @@ export class ChunkProcessor {
       log: Logger;
       /** runs alone that crashed before an item fails as poison (ITEM_POISON_RUNS) */
       poisonRuns: number;
+      /** deaths of workers holding a chunk before its items run alone (WORKER_SUSPECT_STALLS) */
+      suspectAfterStalls: number;
       lane?: IsolationLane;
       metrics?: WorkerMetrics;
     },
@@ -125,26 +128,31 @@ export class ChunkProcessor {
       signal: AbortSignal.any([cancel.signal, this.shutdown.signal]),
       cancelled: cancel.signal,
     };
-    // its last worker died holding it: any of its items may be the cause
-    const suspectChunk = (job.stalledCounter ?? 0) > 0 || job.data.suspect === true;
+    // Its workers died holding it again and again: any of its items may be what kills them.
+    // (Once is the common case, a deploy or an OOM kill of a node: its items simply run again.)
+    const suspectChunk =
+      (job.stalledCounter ?? 0) >= this.deps.suspectAfterStalls || job.data.suspect === true;
     if (suspectChunk)
       log.warn(
         { stalled: job.stalledCounter ?? 0, items: claim.items.length },
-        'chunk recovered from a dead worker: running its items alone',
+        'chunk recovered from dead workers: running its items alone',
       );
     try {
       const ends: ItemEnd[] = [];
       const suspects: ClaimedItem[] = suspectChunk ? [...claim.items] : [];
-      if (!suspectChunk) {
-        const first = await Promise.all(claim.items.map((item) => this.runItem(ctx, item, false)));
-        first.forEach((end, k) =>
-          end === 'crashed' ? suspects.push(claim.items[k]!) : ends.push(end),
-        );
-        if (suspects.length)
-          log.warn(
-            { items: suspects.length },
-            'engine thread died under these rows: running them alone',
-          );
+      // Rows an engine thread died under run again with the others once; rows it died under
+      // twice are suspects.
+      let round = suspectChunk ? [] : [...claim.items];
+      for (let retry = 0; round.length > 0; retry++) {
+        const results = await Promise.all(round.map((item) => this.runItem(ctx, item, false)));
+        const crashed = round.filter((_, k) => results[k] === 'crashed');
+        for (const end of results) if (end !== 'crashed') ends.push(end);
+        if (crashed.length > 0 && retry >= 1) {
+          log.warn({ items: crashed.length }, 'engine thread died twice under these rows: running them alone');
+          suspects.push(...crashed);
+          break;
+        }
+        round = crashed;
       }
       for (const item of suspects) {
         summary.isolated++;

@@ -102,6 +102,7 @@ async function main(): Promise<void> {
     log,
     metrics,
     poisonRuns: config.ITEM_POISON_RUNS,
+    suspectAfterStalls: config.WORKER_SUSPECT_STALLS,
     lane: new IsolationLane(),
   });
 

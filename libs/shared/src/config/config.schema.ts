@@ -200,7 +200,10 @@ export const configSchema = z.object({
   ITEM_POISON_RUNS: count(1, 2).describe(
     'Runs of an item alone that ended in a crash before it fails as poison.',
   ),
-  ENGINE_MAX_RESTARTS: count(0, 3).describe(
+  WORKER_SUSPECT_STALLS: count(1, 2).describe(
+    'Times workers died holding a chunk before its items run one at a time, alone (poison isolation).',
+  ),
+  ENGINE_MAX_RESTARTS: count(0, 5).describe(
     'Engine thread restarts allowed within ENGINE_RESTART_WINDOW_MS; one more and the worker exits 1.',
   ),
   ENGINE_RESTART_WINDOW_MS: count(1000, 600_000).describe(
