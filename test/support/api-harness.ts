@@ -37,6 +37,8 @@ export class ApiHarness {
       // Tests run the reconciler by hand.
       RECONCILE_INTERVAL_MS: '3600000',
       DATABASE_POOL_SIZE: '4',
+      // the shared 2-core machine can be slow to answer; a probe timeout here is not what is tested
+      HEALTH_PROBE_TIMEOUT_MS: '10000',
       ...env,
     });
     const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

@@ -159,6 +159,20 @@ export class ChaosStack {
     });
   }
 
+  /** A counter summed over the live workers' /metrics (e.g. dllm_repair_actions_total{action="requeued"}). */
+  async workerMetric(line: RegExp): Promise<number> {
+    let sum = 0;
+    for (const w of this.workers) {
+      try {
+        const text = await (await fetch(`http://127.0.0.1:${w.metricsPort}/metrics`)).text();
+        for (const l of text.split('\n')) if (line.test(l)) sum += Number(l.split(' ').pop());
+      } catch {
+        // a worker between restarts has no metrics to give
+      }
+    }
+    return sum;
+  }
+
   async completed(batchId: string): Promise<number> {
     const row = await this.db.query<{ n: number }>(`SELECT completed_count + failed_count + cancelled_count + expired_count AS n FROM batches WHERE id = $1`, [batchId]);
     return row.rows[0]?.n ?? 0;
@@ -186,5 +200,8 @@ export class ChaosStack {
 /** Items short enough that a few thousand take a minute on 2 cores, long enough to be mid-batch when hit. */
 export const CHAOS_PARAMS = { policy: 'fixed', gen_length: 8, tokens_per_step: 2, seed: 1 } as const;
 
-/** Batch size of a chaos case: CHAOS_ITEMS, else a few thousand. */
-export const chaosItems = (fallback = 3000): number => Number(process.env.CHAOS_ITEMS ?? fallback);
+/**
+ * Items per chaos batch: CHAOS_ITEMS (`npm run test:chaos` sets a few thousand), else a smaller
+ * batch for the fast cases that also run in `npm test`.
+ */
+export const chaosItems = (): number => Number(process.env.CHAOS_ITEMS ?? 600);
