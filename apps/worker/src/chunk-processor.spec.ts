@@ -64,8 +64,9 @@ function crashingEngine(poison: string): { engine: GenerationEngine; runs: Array
   const runs: Array<{ prompt: string; alone: boolean }> = [];
   let inFlight: Array<{ reject: (e: Error) => void }> = [];
   const engine: GenerationEngine = {
-    generate: (r: GenerationRequest, opts?: GenerateOptions) =>
-      new Promise((resolve, reject) => {
+    generate: async (r: GenerationRequest, opts?: GenerateOptions) => {
+      if (opts?.alone) await opts.beforeStart?.();
+      return new Promise<GenerationResult>((resolve, reject) => {
         runs.push({ prompt: promptOf(r), alone: opts?.alone === true });
         inFlight.push({ reject });
         setImmediate(() => {
@@ -78,7 +79,8 @@ function crashingEngine(poison: string): { engine: GenerationEngine; runs: Array
             resolve(ok(`out:${promptOf(r)}`));
           }
         });
-      }),
+      });
+    },
   };
   return { engine, runs };
 }
@@ -155,7 +157,14 @@ describe('ChunkProcessor', () => {
 
   it('runs a chunk its worker died holding once as usual; after a second death, every item alone', async () => {
     const seen: boolean[] = [];
-    const { processor, isolated } = setup({ generate: async (_r, o) => (seen.push(o?.alone === true), ok('z')) }, claim(['a', 'b']));
+    const engine: GenerationEngine = {
+      generate: async (_r, o) => {
+        if (o?.alone) await o.beforeStart?.();
+        seen.push(o?.alone === true);
+        return ok('z');
+      },
+    };
+    const { processor, isolated } = setup(engine, claim(['a', 'b']));
     expect(await processor.process({ ...job, stalledCounter: 1 } as Job<ChunkJobData>)).toMatchObject({ completed: 2, isolated: 0 });
     expect(await processor.process({ ...job, stalledCounter: 2 } as Job<ChunkJobData>)).toMatchObject({ completed: 2, isolated: 2 });
     expect(seen).toEqual([false, false, true, true]);
@@ -181,7 +190,8 @@ describe('ChunkProcessor', () => {
   });
 
   it('skips a suspect another worker ended meanwhile (duplicate delivery), writing nothing for it', async () => {
-    const { processor, written } = setup({ generate: async () => ok('z') }, claim(['a', 'b']), new Set([0]));
+    const engine: GenerationEngine = { generate: async (_r, o) => (await o?.beforeStart?.(), ok('z')) };
+    const { processor, written } = setup(engine, claim(['a', 'b']), new Set([0]));
     const suspect = { ...job, data: { ...job.data, suspect: true } } as Job<ChunkJobData>;
     expect(await processor.process(suspect)).toMatchObject({ completed: 1, endedElsewhere: 1 });
     expect(written.map((w) => w.index)).toEqual([1]);

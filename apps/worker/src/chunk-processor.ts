@@ -45,6 +45,9 @@ export interface ChunkSummary {
 
 type ItemEnd = 'completed' | 'failed' | 'cancelled' | 'handed-back' | 'ended-elsewhere';
 
+/** A suspect's write-ahead found it ended by another worker meanwhile (a duplicate delivery). */
+class EndedElsewhere extends Error {}
+
 interface RunContext {
   batchId: string;
   claim: Claim;
@@ -144,7 +147,7 @@ export class ChunkProcessor {
       // twice are suspects.
       let round = suspectChunk ? [] : [...claim.items];
       for (let retry = 0; round.length > 0; retry++) {
-        const results = await Promise.all(round.map((item) => this.runItem(ctx, item, false)));
+        const results = await Promise.all(round.map((item) => this.runItem(ctx, item)));
         const crashed = round.filter((_, k) => results[k] === 'crashed');
         for (const end of results) if (end !== 'crashed') ends.push(end);
         if (crashed.length > 0 && retry >= 1) {
@@ -181,23 +184,27 @@ export class ChunkProcessor {
   private async runSuspect(ctx: RunContext, item: ClaimedItem, log: Logger): Promise<ItemEnd> {
     for (;;) {
       const outcome = await this.lane.run(async () => {
-        // stopping or cancelled: no run to count; the row ends cancelled or goes back to the queue
-        if (ctx.signal.aborted) {
-          const end = await this.runItem(ctx, item, true);
-          return end === 'crashed' ? ('handed-back' as const) : end;
+        let runs: number | null = null;
+        // counted once the engine is empty and the row about to start, so that only the run
+        // itself (not the wait for the engine to empty) is exposed to a crash of the process
+        const countRun = async (): Promise<void> => {
+          runs = await this.deps.progress.countIsolatedRun(ctx.batchId, item.index);
+          if (runs === null) throw new EndedElsewhere();
+          this.deps.metrics?.isolatedRuns.inc();
+        };
+        try {
+          const end = await this.runItem(ctx, item, ctx.signal.aborted ? undefined : countRun);
+          // stopping or cancelled before it ran: nothing was counted
+          if (end === 'crashed') return runs === null ? ('handed-back' as const) : { crashedRuns: runs as number };
+          return end;
+        } catch (err) {
+          if (err instanceof EndedElsewhere) return 'ended-elsewhere' as const;
+          throw err;
         }
-        const runs = await this.deps.progress.countIsolatedRun(ctx.batchId, item.index);
-        if (runs === null) return 'ended-elsewhere' as const;
-        this.deps.metrics?.isolatedRuns.inc();
-        const end = await this.runItem(ctx, item, true);
-        return end === 'crashed' ? { crashedRuns: runs } : end;
       });
       if (typeof outcome === 'string') return outcome;
       if (outcome.crashedRuns >= this.deps.poisonRuns) {
-        log.error(
-          { index: item.index, runs: outcome.crashedRuns },
-          'item crashed the engine each time it ran alone: poison',
-        );
+        log.error({ index: item.index, runs: outcome.crashedRuns }, 'item crashed the engine each time it ran alone: poison');
         const detail = `it crashed the engine thread each of the ${outcome.crashedRuns} times it ran alone`;
         return this.end({
           batchId: ctx.batchId,
@@ -208,17 +215,15 @@ export class ChunkProcessor {
           error: failureMessage(FAILURE_REASONS.poison, detail),
         });
       }
-      log.warn(
-        { index: item.index, runs: outcome.crashedRuns },
-        'engine thread died running this item alone; trying again',
-      );
+      log.warn({ index: item.index, runs: outcome.crashedRuns }, 'engine thread died running this item alone; trying again');
     }
   }
 
+  /** Runs one row; with `countRun`, alone in the engine, `countRun` awaited just before it starts. */
   private async runItem(
     ctx: RunContext,
     item: ClaimedItem,
-    alone: boolean,
+    countRun?: () => Promise<void>,
   ): Promise<ItemEnd | 'crashed'> {
     const base = { batchId: ctx.batchId, index: item.index, workerId: this.deps.workerId };
     const invalid = (message: string) =>
@@ -241,7 +246,7 @@ export class ChunkProcessor {
     const submitted = Date.now();
     let result: GenerationResult;
     try {
-      result = await this.deps.engine.generate(request, { signal: ctx.signal, alone });
+      result = await this.deps.engine.generate(request, { signal: ctx.signal, alone: countRun !== undefined, beforeStart: countRun });
     } catch (err) {
       if (err instanceof RowForwardError) {
         return this.end({

@@ -87,4 +87,25 @@ describe('Engine supervision (bundled model, real thread)', () => {
       await engine.close();
     }
   }, 60_000);
+
+  it("awaits an alone row's beforeStart with the thread empty, right before the row starts; a rejection skips the row", async () => {
+    const engine = await start();
+    try {
+      const busy = [engine.generate(req('a = 1')), engine.generate(req('b = 2'))];
+      let inThread: { active: number; waiting: number } | undefined;
+      const alone = engine.generate(req('c = 3', { policy: 'fixed', gen_length: 4 }), {
+        alone: true,
+        beforeStart: async () => {
+          inThread = await engine.stats();
+        },
+      });
+      await Promise.all([...busy, alone]);
+      expect(inThread).toMatchObject({ active: 0, waiting: 0 });
+      const skipped = engine.generate(req('d = 4'), { alone: true, beforeStart: () => Promise.reject(new Error('ended elsewhere')) });
+      await expect(skipped).rejects.toThrow('ended elsewhere');
+      await expect(engine.generate(req('e = 5', { policy: 'fixed', gen_length: 4 }))).resolves.toMatchObject({ tokens: 4 });
+    } finally {
+      await engine.close();
+    }
+  }, 60_000);
 });

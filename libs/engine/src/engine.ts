@@ -21,6 +21,12 @@ export interface GenerateOptions {
    * A thread death during an alone run is then this row's doing (poison isolation).
    */
   alone?: boolean;
+  /**
+   * With `alone`: awaited once the thread is empty, just before the row is posted (nothing else
+   * runs meanwhile). A write-ahead record of the run goes here, so that only the run itself, not
+   * the wait for the thread to empty, is exposed to a crash. Rejecting skips the row.
+   */
+  beforeStart?: () => Promise<void>;
 }
 
 /** The inference thread died while the row was in it; the row may be retried. */
@@ -60,6 +66,7 @@ interface Held {
   id: string;
   request: GenerationRequest;
   alone: boolean;
+  beforeStart?: () => Promise<void>;
   pending: Pending;
 }
 
@@ -80,6 +87,8 @@ export class Engine {
   private readonly pending = new Map<string, Pending>();
   private readonly held: Held[] = [];
   private aloneRunning: string | null = null;
+  /** an alone row whose beforeStart is being awaited (not posted yet) */
+  private starting: { id: string; aborted: boolean } | null = null;
   private readonly statsWaiters = new Map<
     string,
     { resolve: (s: EngineStats) => void; reject: (e: Error) => void }
@@ -124,7 +133,8 @@ export class Engine {
           opts.signal?.removeEventListener('abort', onAbort);
           resolve(cancelledResult());
           this.pump();
-        } else this.post({ type: 'cancel', id });
+        } else if (this.starting?.id === id) this.starting.aborted = true;
+        else this.post({ type: 'cancel', id });
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const pending: Pending = {
@@ -133,7 +143,7 @@ export class Engine {
         onIntermediate: opts.onIntermediate,
         cleanup: () => opts.signal?.removeEventListener('abort', onAbort),
       };
-      this.held.push({ id, request, alone: opts.alone === true, pending });
+      this.held.push({ id, request, alone: opts.alone === true, beforeStart: opts.beforeStart, pending });
       this.pump();
     });
   }
@@ -199,15 +209,46 @@ export class Engine {
       const next = this.held[0]!;
       if (next.alone && this.pending.size > 0) return;
       this.held.shift();
-      this.pending.set(next.id, next.pending);
-      if (next.alone) this.aloneRunning = next.id;
-      this.post({
-        type: 'generate',
-        id: next.id,
-        request: next.request,
-        wantIntermediate: Boolean(next.pending.onIntermediate),
-      });
+      if (next.alone) {
+        this.aloneRunning = next.id;
+        if (next.beforeStart) return void this.startAlone(next, next.beforeStart);
+      }
+      this.postHeld(next);
     }
+  }
+
+  private postHeld(next: Held): void {
+    this.pending.set(next.id, next.pending);
+    this.post({ type: 'generate', id: next.id, request: next.request, wantIntermediate: Boolean(next.pending.onIntermediate) });
+  }
+
+  /** Runs an alone row's beforeStart with the thread empty, then posts the row (or skips it). */
+  private startAlone(next: Held, beforeStart: () => Promise<void>): void {
+    const starting = (this.starting = { id: next.id, aborted: false });
+    const finish = (error?: Error): void => {
+      this.starting = null;
+      if (this.aloneRunning === next.id) this.aloneRunning = null;
+      next.pending.cleanup();
+      if (error) next.pending.reject(error);
+      else next.pending.resolve(cancelledResult());
+      this.pump();
+    };
+    beforeStart().then(
+      () => {
+        if (starting.aborted) return finish();
+        if (this.status !== 'ready' || this.aloneRunning !== next.id) {
+          // the thread died meanwhile: the row goes first once a new one is up
+          this.starting = null;
+          // its run was already recorded by beforeStart: it is not recorded twice
+          if (this.status === 'restarting') this.held.unshift({ ...next, beforeStart: undefined });
+          else finish(new EngineCrashedError(`engine is ${this.status}`));
+          return;
+        }
+        this.starting = null;
+        this.postHeld(next);
+      },
+      (error: Error) => finish(error),
+    );
   }
 
   private post(m: ToThread): void {
