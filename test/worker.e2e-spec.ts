@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { BatchProgressRepository, CANCEL_CHANNEL, dataSourceOptions } from '@dllm/shared';
+import { BatchProgressRepository, CANCEL_CHANNEL, dataSourceOptions, type ChunkJobData } from '@dllm/shared';
 import { REDIS_URL } from './support/services';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 import { chunkQueue, installWriteAudit, seedBatch } from './support/seed-batch';
@@ -15,7 +15,7 @@ jest.setTimeout(180_000);
 describe('worker (child processes, real Redis and Postgres)', () => {
   let tdb: TestDatabase;
   let db: Client;
-  let queue: Queue;
+  let queue: Queue<ChunkJobData>;
   const prefix = `dllm-test-${randomBytes(4).toString('hex')}`;
   const workers: WorkerHandle[] = [];
   let port = 19500 + Math.floor(Math.random() * 400);

@@ -24,14 +24,33 @@ describe('chaos: an item that crashes its worker process on every attempt', () =
     const workers = [await stack.startWorker(faults), await stack.startWorker(faults)];
     await Promise.all(workers.map((w) => stack.workerReady(w)));
     const started = Date.now();
-    const id = await stack.seed(items, { prompt: (i) => (i === poison ? `def ${MARKER}(x):` : `def function_${i}(x):`) });
+    const id = await stack.seed(items, {
+      prompt: (i) => (i === poison ? `def ${MARKER}(x):` : `def function_${i}(x):`),
+    });
     await waitFor('batch ended', async () => (await openBatches(stack.db)) === 0, 900_000, 500);
     const audit = await auditBatch(stack.db, id);
     const crashes = workers.reduce((n, w) => n + w.restarts, 0);
-    recordCase('poison item crashing its worker on every attempt', audit, (Date.now() - started) / 1000, { worker_crashes: crashes });
-    expect(audit).toMatchObject({ status: 'completed', completed: items - 1, failed: 1, reasons: { poison: 1 }, writtenTwice: 0, neverEnded: 0 });
-    const failed = await stack.db.query<{ index: number; error: string }>(`SELECT index, error FROM batch_items WHERE batch_id = $1 AND status = 'failed'`, [id]);
-    expect(failed.rows).toEqual([{ index: poison, error: expect.stringMatching(/^poison: /) as unknown }]);
+    recordCase(
+      'poison item crashing its worker on every attempt',
+      audit,
+      (Date.now() - started) / 1000,
+      { worker_crashes: crashes },
+    );
+    expect(audit).toMatchObject({
+      status: 'completed',
+      completed: items - 1,
+      failed: 1,
+      reasons: { poison: 1 },
+      writtenTwice: 0,
+      neverEnded: 0,
+    });
+    const failed = await stack.db.query<{ index: number; error: string }>(
+      `SELECT index, error FROM batch_items WHERE batch_id = $1 AND status = 'failed'`,
+      [id],
+    );
+    expect(failed.rows).toEqual([
+      { index: poison, error: expect.stringMatching(/^poison: /) as unknown },
+    ]);
     expect(crashes).toBeGreaterThanOrEqual(2);
   });
 });

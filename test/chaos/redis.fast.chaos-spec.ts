@@ -21,12 +21,22 @@ describe('chaos: Redis lost mid-batch', () => {
     const items = chaosItems();
     const started = Date.now();
     const id = await stack.seed(items);
-    await waitFor('30% ended', async () => (await stack.completed(id)) >= 0.3 * items, 600_000, 100);
+    await waitFor(
+      '30% ended',
+      async () => (await stack.completed(id)) >= 0.3 * items,
+      600_000,
+      100,
+    );
     await fault();
     await waitFor('batch ended', async () => (await openBatches(stack.db)) === 0, 600_000, 500);
     const audit = await auditBatch(stack.db, id);
     recordCase(name, audit, (Date.now() - started) / 1000);
-    expect(audit).toMatchObject({ status: 'completed', completed: items, writtenTwice: 0, neverEnded: 0 });
+    expect(audit).toMatchObject({
+      status: 'completed',
+      completed: items,
+      writtenTwice: 0,
+      neverEnded: 0,
+    });
   };
 
   it('SIGKILL, then a restart on its AOF (the last second may be lost): every item ends exactly once', async () => {
@@ -46,6 +56,8 @@ describe('chaos: Redis lost mid-batch', () => {
       }
     });
     // the fault really took work away: the repair loop (led by a worker here) put it back
-    expect(await stack.workerMetric(/^dllm_repair_actions_total\{action="requeued"\}/)).toBeGreaterThan(0);
+    expect(
+      await stack.workerMetric(/^dllm_repair_actions_total\{action="requeued"\}/),
+    ).toBeGreaterThan(0);
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Client } from 'pg';
-import { CHUNK_QUEUE, addChunkJobs, chunkJobOptions, chunkJobs } from '@dllm/shared';
+import { CHUNK_QUEUE, addChunkJobs, chunkJobOptions, chunkJobs, type ChunkJobData } from '@dllm/shared';
 import { REDIS_URL } from './services';
 import { parseGenerationParams, type GenerationParamsInput } from '@dllm/engine/params';
 
@@ -11,7 +11,7 @@ import { parseGenerationParams, type GenerationParamsInput } from '@dllm/engine/
  */
 export async function seedBatch(
   db: Client,
-  queue: Queue,
+  queue: Queue<ChunkJobData>,
   opts: {
     items: number;
     params: GenerationParamsInput;
@@ -47,9 +47,9 @@ export async function seedBatch(
   return id;
 }
 
-export function chunkQueue(prefix: string, redisUrl = REDIS_URL): Queue {
+export function chunkQueue(prefix: string, redisUrl = REDIS_URL): Queue<ChunkJobData> {
   const url = new URL(redisUrl);
-  return new Queue(CHUNK_QUEUE, {
+  return new Queue<ChunkJobData>(CHUNK_QUEUE, {
     connection: { host: url.hostname, port: Number(url.port || 6379) },
     prefix,
   });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Client } from 'pg';
 import type { Queue } from 'bullmq';
+import type { ChunkJobData } from '@dllm/shared';
 import { chunkQueue, installWriteAudit, seedBatch } from '../seed-batch';
 import { createTestDatabase, type TestDatabase } from '../test-database';
 import { waitFor } from '../wait-for';
@@ -50,7 +51,7 @@ export class ChaosStack {
   apiPort = 0;
   private stopping = false;
   db!: Client;
-  queue!: Queue;
+  queue!: Queue<ChunkJobData>;
   private database!: TestDatabase;
 
   private constructor(
@@ -75,7 +76,13 @@ export class ChaosStack {
   }
 
   env(extra: Record<string, string> = {}): Record<string, string> {
-    return { ...FAST_RECOVERY, REDIS_URL: this.redis.url, DATABASE_URL: this.databaseUrl, ...this.extraEnv, ...extra };
+    return {
+      ...FAST_RECOVERY,
+      REDIS_URL: this.redis.url,
+      DATABASE_URL: this.databaseUrl,
+      ...this.extraEnv,
+      ...extra,
+    };
   }
 
   /** A fresh client of the stack's database (reconnect after a Postgres restart with this). */
@@ -95,7 +102,11 @@ export class ChaosStack {
   /** A worker under a restart policy: when it dies (killed, crashed), a new one takes its place. */
   async startWorker(extra: Record<string, string> = {}): Promise<SupervisedWorker> {
     const metricsPort = await freePort();
-    const supervised: SupervisedWorker = { current: this.spawnWorker(metricsPort, extra), metricsPort, restarts: 0 };
+    const supervised: SupervisedWorker = {
+      current: this.spawnWorker(metricsPort, extra),
+      metricsPort,
+      restarts: 0,
+    };
     const watch = (handle: WorkerHandle) => {
       void handle.exited.then(() => {
         if (this.stopping || supervised.current !== handle) return;
@@ -111,32 +122,51 @@ export class ChaosStack {
 
   /** Waits until `worker` answers ready (engine loaded, Redis and Postgres reachable). */
   async workerReady(worker: SupervisedWorker, timeoutMs = 120_000): Promise<void> {
-    await waitFor(`worker on ${worker.metricsPort} ready`, async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${worker.metricsPort}/readyz`)).ok;
-      } catch {
-        return false;
-      }
-    }, timeoutMs, 250);
+    await waitFor(
+      `worker on ${worker.metricsPort} ready`,
+      async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${worker.metricsPort}/readyz`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      timeoutMs,
+      250,
+    );
   }
 
   /** The built API (npm run build) as its own process. */
   async startApi(extra: Record<string, string> = {}): Promise<void> {
-    if (!existsSync(API_MAIN)) throw new Error(`${API_MAIN} missing: run \`npm run build\` first (npm run test:chaos does)`);
+    if (!existsSync(API_MAIN))
+      throw new Error(`${API_MAIN} missing: run \`npm run build\` first (npm run test:chaos does)`);
     this.apiPort ||= await freePort();
     const child = spawn(process.execPath, [API_MAIN], {
-      env: { ...process.env, ...this.env({ API_PORT: String(this.apiPort), ADMIN_API_KEY: CHAOS_ADMIN_KEY, NODE_ENV: 'production', ...extra }) },
+      env: {
+        ...process.env,
+        ...this.env({
+          API_PORT: String(this.apiPort),
+          ADMIN_API_KEY: CHAOS_ADMIN_KEY,
+          NODE_ENV: 'production',
+          ...extra,
+        }),
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     this.api = child;
     this.apiExited = new Promise((resolve) => child.once('exit', () => resolve()));
-    await waitFor('api ready', async () => {
-      try {
-        return (await fetch(`${this.apiUrl}/readyz`)).ok;
-      } catch {
-        return false;
-      }
-    }, 60_000, 200);
+    await waitFor(
+      'api ready',
+      async () => {
+        try {
+          return (await fetch(`${this.apiUrl}/readyz`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      200,
+    );
   }
 
   get apiUrl(): string {
@@ -150,7 +180,13 @@ export class ChaosStack {
     this.api = null;
   }
 
-  seed(items: number, opts: { prompt?: (i: number) => string; params?: Parameters<typeof seedBatch>[2]['params'] } = {}): Promise<string> {
+  seed(
+    items: number,
+    opts: {
+      prompt?: (i: number) => string;
+      params?: Parameters<typeof seedBatch>[2]['params'];
+    } = {},
+  ): Promise<string> {
     return seedBatch(this.db, this.queue, {
       items,
       chunkSize: Number(this.env().BATCH_CHUNK_SIZE),
@@ -174,14 +210,18 @@ export class ChaosStack {
   }
 
   async completed(batchId: string): Promise<number> {
-    const row = await this.db.query<{ n: number }>(`SELECT completed_count + failed_count + cancelled_count + expired_count AS n FROM batches WHERE id = $1`, [batchId]);
+    const row = await this.db.query<{ n: number }>(
+      `SELECT completed_count + failed_count + cancelled_count + expired_count AS n FROM batches WHERE id = $1`,
+      [batchId],
+    );
     return row.rows[0]?.n ?? 0;
   }
 
   async teardown(): Promise<void> {
     this.stopping = true;
     for (const w of this.workers) {
-      if (w.current.child.exitCode === null && w.current.child.signalCode === null) w.current.child.kill('SIGKILL');
+      if (w.current.child.exitCode === null && w.current.child.signalCode === null)
+        w.current.child.kill('SIGKILL');
       await w.current.exited;
     }
     this.api?.kill('SIGKILL');
@@ -198,7 +238,12 @@ export class ChaosStack {
 }
 
 /** Items short enough that a few thousand take a minute on 2 cores, long enough to be mid-batch when hit. */
-export const CHAOS_PARAMS = { policy: 'fixed', gen_length: 8, tokens_per_step: 2, seed: 1 } as const;
+export const CHAOS_PARAMS = {
+  policy: 'fixed',
+  gen_length: 8,
+  tokens_per_step: 2,
+  seed: 1,
+} as const;
 
 /**
  * Items per chaos batch: CHAOS_ITEMS (`npm run test:chaos` sets a few thousand), else a smaller

@@ -10,7 +10,11 @@ const BIN = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim()
 function asPostgres(binary: string, args: string[]): string {
   const command = join(BIN, binary);
   const root = process.getuid?.() === 0;
-  return execFileSync(root ? 'runuser' : command, root ? ['-u', 'postgres', '--', command, ...args] : args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(
+    root ? 'runuser' : command,
+    root ? ['-u', 'postgres', '--', command, ...args] : args,
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
 }
 
 /**
@@ -36,7 +40,18 @@ export class PostgresInstance {
       chownSync(dir, uid, gid);
       chownSync(data, uid, gid);
     }
-    asPostgres('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C']);
+    asPostgres('initdb', [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+      '--locale=C',
+    ]);
     const pg = new PostgresInstance(await freePort(), dir);
     await pg.start();
     return pg;
@@ -46,21 +61,26 @@ export class PostgresInstance {
     return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
     asPostgres('pg_ctl', [
-      '-D', join(this.dir, 'data'),
-      '-l', join(this.dir, 'server.log'),
-      '-o', `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dir} -c fsync=off -c max_connections=300`,
-      '-w', 'start',
+      '-D',
+      join(this.dir, 'data'),
+      '-l',
+      join(this.dir, 'server.log'),
+      '-o',
+      `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dir} -c fsync=off -c max_connections=300`,
+      '-w',
+      'start',
     ]);
     this.running = true;
+    return Promise.resolve();
   }
 
   /** Stops the server (fast: open connections are terminated, as in a real outage). */
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    asPostgres('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', 'stop']);
+  stop(): Promise<void> {
+    if (this.running) asPostgres('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', 'stop']);
     this.running = false;
+    return Promise.resolve();
   }
 
   async destroy(): Promise<void> {

@@ -20,7 +20,10 @@ export class RedisInstance {
   ) {}
 
   static async start(): Promise<RedisInstance> {
-    const redis = new RedisInstance(await freePort(), mkdtempSync(join(tmpdir(), 'dllm-chaos-redis-')));
+    const redis = new RedisInstance(
+      await freePort(),
+      mkdtempSync(join(tmpdir(), 'dllm-chaos-redis-')),
+    );
     await redis.start();
     return redis;
   }
@@ -32,7 +35,22 @@ export class RedisInstance {
   async start(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--save',
+        '',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
       { stdio: 'ignore' },
     );
     this.child = child;
@@ -68,7 +86,11 @@ export class RedisInstance {
   }
 
   private async ping(): Promise<boolean> {
-    const c = new Redis(this.url, { maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
+    const c = new Redis(this.url, {
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
     c.on('error', () => undefined);
     try {
       await c.connect();
