@@ -41,6 +41,11 @@ const config: Config = {
       displayName: 'chaos',
       testMatch: ['<rootDir>/test/chaos/**/*.chaos-spec.ts'],
     },
+    {
+      ...shared,
+      displayName: 'scale',
+      testMatch: ['<rootDir>/test/scale/**/*.scale-spec.ts'],
+    },
   ],
   coverageDirectory: 'coverage',
   collectCoverageFrom: ['{apps,libs}/**/src/**/*.ts', '!**/*.spec.ts', '!**/main.ts'],
