@@ -11,7 +11,7 @@ RUN npm ci
 COPY tsconfig.json nest-cli.json ./
 COPY apps apps
 COPY libs libs
-RUN npx nest build api && npx nest build worker
+RUN npx nest build api && npx nest build worker && npx tsx apps/web/build.ts
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production MODEL_DIR=/app/models/dllm-code-small

@@ -7,9 +7,25 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
-import { DllmTokenizer, Engine, parseGenerationParams, POLICIES } from '@dllm/engine';
+import {
+  CACHE_MODES,
+  type CacheMode,
+  DllmTokenizer,
+  Engine,
+  parseGenerationParams,
+  POLICIES,
+} from '@dllm/engine';
+import { fileWithSpan, repeatedNgrams } from './code-quality';
 import { type ItemOutcome, tokenMatches } from './metrics';
-import { buildEntries, formatTable, type RunResult, TARGET, targetCheck } from './report';
+import { PythonParser } from './python-parser';
+import {
+  buildEntries,
+  formatQualityTable,
+  formatTable,
+  type RunResult,
+  TARGET,
+  targetCheck,
+} from './report';
 import { REFERENCE, requestParams, requestTask, SETTINGS, TASKS } from './tasks';
 import { listSourceFiles, sampleWindows, type SourceFile } from './windows';
 
@@ -37,6 +53,11 @@ const program = new Command()
     (v) => v.split(','),
   )
   .option('--model <dir>', 'model bundle', join(__dirname, '../../models/dllm-code-small'))
+  .option(
+    '--cache <mode>',
+    `cache for every setting but the vanilla reference: ${CACHE_MODES.join(', ')}`,
+    'auto',
+  )
   .parse();
 
 interface Options {
@@ -46,6 +67,7 @@ interface Options {
   seed: number;
   model: string;
   policies?: string[];
+  cache: CacheMode;
 }
 
 async function main(): Promise<void> {
@@ -59,6 +81,8 @@ async function main(): Promise<void> {
     ids: tok.encode(readFileSync(path, 'utf8')),
   }));
   const dataTokens = files.reduce((a, f) => a + f.ids.length, 0);
+  const byPath = new Map(files.map((f) => [f.path, f.ids]));
+  const referenceParseRate: Record<string, number> = {};
 
   const unknown = (opts.policies ?? []).filter((p) => !(POLICIES as readonly string[]).includes(p));
   if (unknown.length)
@@ -67,6 +91,9 @@ async function main(): Promise<void> {
     (s) => s === REFERENCE || !opts.policies || opts.policies.includes(s.policy),
   );
 
+  if (!(CACHE_MODES as readonly string[]).includes(opts.cache))
+    throw new Error(`--cache: one of ${CACHE_MODES.join(', ')}`);
+  const parser = PythonParser.start();
   const engine = await Engine.start({ modelDir, maxBatchRows: 16 });
   const bar = new SingleBar({
     format: 'eval [{bar}] {value}/{total} items | {task} {setting}',
@@ -92,23 +119,39 @@ async function main(): Promise<void> {
         const ref = tok.encode(decode(w.span));
         if (ref.length !== w.span.length || ref.some((id, i) => id !== w.span[i]))
           reencodedReferences++;
-        return { text: decode(w.span), ids: ref };
+        const file = byPath.get(w.file)!;
+        // the whole file around the span, for the parse check
+        const around = {
+          before: decode(file.slice(0, w.start)),
+          after: decode(file.slice(w.start + w.span.length)),
+        };
+        return { text: decode(w.span), ids: ref, around };
       });
+      const referenceParses = await Promise.all(
+        references.map((r) => parser.parses(fileWithSpan(r.around, r.text))),
+      );
+      referenceParseRate[task.name] =
+        (100 * referenceParses.filter(Boolean).length) / references.length;
       for (const setting of settings) {
         bar.update({ task: task.name, setting: `${setting.policy} ${setting.setting}` });
-        const params = parseGenerationParams(requestParams(task, setting, opts.seed));
+        const params = parseGenerationParams(requestParams(task, setting, opts.seed, opts.cache));
         const started = performance.now();
         const outcomes = await Promise.all(
           windows.map(async (w, i): Promise<ItemOutcome> => {
             const r = await engine.generate({ task: requestTask(task, w, decode), params });
             bar.increment();
             const ref = references[i]!;
+            const out = tok.encode(r.text);
+            const rep = repeatedNgrams(out);
             return {
-              matches: tokenMatches(tok.encode(r.text), ref.ids),
+              matches: tokenMatches(out, ref.ids),
               referenceTokens: ref.ids.length,
               exact: r.text === ref.text,
               forwards: r.steps,
               generatedTokens: r.tokens,
+              parses: await parser.parses(fileWithSpan(ref.around, r.text)),
+              repeated4: rep.repeated,
+              fourGrams: rep.total,
             };
           }),
         );
@@ -117,6 +160,7 @@ async function main(): Promise<void> {
     }
   } finally {
     bar.stop();
+    parser.close();
     await engine.close();
   }
 
@@ -124,7 +168,10 @@ async function main(): Promise<void> {
   const target = targetCheck(infillAll);
   const runtime = (performance.now() - t0) / 1000;
   process.stderr.write(
-    `\naccuracy / tokens per forward (greedy, ${opts.samples} windows per task)\n${formatTable(entries, infillAll)}\n`,
+    `\naccuracy / tokens per forward (greedy, ${opts.samples} windows per task)\n${formatTable(entries, infillAll)}\n` +
+      `\nparse rate / repeated 4-grams (reference text: ${Object.entries(referenceParseRate)
+        .map(([t, r]) => `${t} ${r.toFixed(0)}%`)
+        .join(', ')})\n${formatQualityTable(entries)}\n`,
   );
   const meeting = target.filter((t) => t.meets).map((t) => t.setting);
   process.stderr.write(
@@ -147,6 +194,10 @@ async function main(): Promise<void> {
     accuracy:
       'exact-token accuracy: position-wise equality of tokenizer.encode(output text) with tokenizer.encode(reference text), over the reference length',
     references_reencoded_differently: reencodedReferences,
+    code_quality:
+      'parse_rate: % of items after which the whole file, with the output in place of the span, passes ast.parse in Debian python3; repeated_4gram_share: % of 4-grams of the output (its own tokens) that repeat an earlier 4-gram of the same output',
+    reference_text_parse_rate: referenceParseRate,
+    cache: opts.cache,
     tasks: TASKS,
     reference: REFERENCE,
     runtime_s: runtime,

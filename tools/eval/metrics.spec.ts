@@ -1,4 +1,4 @@
-import { type ItemOutcome, pairedDeltaCi, summarize, tokenMatches } from './metrics';
+import { type ItemOutcome, pairedDeltaCi, summarize, tokenMatches, wilson } from './metrics';
 import { seededRandom } from './random';
 
 describe('tokenMatches (exact-token accuracy)', () => {
@@ -23,12 +23,15 @@ const item = (matches: number, forwards: number): ItemOutcome => ({
   exact: matches === 8,
   forwards,
   generatedTokens: 8,
+  parses: matches > 4,
+  repeated4: 8 - matches,
+  fourGrams: 5,
 });
 
 describe('summarize', () => {
   it('pools accuracy over tokens and tokens per forward over items', () => {
     const s = summarize([item(8, 8), item(4, 2)], 2000);
-    expect(s).toEqual({
+    expect(s).toMatchObject({
       items: 2,
       accuracy: 75,
       exact_match: 50,
@@ -54,5 +57,21 @@ describe('pairedDeltaCi', () => {
     const delta = summarize(b, 1).accuracy - summarize(a, 1).accuracy;
     expect(lo).toBeLessThanOrEqual(delta);
     expect(hi).toBeGreaterThanOrEqual(delta);
+  });
+});
+
+describe('code quality in the summary', () => {
+  it('reports the parse rate over items with a Wilson interval, and repeated 4-grams over all 4-grams', () => {
+    const s = summarize([item(8, 8), item(4, 2)], 1000);
+    expect(s.parse_rate).toBe(50);
+    expect(s.parse_rate_ci95).toEqual(wilson(1, 2));
+    expect(s.repeated_4gram_share).toBeCloseTo((100 * 4) / 10);
+  });
+
+  it('wilson gives a sensible interval', () => {
+    const [lo, hi] = wilson(30, 100);
+    expect(lo).toBeCloseTo(21.9, 1);
+    expect(hi).toBeCloseTo(39.6, 1);
+    expect(wilson(0, 0)).toEqual([0, 100]);
   });
 });

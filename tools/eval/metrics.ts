@@ -15,6 +15,11 @@ export interface ItemOutcome {
   exact: boolean;
   forwards: number;
   generatedTokens: number;
+  /** the whole file, with the output in place of the span, passes `ast.parse` */
+  parses: boolean;
+  /** 4-grams of the output that repeat an earlier 4-gram of the output, of all its 4-grams */
+  repeated4: number;
+  fourGrams: number;
 }
 
 export interface Summary {
@@ -28,6 +33,12 @@ export interface Summary {
   /** generated tokens per second of wall time, all items submitted at once */
   tokens_per_s: number;
   wall_s: number;
+  /** % of items after which the whole file still parses */
+  parse_rate: number;
+  /** 95% Wilson interval of parse_rate */
+  parse_rate_ci95: [number, number];
+  /** % of generated 4-grams that repeat an earlier one in the same output (degeneration) */
+  repeated_4gram_share: number;
 }
 
 export function summarize(items: readonly ItemOutcome[], wallMs: number): Summary {
@@ -47,7 +58,28 @@ export function summarize(items: readonly ItemOutcome[], wallMs: number): Summar
     tokens_per_forward: tokens / Math.max(1, forwards),
     tokens_per_s: tokens / Math.max(1e-9, wallMs / 1000),
     wall_s: wallMs / 1000,
+    parse_rate: (100 * sum((o) => (o.parses ? 1 : 0))) / Math.max(1, items.length),
+    parse_rate_ci95: wilson(
+      sum((o) => (o.parses ? 1 : 0)),
+      items.length,
+    ),
+    repeated_4gram_share:
+      (100 * sum((o) => o.repeated4)) /
+      Math.max(
+        1,
+        sum((o) => o.fourGrams),
+      ),
   };
+}
+
+/** 95% Wilson score interval of a proportion, in %. */
+export function wilson(successes: number, n: number, z = 1.96): [number, number] {
+  if (n === 0) return [0, 100];
+  const p = successes / n;
+  const denom = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / denom;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denom;
+  return [100 * Math.max(0, centre - half), 100 * Math.min(1, centre + half)];
 }
 
 /**

@@ -122,3 +122,23 @@ export function formatTable(
   }
   return lines.join('\n');
 }
+
+/** Markdown table: per setting and task, parse rate and repeated-4-gram share (both %). */
+export function formatQualityTable(entries: readonly ReportEntry[]): string {
+  const tasks = [...new Set(entries.map((e) => e.task))];
+  const settings = [...new Map(entries.map((e) => [`${e.policy} ${e.setting}`, e])).values()];
+  const lines = [
+    `| policy | setting | ${tasks.map((t) => `${t} parse / rep-4`).join(' | ')} |`,
+    `|---|---|${tasks.map(() => '---|').join('')}`,
+  ];
+  for (const s of settings) {
+    const cells = tasks.map((t) => {
+      const e = entries.find(
+        (x) => x.task === t && x.policy === s.policy && x.setting === s.setting,
+      );
+      return e ? `${e.parse_rate.toFixed(0)}% / ${e.repeated_4gram_share.toFixed(1)}%` : '-';
+    });
+    lines.push(`| ${s.policy} | ${s.setting} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,4 +1,4 @@
-import type { GenerationParamsInput, GenerationTask, PolicyName } from '@dllm/engine';
+import type { CacheMode, GenerationParamsInput, GenerationTask, PolicyName } from '@dllm/engine';
 import type { Window, WindowShape } from './windows';
 
 /** One evaluation task: how windows are cut and how a window becomes a request. */
@@ -30,17 +30,17 @@ export interface EvalSetting {
   params: GenerationParamsInput;
 }
 
-/** fixed at one token per step: the reference every other setting is compared with */
+/** fixed at one token per step, recomputing everything every step (vanilla): the reference every other setting is compared with */
 export const REFERENCE: EvalSetting = {
   policy: 'fixed',
-  setting: 'k=1',
-  params: { policy: 'fixed', tokens_per_step: 1 },
+  setting: 'k=1 vanilla',
+  params: { policy: 'fixed', tokens_per_step: 1, cache: 'none' },
 };
 
 /** Knob values span ~1 to ~6 tokens per forward on the bundled model, which is rarely confident. */
 export const SETTINGS: readonly EvalSetting[] = [
   REFERENCE,
-  ...[2, 4].map((k): EvalSetting => ({
+  ...[1, 2, 4].map((k): EvalSetting => ({
     policy: 'fixed',
     setting: `k=${k}`,
     params: { policy: 'fixed', tokens_per_step: k },
@@ -62,13 +62,18 @@ export const SETTINGS: readonly EvalSetting[] = [
   })),
 ];
 
-/** Greedy with a fixed seed; continuation runs the full 32 tokens (end-of-text is not a stop). */
+/**
+ * Greedy with a fixed seed; continuation runs the full 32 tokens (end-of-text is not a stop). Every
+ * setting but the reference runs with `cache` (default: what users get, `auto`).
+ */
 export function requestParams(
   task: EvalTask,
   setting: EvalSetting,
   seed: number,
+  cache: CacheMode = 'auto',
 ): GenerationParamsInput {
   return {
+    cache,
     ...setting.params,
     gen_length: task.shape.span,
     temperature: 0,

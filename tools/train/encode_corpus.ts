@@ -3,7 +3,7 @@
  * exactly the ids it will see. Writes train.bin / val.bin (uint16, documents joined by end-of-text)
  * and meta.json.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { DllmTokenizer } from '../../libs/engine/src/tokenizer';
@@ -28,16 +28,19 @@ const meta: Record<string, number> = {
   mask_id: tok.specialId('<|mask|>'),
 };
 for (const split of ['train', 'val'] as const) {
-  const ids: number[] = [];
+  // file by file to disk: the extended corpus is ~70M tokens
+  const fd = openSync(join(opts.out, `${split}.bin`), 'w');
+  let tokens = 0;
   let bytes = 0;
   for (const path of listing[split]) {
     const buf = readFileSync(path);
     bytes += buf.length;
-    for (const id of tok.encode(new TextDecoder().decode(buf))) ids.push(id);
-    ids.push(eos);
+    const ids = Uint16Array.from([...tok.encode(new TextDecoder().decode(buf)), eos]);
+    writeSync(fd, ids);
+    tokens += ids.length;
   }
-  writeFileSync(join(opts.out, `${split}.bin`), Uint16Array.from(ids));
-  meta[`${split}_tokens`] = ids.length;
+  closeSync(fd);
+  meta[`${split}_tokens`] = tokens;
   meta[`${split}_bytes`] = bytes;
 }
 writeFileSync(join(opts.out, 'meta.json'), JSON.stringify(meta, null, 1));

@@ -1,7 +1,8 @@
-"""Export trained weights to an ONNX model bundle: model.onnx, dllm.json and a parity fixture.
+"""Export trained weights to an ONNX model bundle: graphs (graphs.py), dllm.json and a parity fixture.
 
-Graph inputs: input_ids int64 [B,L], attention_mask int64 [B,L] (B and L dynamic, L <= max_length).
-Graph outputs: logits float32 [B,L,V], top_ids int64 [B,L,K], top_probs float32 [B,L,K], entropy float32 [B,L].
+Full graph inputs: input_ids int64 [B,L], attention_mask int64 [B,L] (B and L dynamic, L <= max_length).
+Full graph outputs: logits float32 [B,L,V], top_ids int64 [B,L,K], top_probs float32 [B,L,K], entropy float32 [B,L].
+The cached-decoding graphs (refresh.onnx, step.onnx) are described in cache_heads.py.
 """
 import argparse
 import json
@@ -10,9 +11,8 @@ from pathlib import Path
 
 import torch
 
+from graphs import TOP_K, write_graphs
 from model import Denoiser, ExportHead, ModelConfig
-
-TOP_K = 8
 
 
 def load_model(train_dir: Path) -> Denoiser:
@@ -49,36 +49,12 @@ def parity_fixture(head: ExportHead, meta: dict) -> dict:
     }
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--train-dir", type=Path, required=True, help="output folder of train.py")
-    ap.add_argument("--data", type=Path, required=True, help="folder with meta.json from encode_corpus.ts")
-    ap.add_argument("--tokenizer", type=Path, required=True)
-    ap.add_argument("--bundle", type=Path, required=True, help="bundle folder to write")
-    ap.add_argument("--name", default="dllm-code-small")
-    ap.add_argument("--files", type=Path, required=True, help="file lists from list_files.py (the validation list goes in the bundle)")
-    args = ap.parse_args()
-    meta = json.loads((args.data / "meta.json").read_text())
-    model = load_model(args.train_dir)
-    head = ExportHead(model, TOP_K).eval()
-    args.bundle.mkdir(parents=True, exist_ok=True)
-    dummy = (torch.full((2, 16), meta["mask_id"]), torch.ones(2, 16, dtype=torch.long))
-    with torch.no_grad():
-        torch.onnx.export(
-            head, dummy, str(args.bundle / "model.onnx"),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["logits", "top_ids", "top_probs", "entropy"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"},
-                          "logits": {0: "batch", 1: "length"}, "top_ids": {0: "batch", 1: "length"},
-                          "top_probs": {0: "batch", 1: "length"}, "entropy": {0: "batch", 1: "length"}},
-            opset_version=14,
-            do_constant_folding=False,  # folding would store a transposed copy of the tied embedding
-        )
-    shutil.copyfile(args.tokenizer, args.bundle / "tokenizer.json")
+def dllm_json(model: Denoiser, meta: dict, name: str, graphs: dict) -> dict:
     c = model.config
-    dllm = {
-        "format_version": 1,
-        "name": args.name,
+    return {
+        "format_version": 2,
+        "name": name,
+        "kind": "masked-diffusion",
         "architecture": "bidirectional transformer denoiser (masked diffusion, no time conditioning)",
         "vocab_size": c.vocab_size,
         "max_length": c.max_len,
@@ -94,15 +70,41 @@ def main():
             "entropy": "float32 [batch, length] entropy of the softmax distribution in nats",
         },
         "top_k": TOP_K,
+        **graphs,
         # what benchmarks need to count FLOPs per forward
         "dimensions": {k: getattr(c, k) for k in ("d_model", "n_layers", "n_heads", "mlp_ratio", "conv_kernel")},
     }
-    (args.bundle / "dllm.json").write_text(json.dumps(dllm, indent=2) + "\n")
+
+
+def write_bundle_graphs(model: Denoiser, meta: dict, name: str, bundle: Path, weights_dtype: str = "float32") -> None:
+    """Graphs, weights, dllm.json and the parity fixture: everything of a bundle that depends on the weights."""
+    bundle.mkdir(parents=True, exist_ok=True)
+    if weights_dtype == "float16":  # the parity fixture must describe the weights as stored
+        model = model.half().float()
+    graphs = write_graphs(model, bundle, weights_dtype)
+    (bundle / "dllm.json").write_text(json.dumps(dllm_json(model, meta, name, graphs), indent=2) + "\n")
+    (bundle / "parity.json").write_text(json.dumps(parity_fixture(ExportHead(model, TOP_K).eval(), meta)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--train-dir", type=Path, required=True, help="output folder of train.py")
+    ap.add_argument("--data", type=Path, required=True, help="folder with meta.json from encode_corpus.ts")
+    ap.add_argument("--tokenizer", type=Path, required=True)
+    ap.add_argument("--bundle", type=Path, required=True, help="bundle folder to write")
+    ap.add_argument("--name", default="dllm-code-small")
+    ap.add_argument("--files", type=Path, required=True, help="file lists from list_files.py (the validation list goes in the bundle)")
+    ap.add_argument("--weights-dtype", choices=["float32", "float16"], default="float32",
+                    help="storage of the weights (float16 halves the bundle; onnxruntime computes in float32 either way)")
+    args = ap.parse_args()
+    meta = json.loads((args.data / "meta.json").read_text())
+    model = load_model(args.train_dir)
+    write_bundle_graphs(model, meta, args.name, args.bundle, args.weights_dtype)
+    shutil.copyfile(args.tokenizer, args.bundle / "tokenizer.json")
     files = json.loads(args.files.read_text())
     root = Path(files["root"])
     validation = {"root": str(root), "sha256": files["val_sha256"], "files": [str(Path(f).relative_to(root)) for f in files["val"]]}
     (args.bundle / "validation_files.json").write_text(json.dumps(validation, indent=1) + "\n")
-    (args.bundle / "parity.json").write_text(json.dumps(parity_fixture(head, meta)))
     size = sum(f.stat().st_size for f in args.bundle.iterdir())
     print(json.dumps({"bundle": str(args.bundle), "bytes": size, "params": model.num_params()}))
 

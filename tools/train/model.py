@@ -57,16 +57,33 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(c.d_model, c.mlp_ratio * c.d_model), nn.GELU(), nn.Linear(c.mlp_ratio * c.d_model, c.d_model))
         self.drop = nn.Dropout(c.dropout)
 
-    def forward(self, x, key_bias, keep, cos, sin):
+    def heads(self, x, cos, sin):
+        """Queries, keys and values of x, split into heads, rotary applied to q and k: 3 x [B,H,L,hd]."""
         B, L, D = x.shape
-        q, k, v = self.qkv(self.norm1(x)).view(B, L, 3, self.n_heads, D // self.n_heads).permute(2, 0, 3, 1, 4)  # 3 x [B,H,L,hd]
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1]) + key_bias  # [B,H,L,L]
-        att = scores.softmax(dim=-1) @ v  # [B,H,L,hd]
-        x = x + self.drop(self.proj(att.transpose(1, 2).reshape(B, L, D)))
-        local = self.conv((self.norm2(x) * keep).transpose(1, 2)).transpose(1, 2)  # padding never leaks into neighbours
+        q, k, v = self.qkv(self.norm1(x)).view(B, L, 3, self.n_heads, D // self.n_heads).permute(2, 0, 3, 1, 4)
+        return apply_rotary(q, cos, sin), apply_rotary(k, cos, sin), v
+
+    def attend(self, q, k, v, key_bias):
+        """Attention of q [B,H,Lq,hd] over k, v [B,H,Lk,hd] (key_bias [B,1,1,Lk]), projected: [B,Lq,D]."""
+        B, H, Lq, hd = q.shape
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(hd) + key_bias  # [B,H,Lq,Lk]
+        att = scores.softmax(dim=-1) @ v  # [B,H,Lq,hd]
+        return self.proj(att.transpose(1, 2).reshape(B, Lq, H * hd))
+
+    def conv_input(self, x, keep):
+        """What the depthwise convolution reads: zero at padding, so padding never leaks into neighbours."""
+        return self.norm2(x) * keep
+
+    def finish(self, x, local):
+        """The convolution's output [B,L,D] added, then the MLP."""
         x = x + self.drop(local)
         return x + self.drop(self.mlp(self.norm3(x)))
+
+    def forward(self, x, key_bias, keep, cos, sin):
+        q, k, v = self.heads(x, cos, sin)
+        x = x + self.drop(self.attend(q, k, v, key_bias))
+        local = self.conv(self.conv_input(x, keep).transpose(1, 2)).transpose(1, 2)
+        return self.finish(x, local)
 
 
 class Denoiser(nn.Module):
@@ -99,7 +116,11 @@ class Denoiser(nn.Module):
         x = self.embed(input_ids)  # [B,L,D]
         for blk in self.blocks:
             x = blk(x, key_bias, keep, cos, sin)
-        return self.norm(x) @ self.embed.weight.t() + self.logit_bias  # tied head: [B,L,V]
+        return self.logits(x)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Tied output head: hidden states [B,L,D] -> [B,L,V]."""
+        return self.norm(x) @ self.embed.weight.t() + self.logit_bias
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -114,7 +135,12 @@ class ExportHead(nn.Module):
 
     def forward(self, input_ids, attention_mask):
         logits = self.model(input_ids, attention_mask)  # [B,L,V]
-        logp = logits.log_softmax(dim=-1)
-        entropy = -(logp.exp() * logp).sum(dim=-1)  # [B,L]
-        top_logp, top_ids = logp.topk(self.top_k, dim=-1)  # [B,L,K]
-        return logits, top_ids, top_logp.exp(), entropy
+        return (logits, *reduced_head(logits, self.top_k))
+
+
+def reduced_head(logits: torch.Tensor, top_k: int):
+    """[..., V] logits -> top_ids [..., K], top_probs [..., K] (temperature 1), entropy [...] in nats."""
+    logp = logits.log_softmax(dim=-1)
+    entropy = -(logp.exp() * logp).sum(dim=-1)
+    top_logp, top_ids = logp.topk(top_k, dim=-1)
+    return top_ids, top_logp.exp(), entropy

@@ -86,6 +86,10 @@ there by a mean total variation of {ctx['mean_total_variation']} and changes the
 ## Files
 - `model.onnx`: inputs `input_ids`, `attention_mask` (int64 [B, L], L <= {m['max_len']}); outputs
   {', '.join(f'`{k}`' for k in dllm['outputs'])} (see `dllm.json`).
+- `refresh.onnx`, `step.onnx`: the graphs of cached block decoding (`tools/train/cache_heads.py`): refresh runs the
+  whole sequence and returns the active block's head plus every layer's keys/values and the convolution halo;
+  step runs only the block against that cache. All three graphs read their weights from `weights.bin`
+  (ONNX external data), so the bundle carries them once.
 - `tokenizer.json`: Hugging Face tokenizers format.
 - `dllm.json`: special token ids, max length, graph outputs.
 - `validation_files.json`: the held-out files (relative to the stdlib folder), the default data of `npm run eval`.

@@ -17,6 +17,15 @@ import torch.nn.functional as F
 from data import eval_windows, fixed_masks, load_meta, load_split, sample_windows
 from model import Denoiser, ModelConfig
 
+
+def init_weights(path: Path) -> Denoiser:
+    """A model to start from: a bundle (weights read back from its graph) or a train.py output folder."""
+    if (path / "dllm.json").exists():
+        from reexport import load_model_from_bundle
+        return load_model_from_bundle(path)[0]
+    from export import load_model
+    return load_model(path)
+
 EPS = 1e-3
 
 
@@ -43,6 +52,11 @@ def parse_args():
     ap.add_argument("--n-layers", type=int, default=5)
     ap.add_argument("--n-heads", type=int, default=4)
     ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="start from these weights (a bundle folder with dllm.json, or a train.py output folder); "
+                         "width/depth/heads come from there, the context from --seq-len")
+    ap.add_argument("--confidence-weight", type=float, default=0.0,
+                    help="LLaDA2-CAP confidence loss: this times the mean entropy at masked positions the model already predicts right")
     return ap.parse_args()
 
 
@@ -79,6 +93,16 @@ def diffusion_loss(logits, targets, masked, attn, t, anneal):
     unweighted = ce.sum() / masked.sum().clamp(min=1)
     mdlm = (ce.sum(dim=1) / t).sum() / attn.sum()  # E_t[(1/t) * sum over masked CE] per token
     return (1 - anneal) * unweighted + anneal * mdlm
+
+
+def confidence_loss(logits, targets, masked):
+    """LLaDA2-CAP: mean entropy over masked positions whose top-1 prediction is already right. Sharpens
+    what the model knows (so a threshold sampler commits more per step) without pushing its mistakes."""
+    with torch.no_grad():
+        right = (logits.argmax(-1) == targets) & masked  # [B,L]
+    logp = logits.float().log_softmax(-1)
+    entropy = -(logp.exp() * logp).sum(-1)  # [B,L]
+    return (entropy * right).sum() / right.sum().clamp(min=1)
 
 
 @torch.no_grad()
@@ -127,7 +151,17 @@ def main():
     train, val = load_split(a.data, "train"), load_split(a.data, "val")
     cfg = ModelConfig(vocab_size=meta["vocab_size"], max_len=a.seq_len, d_model=a.d_model, n_layers=a.n_layers, n_heads=a.n_heads,
                       dropout=a.dropout, suppressed_ids=(meta["pad_id"], meta["mask_id"]))
+    init_state = None
+    if a.init_from:
+        source = init_weights(a.init_from)
+        c0 = source.config
+        cfg = ModelConfig(vocab_size=c0.vocab_size, max_len=a.seq_len, d_model=c0.d_model, n_layers=c0.n_layers, n_heads=c0.n_heads,
+                          mlp_ratio=c0.mlp_ratio, conv_kernel=c0.conv_kernel, dropout=a.dropout, suppressed_ids=c0.suppressed_ids)
+        init_state = source.state_dict()  # rotary tables are not state: any context length loads
     model = Denoiser(cfg).to(device)
+    if init_state is not None and not ckpt_path.exists():
+        model.load_state_dict(init_state)
+        print(f"initialised from {a.init_from}", flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
@@ -159,6 +193,8 @@ def main():
         with autocast:
             logits = model(inp.to(device), attn.to(device))
         loss = diffusion_loss(logits, x.to(device), masked.to(device), attn.to(device), t.to(device), anneal)
+        if a.confidence_weight:
+            loss = loss + a.confidence_weight * confidence_loss(logits, x.to(device), masked.to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -10,6 +10,8 @@ import { refuseUnstorableText } from './common/storable-request';
 import { PinoNestLogger } from './common/logger';
 import { requestContext } from './common/request-context';
 import { MetricsService } from './metrics/metrics.service';
+import { mountDashboard } from './ui/dashboard-static';
+import { mountQueueBoard } from './ui/queue-board';
 
 /** Small JSON bodies (admin routes). Batch uploads are read by their route, after auth. */
 const SMALL_JSON_LIMIT = '1mb';
@@ -36,6 +38,8 @@ export function configureApp(app: INestApplication, config: Config, logger: Logg
   configureHttpServer(express.getHttpServer(), config, logger);
   express.useGlobalFilters(new ErrorFilter());
   express.disable('x-powered-by');
+  mountDashboard(express, config);
+  mountQueueBoard(express);
   express.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(

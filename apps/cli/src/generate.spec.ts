@@ -20,7 +20,13 @@ describe('npm run generate (embedded bulk run)', () => {
       { custom_id: 'short', prompt: 'import os', gen_length: 4, seed: 5 },
     ];
     writeFileSync(input, lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n\n');
-    const { stderr } = await run('npx', ['tsx', 'apps/cli/src/generate.ts', '--input', input, '--output', output, '--no-progress'], { timeout: 120_000 });
+    // Some lines failed: the run goes on, and exits 1 so a script can tell.
+    const failed = await run('npx', ['tsx', 'apps/cli/src/generate.ts', '--input', input, '--output', output, '--no-progress'], { timeout: 120_000 }).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    const stderr = failed!.stderr;
     const out = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(out.map((o) => o.custom_id)).toEqual(['long', null, 'infill', 'bad-param', 'too-long', 'short']);
     expect(out[0]).toMatchObject({ tokens: 32, steps: 32, finish_reason: 'length' });

@@ -1,13 +1,17 @@
 /**
  * Embedded bulk run: JSONL in, JSONL out (same order), no services.
  *   npm run generate -- --input examples/prompts.jsonl --output out.jsonl [--policy threshold] [...]
+ *   dllm generate --input ... (the same command)
+ * Exit code: 0 every line generated, 1 some lines failed (their errors are in the output), 2 usage error.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { Engine, GENERATION_PARAM_NAMES, POLICIES, parseGenerationParams, type GenerationParamsInput, type GenerationResult } from '@dllm/engine';
+import { CACHE_MODES, Engine, GENERATION_PARAM_NAMES, POLICIES, parseGenerationParams, type GenerationParamsInput, type GenerationResult } from '@dllm/engine';
+import { CliError, EXIT } from './exit-codes';
 import { LineError, parseInputLine } from './input-line';
 import { OrderedWriter } from './ordered-writer';
 
@@ -17,12 +21,16 @@ const num = (v: string): number => {
   return n;
 };
 
-const program = new Command()
-  .name('generate')
+/** The bundled model, wherever the command is run from. */
+const BUNDLED_MODEL = relative(process.cwd(), resolve(__dirname, '../../../models/dllm-code-small')) || '.';
+
+const generateCommand = (name: string): Command =>
+  new Command()
+  .name(name)
   .description('Bulk generation with a diffusion LM, in process: one output line per input line, in order.')
   .requiredOption('-i, --input <file>', 'JSONL: {"custom_id","prompt"} or {"custom_id","prefix","suffix"}, optional per-line params')
   .requiredOption('-o, --output <file>', 'JSONL results, same order as the input')
-  .option('-m, --model <dir>', 'model bundle', 'models/dllm-code-small')
+  .option('-m, --model <dir>', 'model bundle', BUNDLED_MODEL)
   .addOption(new Option('--policy <name>', 'commit policy').choices(POLICIES))
   .option('--gen-length <n>', 'tokens to generate', num)
   .option('--block-length <n>', 'semi-autoregressive block size', num)
@@ -36,11 +44,14 @@ const program = new Command()
   .option('--top-k <k>', 'sample among the k most probable', num)
   .option('--top-p <p>', 'nucleus mass', num)
   .option('--seed <n>', 'sampling seed for every line without one', num)
+  .addOption(new Option('--cache <mode>', 'block cache: auto (dual when the model has cache graphs), dual, prefix, none (vanilla recompute)').choices(CACHE_MODES))
+  .option('--cache-refresh-every <n>', 'also refresh the cache every n steps inside a block (0 = at block starts only)', num)
   .option('--providers <list>', 'onnxruntime execution providers, in order', 'cpu')
   .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', num, 0)
   .option('--max-batch-rows <n>', 'rows per forward', num, 16)
   .option('--max-batch-tokens <n>', 'tokens per forward', num, 4096)
-  .option('--no-progress', 'no progress bar');
+  .option('--no-progress', 'no progress bar')
+  .exitOverride();
 
 interface Opts {
   input: string;
@@ -70,8 +81,27 @@ async function countLines(path: string): Promise<number> {
   return n;
 }
 
-async function main(): Promise<void> {
-  const o = program.parse().opts<Opts>();
+/** Runs the command on these arguments (after the command name); resolves with the exit code. */
+export async function runGenerate(argv: string[], name = 'generate'): Promise<number> {
+  let o: Opts;
+  try {
+    o = generateCommand(name).parse(argv, { from: 'user' }).opts<Opts>();
+  } catch (err) {
+    // commander printed the problem (or the help) already
+    if (err instanceof CommanderError) return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+    throw err;
+  }
+  try {
+    return await generate(o);
+  } catch (err) {
+    process.stderr.write(`${name}: ${(err as Error).message}\n`);
+    return err instanceof CliError ? err.exitCode : EXIT.internal;
+  }
+}
+
+async function generate(o: Opts): Promise<number> {
+  if (!existsSync(o.input)) throw new CliError(EXIT.usage, `cannot read --input ${o.input}: no such file`);
+  if (!existsSync(o.model)) throw new CliError(EXIT.usage, `--model ${o.model}: no such model bundle folder`);
   const defaults = paramDefaults(o);
   const engine = await Engine.start({
     modelDir: o.model,
@@ -152,9 +182,11 @@ async function main(): Promise<void> {
   );
   process.stderr.write(JSON.stringify(summary) + '\n');
   await engine.close();
+  return summary.errors > 0 ? EXIT.itemsNotCompleted : EXIT.ok;
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(`generate: ${err.message}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  void runGenerate(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -9,6 +9,7 @@ import {
   type GenerateOptions,
   type GenerationRequest,
   type GenerationResult,
+  type IntermediateState,
 } from '@dllm/engine';
 import {
   FAILURE_REASONS,
@@ -20,6 +21,7 @@ import {
   type ItemOutcome,
 } from '@dllm/shared';
 import type { CancelWatcher } from './cancel-watcher';
+import type { CanvasRelay } from './canvas-relay';
 import { IsolationLane } from './isolation-lane';
 import type { WorkerMetrics } from './metrics';
 import type { ResultWriter } from './result-writer';
@@ -86,6 +88,8 @@ export class ChunkProcessor {
       suspectAfterStalls: number;
       lane?: IsolationLane;
       metrics?: WorkerMetrics;
+      /** relays intermediate canvases of items with intermediate_every > 0 */
+      canvases?: Pick<CanvasRelay, 'publish'>;
     },
   ) {}
 
@@ -246,7 +250,17 @@ export class ChunkProcessor {
     const submitted = Date.now();
     let result: GenerationResult;
     try {
-      result = await this.deps.engine.generate(request, { signal: ctx.signal, alone: countRun !== undefined, beforeStart: countRun });
+      const canvases = this.deps.canvases;
+      const onIntermediate =
+        canvases && request.params.intermediate_every > 0
+          ? (state: IntermediateState) => canvases.publish(ctx.batchId, { index: item.index, ...state })
+          : undefined;
+      result = await this.deps.engine.generate(request, {
+        signal: ctx.signal,
+        onIntermediate,
+        alone: countRun !== undefined,
+        beforeStart: countRun,
+      });
     } catch (err) {
       if (err instanceof RowForwardError) {
         return this.end({

@@ -22,6 +22,7 @@ import {
   type ChunkJobData,
 } from '@dllm/shared';
 import { CancelWatcher } from './cancel-watcher';
+import { CanvasRelay } from './canvas-relay';
 import { ChunkProcessor } from './chunk-processor';
 import { injectFaults } from './fault-injection';
 import { startHealthServer } from './health-server';
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
   });
   const cancels = new CancelWatcher(new Redis(config.REDIS_URL, redisOptions('consumer')));
   await cancels.start();
+  const canvases = new CanvasRelay(new Redis(config.REDIS_URL, { enableOfflineQueue: false }), config.QUEUE_PREFIX, log);
   const processor = new ChunkProcessor({
     progress,
     engine: injectFaults(config.FAULT_INJECTION, engine, log),
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
     workerId,
     log,
     metrics,
+    canvases,
     poisonRuns: config.ITEM_POISON_RUNS,
     suspectAfterStalls: config.WORKER_SUSPECT_STALLS,
     lane: new IsolationLane(),
@@ -177,6 +180,7 @@ async function main(): Promise<void> {
     await repair.stop();
     await repairQueue.closeAll();
     await Promise.allSettled([cancels.stop(), engine.close(), dataSource.destroy()]);
+    canvases.close();
     connection.disconnect();
     health.close();
     log.info({ exit_code: exitCode }, 'stopped');

@@ -4,6 +4,17 @@ import { z } from 'zod';
 export const POLICIES = ['fixed', 'threshold', 'factor', 'entropy'] as const;
 export type PolicyName = (typeof POLICIES)[number];
 
+/**
+ * Cached block decoding (Fast-dLLM): `dual` caches keys/values of everything outside the active block,
+ * `prefix` only what precedes it (the block and everything after it are recomputed), `none` recomputes
+ * the whole sequence every step. `auto` is `dual` when the model ships the cache graphs, else `none`.
+ */
+export const CACHE_MODES = ['auto', 'dual', 'prefix', 'none'] as const;
+export type CacheMode = (typeof CACHE_MODES)[number];
+
+/** Block length used when a cached row does not set one: the cache is refreshed at every block start. */
+export const CACHED_BLOCK_LENGTH = 32;
+
 const int = (min: number, max = 1_000_000) => z.number().int().min(min).max(max);
 
 /**
@@ -14,7 +25,9 @@ export const generationParamsSchema = z
   .strictObject({
     policy: z.enum(POLICIES).default('threshold').describe('commit rule per step'),
     gen_length: int(1, 4096).default(64).describe('tokens to generate (canvas size)'),
-    block_length: int(1, 4096).optional().describe('semi-autoregressive block size; default: gen_length (one block)'),
+    block_length: int(1, 4096)
+      .optional()
+      .describe(`semi-autoregressive block size; default: ${CACHED_BLOCK_LENGTH} with a cache, gen_length (one block) without`),
     max_steps: int(1, 4096).optional().describe('cap on forwards; when reached the rest is committed greedily; default: gen_length'),
     min_steps: int(1, 4096).default(1).describe('floor on forwards (limits tokens committed per step)'),
     tokens_per_step: int(1, 4096).default(1).describe('fixed: tokens committed per step'),
@@ -24,17 +37,29 @@ export const generationParamsSchema = z
     temperature: z.number().min(0).max(10).default(0).describe('0 = greedy'),
     top_k: int(1, 4096).optional().describe('sample among the k most probable tokens'),
     top_p: z.number().gt(0).max(1).default(1).describe('nucleus sampling mass'),
-    seed: int(0, 2 ** 31 - 1).optional().describe('sampling seed; default: drawn at random and reported'),
+    seed: int(0, 2 ** 31 - 1)
+      .optional()
+      .describe('sampling seed; default: drawn at random and reported'),
     stop_at_eos: z.boolean().default(true).describe('end the row at end-of-text (continuation only)'),
     stop: z.array(z.string().min(1).max(64)).max(4).optional().describe('cut the text at the first of these strings'),
+    cache: z.enum(CACHE_MODES).default('auto').describe('key/value cache between block refreshes: auto, dual, prefix or none'),
+    cache_refresh_every: int(0, 4096).default(0).describe('also refresh the cache every n steps inside a block (0 = only at block starts)'),
     intermediate_every: int(0, 4096).default(0).describe('report the partially denoised text every k steps (0 = off)'),
   })
   .superRefine((p, ctx) => {
     if (p.block_length !== undefined && p.block_length > p.gen_length) {
-      ctx.addIssue({ code: 'custom', path: ['block_length'], message: `must be <= gen_length (${p.gen_length})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['block_length'],
+        message: `must be <= gen_length (${p.gen_length})`,
+      });
     }
     if (p.max_steps !== undefined && p.min_steps > p.max_steps) {
-      ctx.addIssue({ code: 'custom', path: ['min_steps'], message: `must be <= max_steps (${p.max_steps})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['min_steps'],
+        message: `must be <= max_steps (${p.max_steps})`,
+      });
     }
   });
 

@@ -63,3 +63,9 @@ export {
   type RepairOptions,
 } from './repair/repair-loop';
 export { repairLoopFor } from './repair/repair-loop-for';
+export {
+  CANVAS_FRAME_FIELD,
+  CANVAS_STREAM_LIMITS,
+  canvasStreamKey,
+  type CanvasFrame,
+} from './queue/canvas-stream';

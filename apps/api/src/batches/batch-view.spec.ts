@@ -14,6 +14,8 @@ const batch = (over: Partial<BatchEntity> = {}): BatchEntity =>
     expiresAt: new Date('2026-01-02T00:00:00Z'),
     idempotencyKey: null,
     requestHash: null,
+    retryOf: null,
+    retriedBy: null,
     totalCount: 4,
     completedCount: 4,
     failedCount: 0,

@@ -22,6 +22,8 @@ export function batchView(b: BatchEntity, now = new Date()) {
     params: b.params,
     metadata: b.metadata,
     completion_window: b.completionWindow,
+    retry_of: b.retryOf,
+    retried_by: b.retriedBy,
     request_counts: {
       total: b.totalCount,
       completed: b.completedCount,

@@ -10,10 +10,18 @@ import { BatchesService } from './batches.service';
 import { ChunkEnqueuer } from './chunk-enqueuer';
 import { Reconciler } from './reconciler';
 import { submissionRulesProvider } from './submission/submission-rules.provider';
+import { CanvasController } from './canvas/canvas.controller';
+import { CanvasStream } from './canvas/canvas-stream';
+import { BatchRetryController } from './retry/batch-retry.controller';
+import { BatchRetryRepository } from './retry/batch-retry.repository';
+import { BatchRetryService } from './retry/batch-retry.service';
+import { BatchStatsController } from './stats/batch-stats.controller';
+import { BatchStatsRepository } from './stats/batch-stats.repository';
+import { BatchStatsService } from './stats/batch-stats.service';
 
 @Module({
   imports: [DatabaseModule, RedisModule, MetricsModule],
-  controllers: [BatchesController],
+  controllers: [BatchesController, BatchRetryController, BatchStatsController, CanvasController],
   providers: [
     BatchesService,
     BatchesRepository,
@@ -22,6 +30,11 @@ import { submissionRulesProvider } from './submission/submission-rules.provider'
     ChunkEnqueuer,
     Reconciler,
     submissionRulesProvider,
+    BatchRetryService,
+    BatchRetryRepository,
+    BatchStatsService,
+    BatchStatsRepository,
+    CanvasStream,
   ],
   exports: [Reconciler, BatchesRepository],
 })

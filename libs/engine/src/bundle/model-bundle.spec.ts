@@ -8,7 +8,7 @@ describe('loadModelBundle', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'bundle-'));
     for (const f of ['dllm.json', 'tokenizer.json']) cpSync(join('models/dllm-code-small', f), join(dir, f));
-    writeFileSync(join(dir, 'model.onnx'), '');
+    for (const f of ['model.onnx', 'refresh.onnx', 'step.onnx', 'weights.bin']) writeFileSync(join(dir, f), '');
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -20,13 +20,57 @@ describe('loadModelBundle', () => {
 
   it('reads the bundled model', () => {
     const b = loadModelBundle('models/dllm-code-small');
-    expect(b).toMatchObject({ maxLength: 256, vocabSize: 4096, maskId: 2, eosId: 1, padId: 0, reducedOutputs: true, shiftLogits: false });
+    expect(b).toMatchObject({
+      maxLength: 256,
+      vocabSize: 4096,
+      maskId: 2,
+      eosId: 1,
+      padId: 0,
+      reducedOutputs: true,
+      shiftLogits: false,
+    });
+    expect(b.cacheGraphs).toMatchObject({
+      layers: 5,
+      heads: 4,
+      headDim: 64,
+      dModel: 256,
+      halo: 2,
+      floatsPerPosition: 1280,
+    });
+  });
+
+  it('reads a bundle without cache graphs as full recompute only', () => {
+    editDllm((j) => {
+      j.graphs = { full: 'model.onnx' };
+      delete j.cache;
+    });
+    expect(loadModelBundle(dir).cacheGraphs).toBeUndefined();
+  });
+
+  it('refuses half a pair of cache graphs, or graphs without their shapes', () => {
+    editDllm((j) => (j.graphs = { full: 'model.onnx', refresh: 'refresh.onnx' }));
+    expect(() => loadModelBundle(dir)).toThrow(/dllm\.json: graphs: name both "refresh" and "step", or neither/);
+    editDllm((j) => {
+      j.graphs = { full: 'model.onnx', refresh: 'refresh.onnx', step: 'step.onnx' };
+      delete j.cache;
+    });
+    expect(() => loadModelBundle(dir)).toThrow(/dllm\.json: cache: required with graphs.refresh and graphs.step/);
+  });
+
+  it('names a missing graph or weights file', () => {
+    rmSync(join(dir, 'step.onnx'));
+    expect(() => loadModelBundle(dir)).toThrow(`model bundle ${dir}: missing step.onnx`);
+    writeFileSync(join(dir, 'step.onnx'), '');
+    rmSync(join(dir, 'weights.bin'));
+    expect(() => loadModelBundle(dir)).toThrow(`model bundle ${dir}: missing weights.bin`);
   });
 
   it('accepts a generic logits-only graph with shifted logits (Dream style)', () => {
     editDllm((j) => {
       j.outputs = { logits: 'float32 [B,L,V]' };
       j.shift_logits = true;
+      j.graphs = { full: 'model.onnx' };
+      delete j.cache;
     });
     expect(loadModelBundle(dir)).toMatchObject({ reducedOutputs: false, shiftLogits: true });
   });

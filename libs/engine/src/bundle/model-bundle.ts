@@ -20,7 +20,44 @@ const dllmJsonSchema = z.object({
   }),
   top_k: z.number().int().positive().optional(),
   inputs: z.record(z.string(), z.string()).optional(),
+  weights: z.string().min(1).optional().describe('external-data file the graphs read their weights from'),
+  kind: z.enum(['masked-diffusion']).default('masked-diffusion'),
+  graphs: z
+    .object({
+      full: z.string().min(1).default('model.onnx'),
+      refresh: z.string().min(1).optional(),
+      step: z.string().min(1).optional(),
+    })
+    .refine((g) => (g.refresh === undefined) === (g.step === undefined), {
+      message: 'name both "refresh" and "step", or neither',
+    })
+    .default({ full: 'model.onnx' })
+    .describe('graph files; refresh + step enable cached block decoding'),
+  cache: z
+    .object({
+      layers: z.number().int().positive(),
+      heads: z.number().int().positive(),
+      head_dim: z.number().int().positive(),
+      d_model: z.number().int().positive(),
+      halo: z.number().int().min(0),
+    })
+    .optional()
+    .describe('shapes of the cached state the refresh graph returns'),
 });
+
+/** What cached block decoding needs to know of the refresh and step graphs (see tools/train/cache_heads.py). */
+export interface CacheGraphs {
+  refreshPath: string;
+  stepPath: string;
+  layers: number;
+  heads: number;
+  headDim: number;
+  dModel: number;
+  /** convolution reach: positions read on each side of a span */
+  halo: number;
+  /** floats of keys (and as many of values) per cached position: layers x heads x head_dim */
+  floatsPerPosition: number;
+}
 
 export interface ModelBundle {
   dir: string;
@@ -36,6 +73,8 @@ export interface ModelBundle {
   reducedOutputs: boolean;
   hasAttentionMask: boolean;
   tokenizer: DllmTokenizer;
+  /** present when the bundle ships refresh + step graphs (cached block decoding) */
+  cacheGraphs?: CacheGraphs;
 }
 
 export class BundleError extends Error {
@@ -65,16 +104,36 @@ export function loadModelBundle(dirInput: string): ModelBundle {
     throw new BundleError(`${dllmPath}: ${where}`);
   }
   const d = parsed.data;
-  for (const [field, id] of [['mask_token_id', d.mask_token_id], ['eos_token_id', d.eos_token_id], ['pad_token_id', d.pad_token_id]] as const) {
+  for (const [field, id] of [
+    ['mask_token_id', d.mask_token_id],
+    ['eos_token_id', d.eos_token_id],
+    ['pad_token_id', d.pad_token_id],
+  ] as const) {
     if (id >= d.vocab_size) throw new BundleError(`${dllmPath}: ${field} ${id} is outside vocab_size ${d.vocab_size}`);
   }
   const tokenizer = DllmTokenizer.fromFile(file('tokenizer.json'));
+  if (d.weights) file(d.weights);
+  let cacheGraphs: CacheGraphs | undefined;
+  if (d.graphs.refresh && d.graphs.step) {
+    if (!d.cache) throw new BundleError(`${dllmPath}: cache: required with graphs.refresh and graphs.step`);
+    if (d.shift_logits) throw new BundleError(`${dllmPath}: graphs.refresh: cached decoding does not support shift_logits`);
+    cacheGraphs = {
+      refreshPath: file(d.graphs.refresh),
+      stepPath: file(d.graphs.step),
+      layers: d.cache.layers,
+      heads: d.cache.heads,
+      headDim: d.cache.head_dim,
+      dModel: d.cache.d_model,
+      halo: d.cache.halo,
+      floatsPerPosition: d.cache.layers * d.cache.heads * d.cache.head_dim,
+    };
+  }
   if (tokenizer.vocabSize > d.vocab_size) {
     throw new BundleError(`${dllmPath}: vocab_size ${d.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize}`);
   }
   return {
     dir,
-    modelPath: file('model.onnx'),
+    modelPath: file(d.graphs.full),
     name: d.name,
     vocabSize: d.vocab_size,
     maxLength: d.max_length,
@@ -85,5 +144,6 @@ export function loadModelBundle(dirInput: string): ModelBundle {
     reducedOutputs: 'top_ids' in d.outputs && 'top_probs' in d.outputs && 'entropy' in d.outputs,
     hasAttentionMask: d.inputs ? 'attention_mask' in d.inputs : true,
     tokenizer,
+    cacheGraphs,
   };
 }

@@ -12,9 +12,11 @@ describe('generic logits-only graphs', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'generic-'));
-    for (const f of ['model.onnx', 'tokenizer.json', 'dllm.json']) cpSync(join('models/dllm-code-small', f), join(dir, f));
+    for (const f of ['model.onnx', 'weights.bin', 'tokenizer.json', 'dllm.json']) cpSync(join('models/dllm-code-small', f), join(dir, f));
     const dllm = JSON.parse(readFileSync(join(dir, 'dllm.json'), 'utf8')) as Record<string, unknown>;
     dllm.outputs = { logits: 'float32 [batch, length, vocab]' };
+    dllm.graphs = { full: 'model.onnx' }; // a generic graph comes without cache graphs
+    delete dllm.cache;
     writeFileSync(join(dir, 'dllm.json'), JSON.stringify(dllm));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,13 +26,25 @@ describe('generic logits-only graphs', () => {
       const bundle = loadModelBundle(modelDir);
       const forward = await OrtForward.create(bundle);
       const scheduler = new Scheduler(forward, bundle, { maxRows: 4, maxTokens: 4096 });
-      const params = parseGenerationParams({ policy: 'threshold', threshold: 0.5, gen_length: 16, seed: 1 });
+      const params = parseGenerationParams({
+        policy: 'threshold',
+        threshold: 0.5,
+        gen_length: 16,
+        seed: 1,
+        cache: 'none',
+      });
       const out = await Promise.all([
         scheduler.submit('a', { task: { prompt: 'def main(argv):' }, params }),
-        scheduler.submit('b', { task: { prefix: 'x = [', suffix: ']\n' }, params: { ...params, gen_length: 4 } }),
+        scheduler.submit('b', {
+          task: { prefix: 'x = [', suffix: ']\n' },
+          params: { ...params, gen_length: 4 },
+        }),
       ]);
       await forward.release();
-      return { reduced: bundle.reducedOutputs, out: out.map((r) => ({ text: r.text, steps: r.steps })) };
+      return {
+        reduced: bundle.reducedOutputs,
+        out: out.map((r) => ({ text: r.text, steps: r.steps })),
+      };
     };
     const ours = await run('models/dllm-code-small');
     const generic = await run(dir);

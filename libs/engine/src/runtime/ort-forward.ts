@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { ModelBundle } from '../bundle/model-bundle';
-import type { ForwardBatch, ForwardPass, ForwardResult } from './forward-pass';
+import type { ForwardBatch, ForwardPass, ForwardResult, RefreshBatch, RefreshResult, StepBatch } from './forward-pass';
 
 export interface OrtForwardOptions {
   /** tried in order, e.g. ['cuda', 'cpu']; cpu is always the last resort */
@@ -10,17 +10,34 @@ export interface OrtForwardOptions {
   onWarning?: (message: string) => void;
 }
 
+interface CacheSessions {
+  refresh: ort.InferenceSession;
+  step: ort.InferenceSession;
+}
+
+const REDUCED = ['top_ids', 'top_probs', 'entropy'];
+
 /**
- * onnxruntime-node session for a bundle. `run` blocks the calling JS thread for the whole forward,
+ * onnxruntime-node sessions for a bundle: the full graph, plus the refresh and step graphs of cached
+ * block decoding when the bundle has them. `run` blocks the calling JS thread for the whole forward,
  * so the engine calls it from its own worker thread (see engine-thread.ts), never the main one.
  */
 export class OrtForward implements ForwardPass {
+  readonly refresh?: (batch: RefreshBatch) => Promise<RefreshResult>;
+  readonly step?: (batch: StepBatch) => Promise<ForwardResult>;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly bundle: ModelBundle,
     readonly provider: string,
     private readonly fetches: string[],
-  ) {}
+    private readonly cache?: CacheSessions,
+  ) {
+    if (cache) {
+      this.refresh = (b) => this.runRefresh(cache.refresh, b);
+      this.step = (b) => this.runStep(cache.step, b);
+    }
+  }
 
   static async create(bundle: ModelBundle, opts: OrtForwardOptions = {}): Promise<OrtForward> {
     const warn = opts.onWarning ?? ((m: string) => console.warn(m));
@@ -38,7 +55,17 @@ export class OrtForward implements ForwardPass {
         if (provider === 'cpu' && requested[0] !== 'cpu') {
           warn(`execution providers ${requested.join(',')} unavailable; running on cpu`);
         }
-        return new OrtForward(session, bundle, provider, OrtForward.checkOutputs(session, bundle));
+        const fetches = OrtForward.checkOutputs(session, bundle);
+        const cache = bundle.cacheGraphs
+          ? OrtForward.checkCacheGraphs(
+              {
+                refresh: await ort.InferenceSession.create(bundle.cacheGraphs.refreshPath, options),
+                step: await ort.InferenceSession.create(bundle.cacheGraphs.stepPath, options),
+              },
+              bundle,
+            )
+          : undefined;
+        return new OrtForward(session, bundle, provider, fetches, cache);
       } catch (err) {
         lastError = err;
         if (provider !== 'cpu') warn(`execution provider ${provider} unavailable (${(err as Error).message.split('\n')[0]}); trying the next`);
@@ -55,28 +82,103 @@ export class OrtForward implements ForwardPass {
     return want;
   }
 
+  private static checkCacheGraphs(c: CacheSessions, bundle: ModelBundle): CacheSessions {
+    const want = {
+      refresh: {
+        inputs: ['input_ids', 'attention_mask', 'head_positions', 'halo_positions'],
+        outputs: [...REDUCED, 'keys', 'values', 'halo'],
+      },
+      step: {
+        inputs: [
+          'input_ids',
+          'positions',
+          'query_mask',
+          'past_mask',
+          'halo',
+          ...Array.from({ length: bundle.cacheGraphs!.layers }, (_, l) => [`past_keys_${l}`, `past_values_${l}`]).flat(),
+        ],
+        outputs: REDUCED,
+      },
+    };
+    for (const graph of ['refresh', 'step'] as const) {
+      const s = c[graph];
+      const missing = [
+        ...want[graph].inputs.filter((n) => !s.inputNames.includes(n)).map((n) => `input ${n}`),
+        ...want[graph].outputs.filter((n) => !s.outputNames.includes(n)).map((n) => `output ${n}`),
+      ];
+      if (missing.length) throw new Error(`${bundle.dir}: ${graph} graph lacks ${missing.join(', ')}`);
+    }
+    return c;
+  }
+
+  private async runRefresh(session: ort.InferenceSession, b: RefreshBatch): Promise<RefreshResult> {
+    const g = this.bundle.cacheGraphs!;
+    const out = await session.run({
+      input_ids: new ort.Tensor('int64', b.ids, [b.rows, b.length]),
+      attention_mask: new ort.Tensor('int64', b.attention, [b.rows, b.length]),
+      head_positions: new ort.Tensor('int64', b.headPositions, [b.rows, b.headLength]),
+      halo_positions: new ort.Tensor('int64', b.haloPositions, [b.rows, 2 * g.halo]),
+    });
+    return {
+      head: OrtForward.reduced(out, b.rows, b.headLength, this.bundle.vocabSize),
+      keys: out.keys!.data as Float32Array,
+      values: out.values!.data as Float32Array,
+      halo: out.halo!.data as Float32Array,
+    };
+  }
+
+  private async runStep(session: ort.InferenceSession, b: StepBatch): Promise<ForwardResult> {
+    const g = this.bundle.cacheGraphs!;
+    const cacheDims = [b.rows, g.heads, b.cached, g.headDim];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', b.ids, [b.rows, b.span]),
+      positions: new ort.Tensor('int64', b.positions, [b.rows, b.span]),
+      query_mask: new ort.Tensor('int64', b.queryMask, [b.rows, b.span]),
+      past_mask: new ort.Tensor('int64', b.pastMask, [b.rows, b.cached]),
+      halo: new ort.Tensor('float32', b.halo, [b.rows, g.layers, 2 * g.halo, g.dModel]),
+    };
+    for (let l = 0; l < g.layers; l++) {
+      feeds[`past_keys_${l}`] = new ort.Tensor('float32', b.pastKeys[l]!, cacheDims);
+      feeds[`past_values_${l}`] = new ort.Tensor('float32', b.pastValues[l]!, cacheDims);
+    }
+    const out = await session.run(feeds, REDUCED);
+    return OrtForward.reduced(out, b.rows, b.span, this.bundle.vocabSize);
+  }
+
+  private static reduced(out: ort.InferenceSession.ReturnType, rows: number, length: number, vocab: number): ForwardResult {
+    const topIds = out.top_ids!;
+    return {
+      rows,
+      length,
+      topIds: topIds.data as BigInt64Array,
+      topProbs: out.top_probs!.data as Float32Array,
+      entropy: out.entropy!.data as Float32Array,
+      k: topIds.dims[2]!,
+      vocab,
+    };
+  }
+
   async run(batch: ForwardBatch): Promise<ForwardResult> {
     const dims = [batch.rows, batch.length];
-    const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', batch.ids, dims) };
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', batch.ids, dims),
+    };
     if (this.bundle.hasAttentionMask) feeds.attention_mask = new ort.Tensor('int64', batch.attention, dims);
     const out = await this.session.run(feeds, this.fetches);
-    if (this.bundle.reducedOutputs) {
-      const topIds = out.top_ids!;
-      return {
-        rows: batch.rows,
-        length: batch.length,
-        topIds: topIds.data as BigInt64Array,
-        topProbs: out.top_probs!.data as Float32Array,
-        entropy: out.entropy!.data as Float32Array,
-        k: topIds.dims[2]!,
-        vocab: this.bundle.vocabSize,
-      };
-    }
+    if (this.bundle.reducedOutputs) return OrtForward.reduced(out, batch.rows, batch.length, this.bundle.vocabSize);
     const logits = out.logits!;
-    return { rows: batch.rows, length: batch.length, logits: logits.data as Float32Array, vocab: logits.dims[2]!, k: 0 };
+    return {
+      rows: batch.rows,
+      length: batch.length,
+      logits: logits.data as Float32Array,
+      vocab: logits.dims[2]!,
+      k: 0,
+    };
   }
 
   async release(): Promise<void> {
     await this.session.release();
+    await this.cache?.refresh.release();
+    await this.cache?.step.release();
   }
 }

@@ -1,6 +1,7 @@
 import type { ModelBundle } from '../bundle/model-bundle';
 import type { ForwardResult } from '../runtime/forward-pass';
-import type { GenerationParams } from '../params';
+import { CACHED_BLOCK_LENGTH, type GenerationParams } from '../params';
+import type { RowCache } from '../scheduler/row-cache';
 import type { FinishReason, GenerationResult, GenerationTask, IntermediateState } from '../types';
 import { type Candidate, selectEntropy, selectFactor, selectFixed, selectThreshold, uniformSchedule } from './policies';
 import { propose, reduceLogits, type TopK } from './proposals';
@@ -16,6 +17,15 @@ export class GenerationError extends Error {
 
 const GENERIC_TOP_K = 8;
 export const MASK_PLACEHOLDER = '▒';
+
+/** Which graph a row's next forward needs, and over which positions. */
+export type ForwardPlan =
+  /** the whole sequence, head everywhere */
+  | { graph: 'full' }
+  /** the whole sequence; head over [from, to); the cache comes back */
+  | { graph: 'refresh'; from: number; to: number }
+  /** the span [from, to) against cached positions [0, cached), the span itself excepted; `rightHalo`: the span ends before the row does */
+  | { graph: 'step'; from: number; to: number; cached: number; rightHalo: boolean };
 
 /**
  * One sequence being denoised: prompt (or prefix) | canvas of masks | (suffix).
@@ -43,6 +53,10 @@ export class Row {
   private readonly rng: Rng;
   private readonly disallowed: Set<number>;
   private readonly allowEos: boolean;
+  /** resolved from params.cache and what the bundle supports */
+  readonly cacheMode: 'dual' | 'prefix' | 'none';
+  /** keys/values from this row's last refresh; freed when the row ends */
+  cache?: RowCache;
 
   constructor(
     readonly id: string,
@@ -70,7 +84,12 @@ export class Row {
     this.masked = new Uint8Array(this.ids.length);
     this.masked.fill(1, this.canvasStart, this.canvasEnd);
     this.maskedLeft = gen;
-    this.blockLength = params.block_length ?? gen;
+    const mode = params.cache === 'auto' ? (bundle.cacheGraphs ? 'dual' : 'none') : params.cache;
+    if (mode !== 'none' && !bundle.cacheGraphs) {
+      throw new GenerationError(`cache "${mode}" needs a model with cache graphs; ${bundle.name} has none (use cache "none")`);
+    }
+    this.cacheMode = mode;
+    this.blockLength = params.block_length ?? (mode === 'none' ? gen : Math.min(CACHED_BLOCK_LENGTH, gen));
     this.blockStart = this.canvasStart;
     const blocks = Math.ceil(gen / this.blockLength);
     this.maxSteps = params.max_steps ?? gen;
@@ -92,20 +111,60 @@ export class Row {
     return this.maskedLeft === 0;
   }
 
-  /** Consume row `r` of a forward's outputs: propose, select by policy and budget, commit. */
-  step(out: ForwardResult, r: number): void {
-    const lastAllowed = this.steps + 1 >= this.maxSteps;
+  private get lastAllowed(): boolean {
+    return this.steps + 1 >= this.maxSteps;
+  }
+
+  private get blockEnd(): number {
+    return Math.min(this.blockStart + this.blockLength, this.canvasEnd);
+  }
+
+  /**
+   * The next forward this row needs. Without a cache, or on the last allowed forward (which commits
+   * the whole canvas), the full graph. With one: a refresh at each block start (and every
+   * `cache_refresh_every` steps), and otherwise a step over the block (dual: against every other
+   * position; prefix: the block and all after it, against what precedes the block).
+   */
+  plan(): ForwardPlan {
+    if (this.cacheMode === 'none' || this.lastAllowed) return { graph: 'full' };
+    const every = this.params.cache_refresh_every;
+    const c = this.cache;
+    if (!c || c.blockStart !== this.blockStart || (every > 0 && c.stepsSinceRefresh >= every)) {
+      return { graph: 'refresh', from: this.blockStart, to: this.blockEnd };
+    }
+    return this.cacheMode === 'dual'
+      ? {
+          graph: 'step',
+          from: this.blockStart,
+          to: this.blockEnd,
+          cached: this.ids.length,
+          rightHalo: true,
+        }
+      : {
+          graph: 'step',
+          from: this.blockStart,
+          to: this.ids.length,
+          cached: this.blockStart,
+          rightHalo: false,
+        };
+  }
+
+  /**
+   * Consume row `r` of a forward's outputs (whose position 0 is this row's position `offset`):
+   * propose, select by policy and budget, commit.
+   */
+  step(out: ForwardResult, r: number, offset = 0): void {
+    const lastAllowed = this.lastAllowed;
     const stepsBefore = this.steps;
     this.steps++;
-    const blockEnd = Math.min(this.blockStart + this.blockLength, this.canvasEnd);
     // the final allowed forward commits everything left, greedily, later blocks included
-    const [from, to] = lastAllowed ? [this.canvasStart, this.canvasEnd] : [this.blockStart, blockEnd];
+    const [from, to] = lastAllowed ? [this.canvasStart, this.canvasEnd] : [this.blockStart, this.blockEnd];
     const sampling = lastAllowed ? { temperature: 0, top_p: 1 } : this.params;
     const proposals = new Map<number, number>();
     const candidates: Candidate[] = [];
     for (let p = from; p < to; p++) {
       if (!this.masked[p]) continue;
-      const prop = propose(this.distribution(out, r, p), this.disallowed, sampling, this.rng);
+      const prop = propose(this.distribution(out, r, p - offset), this.disallowed, sampling, this.rng);
       proposals.set(p, prop.token);
       candidates.push({ position: p, confidence: prop.confidence, entropy: prop.entropy });
     }
@@ -117,6 +176,7 @@ export class Row {
     }
     for (const c of chosen) this.commit(c.position, proposals.get(c.position)!);
     this.stepInBlock++;
+    if (this.cache) this.cache.stepsSinceRefresh++;
     while (this.blockStart < this.canvasEnd && !this.anyMasked(this.blockStart, Math.min(this.blockStart + this.blockLength, this.canvasEnd))) {
       this.blockStart += this.blockLength;
       this.stepInBlock = 0;
@@ -141,6 +201,7 @@ export class Row {
     }
   }
 
+  /** `p` counts from the output's first position */
   private distribution(out: ForwardResult, r: number, p: number): TopK {
     const q = this.bundle.shiftLogits ? Math.max(0, p - 1) : p;
     const at = r * out.length + q;
@@ -201,7 +262,12 @@ export class Row {
 
   result(now: number, reason?: FinishReason): GenerationResult {
     const end = this.outputEnd();
-    let text = reason === 'cancelled' ? '' : this.bundle.tokenizer.decode(this.ids.subarray(this.canvasStart, end), { skipSpecial: true });
+    let text =
+      reason === 'cancelled'
+        ? ''
+        : this.bundle.tokenizer.decode(this.ids.subarray(this.canvasStart, end), {
+            skipSpecial: true,
+          });
     let finish: FinishReason = reason ?? (this.firstEos >= 0 ? 'stop' : 'length');
     if (!reason) {
       const cut = Math.min(...(this.params.stop ?? []).map((s) => text.indexOf(s)).filter((i) => i >= 0));

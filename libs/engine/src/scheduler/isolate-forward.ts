@@ -1,4 +1,3 @@
-import type { ForwardBatch, ForwardPass, ForwardResult } from '../runtime/forward-pass';
 import { GenerationError } from '../sampler/row';
 
 /** A forward failed for this row alone while others of the same batch ran: the row is at fault. */
@@ -9,35 +8,31 @@ export class RowForwardError extends GenerationError {
   }
 }
 
-/** Row r's slice of a forward: its own result and the row index in it. */
-export type RowOutput = { result: ForwardResult; row: number } | { error: Error };
-
 /**
- * After a batched forward failed: runs each row by itself, so one bad row fails alone and the
- * others go on with their own outputs (no step is lost). When every row fails alone too, the
- * fault is the runtime's, not a row's: null, and the caller fails them all with the original
- * error (retryable, not the rows' fault).
+ * After a forward over several rows failed: runs each row by itself (`run` with one row: its own
+ * forward, then its step, so no step is lost), and fails only the rows that fail alone, with a
+ * RowForwardError. When every row fails alone too, the fault is the runtime's, not a row's: they
+ * all fail with the original (retryable) error.
  */
-export async function forwardRowsAlone(
-  forward: ForwardPass,
-  batch: ForwardBatch,
-): Promise<RowOutput[] | null> {
-  const { rows, length } = batch;
-  const outputs: RowOutput[] = [];
-  for (let r = 0; r < rows; r++) {
-    try {
-      const result = await forward.run({
-        rows: 1,
-        length,
-        ids: batch.ids.slice(r * length, (r + 1) * length),
-        attention: batch.attention.slice(r * length, (r + 1) * length),
-      });
-      outputs.push({ result, row: 0 });
-    } catch (err) {
-      outputs.push({
-        error: new RowForwardError(`forward failed for this row alone: ${(err as Error).message}`),
-      });
+export async function retryRowsAlone<Row>(
+  rows: readonly Row[],
+  original: Error,
+  run: (rows: Row[]) => Promise<void>,
+  fail: (row: Row, error: Error) => void,
+): Promise<void> {
+  const failures: Array<[Row, Error]> = [];
+  if (rows.length > 1) {
+    for (const row of rows) {
+      try {
+        await run([row]);
+      } catch (err) {
+        failures.push([row, err as Error]);
+      }
     }
   }
-  return outputs.some((o) => 'result' in o) ? outputs : null;
+  if (rows.length < 2 || failures.length === rows.length) {
+    for (const row of rows) fail(row, original);
+    return;
+  }
+  for (const [row, err] of failures) fail(row, new RowForwardError(`forward failed for this row alone: ${err.message}`));
 }

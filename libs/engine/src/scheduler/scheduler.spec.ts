@@ -146,7 +146,9 @@ describe('Scheduler', () => {
   it('rejects a row longer than the model with a clear error, without stopping others', async () => {
     const { gen } = setup();
     await expect(gen({ prompt: 'x '.repeat(300) }, { gen_length: 8 })).rejects.toThrow(GenerationError);
-    await expect(gen({ prompt: 'x '.repeat(300) }, { gen_length: 8 })).rejects.toThrow(/prompt is \d+ tokens; with gen_length 8 that is \d+ > the model's max length 256/);
+    await expect(gen({ prompt: 'x '.repeat(300) }, { gen_length: 8 })).rejects.toThrow(
+      /prompt is \d+ tokens; with gen_length 8 that is \d+ > the model's max length 256/,
+    );
     await expect(gen({ prompt: 'x' }, { gen_length: 8 })).resolves.toMatchObject({ tokens: 8 });
   });
 
@@ -154,8 +156,10 @@ describe('Scheduler', () => {
     const forward = new FakeForward(rising);
     const scheduler = new Scheduler(forward, bundle, { maxRows: 4, maxTokens: 4096 });
     const states: string[] = [];
-    await scheduler.submit('v', { task: { prompt: 'x' }, params: parseGenerationParams({ policy: 'fixed', gen_length: 4, intermediate_every: 2 }) }, (s) =>
-      states.push(s.text),
+    await scheduler.submit(
+      'v',
+      { task: { prompt: 'x' }, params: parseGenerationParams({ policy: 'fixed', gen_length: 4, intermediate_every: 2 }) },
+      (s) => states.push(s.text),
     );
     expect(states).toEqual(['▒▒aa', 'aaaa']);
   });

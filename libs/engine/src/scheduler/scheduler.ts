@@ -1,8 +1,10 @@
 import type { ModelBundle } from '../bundle/model-bundle';
-import type { ForwardPass } from '../runtime/forward-pass';
-import { GenerationError, Row } from '../sampler/row';
-import { forwardRowsAlone, type RowOutput } from './isolate-forward';
+import type { ForwardPass, ForwardResult } from '../runtime/forward-pass';
+import { type ForwardPlan, GenerationError, Row } from '../sampler/row';
+import { retryRowsAlone } from './isolate-forward';
 import type { GenerationRequest, GenerationResult, IntermediateState } from '../types';
+import { fullBatch, refreshBatch, rowCacheBytes, takeCache } from './row-cache';
+import { StepBatchBuilder } from './step-batch-builder';
 
 export interface SchedulerOptions {
   /** most rows in one forward */
@@ -16,13 +18,18 @@ export interface SchedulerOptions {
 
 export interface StepStats {
   steps: number;
+  /** forwards run, by graph (a step may run one of each) */
+  forwards: { full: number; refresh: number; step: number };
   forwardMs: number;
   /** whole step: admission, batch building, forward, sampling, bookkeeping */
   stepMs: number;
   rowsInForwards: number;
+  /** positions fed to forwards, padding included (full/refresh: sequences; step: spans) */
   paddedTokens: number;
   realTokens: number;
   completedRows: number;
+  /** bytes of cached keys/values/halo held by active rows now */
+  cacheBytes: number;
 }
 
 interface Entry {
@@ -34,25 +41,32 @@ interface Entry {
 }
 
 /**
- * Continuous batching over denoising steps. Every step runs ONE forward over the active rows; a row
- * that finishes leaves and a waiting row takes its slot at the next step (no KV cache to move).
+ * Continuous batching over denoising steps. Every step gives each active row one forward: rows are
+ * grouped by the graph they need (full recompute, cache refresh at a block start, or a cached step
+ * over their block), one call per group, each padded to its longest row. A row that finishes leaves
+ * (its cache with it) and a waiting row takes its slot at the next step.
  * Admission prefers waiting rows whose length is close to the batch's (less padding) but never
- * starves a row: after `maxPassOvers` pass-overs it goes first.
+ * starves a row: after `maxPassOvers` pass-overs it goes first. The token budget (rows x padded
+ * length) also bounds cache memory: a row caches at most its own length.
  */
 export class Scheduler {
   private readonly waiting: Entry[] = [];
   private readonly active: Entry[] = [];
   private readonly byId = new Map<string, Entry>();
   private running: Promise<void> | null = null;
+  /** step batches reuse their buffers, and each row's slot, across steps */
+  private stepBatches?: StepBatchBuilder;
   private readonly now: () => number;
   readonly stats: StepStats = {
     steps: 0,
+    forwards: { full: 0, refresh: 0, step: 0 },
     forwardMs: 0,
     stepMs: 0,
     rowsInForwards: 0,
     paddedTokens: 0,
     realTokens: 0,
     completedRows: 0,
+    cacheBytes: 0,
   };
 
   constructor(
@@ -124,6 +138,7 @@ export class Scheduler {
 
   private settle(e: Entry, error?: Error): void {
     this.byId.delete(e.row.id);
+    this.dropCache(e.row);
     if (error) e.reject(error);
     else e.resolve(e.row.result(this.now(), e.row.cancelled ? 'cancelled' : undefined));
   }
@@ -157,6 +172,11 @@ export class Scheduler {
     }
   }
 
+  private dropCache(row: Row): void {
+    if (row.cache) this.stats.cacheBytes -= rowCacheBytes(row.cache);
+    row.cache = undefined;
+  }
+
   private async step(): Promise<void> {
     const t0 = this.now();
     for (let i = this.active.length - 1; i >= 0; i--) {
@@ -164,49 +184,30 @@ export class Scheduler {
     }
     this.admit();
     if (!this.active.length) return;
-    const rows = this.active.length;
-    const length = this.active.reduce((m, e) => Math.max(m, e.row.length), 0);
-    const ids = new BigInt64Array(rows * length).fill(BigInt(this.bundle.padId));
-    const attention = new BigInt64Array(rows * length);
-    let real = 0;
-    this.active.forEach((e, r) => {
-      const seq = e.row.ids;
-      for (let p = 0; p < seq.length; p++) {
-        ids[r * length + p] = BigInt(seq[p]!);
-        attention[r * length + p] = 1n;
-      }
-      real += seq.length;
-    });
-    const f0 = this.now();
-    let outputs: RowOutput[];
-    try {
-      const out = await this.forward.run({ rows, length, ids, attention });
-      outputs = this.active.map((_, r) => ({ result: out, row: r }));
-    } catch (err) {
-      // one bad row must not fail its neighbours: retry them one by one; if every row fails
-      // alone too, the runtime is at fault and they all fail with its (retryable) error
-      const alone = await forwardRowsAlone(this.forward, { rows, length, ids, attention });
-      if (!alone) {
-        for (const e of this.active.splice(0)) this.settle(e, err as Error);
-        return;
-      }
-      outputs = alone;
+    const groups = { full: [] as Entry[], refresh: [] as Entry[], step: [] as Entry[] };
+    const plans = new Map<Entry, ForwardPlan>();
+    for (const e of this.active) {
+      const plan = e.row.plan();
+      plans.set(e, plan);
+      groups[plan.graph].push(e);
     }
-    const f1 = this.now();
-    for (let r = 0; r < rows; r++) {
-      const e = this.active[r]!;
-      const output = outputs[r]!;
+    let forwardMs = 0;
+    for (const graph of ['full', 'refresh', 'step'] as const) {
+      const group = groups[graph];
+      if (!group.length) continue;
+      const f0 = this.now();
       try {
-        if ('error' in output) throw output.error;
-        e.row.step(output.result, output.row);
-        const every = e.row.params.intermediate_every;
-        if (e.onIntermediate && every > 0 && (e.row.steps % every === 0 || e.row.done)) e.onIntermediate(e.row.intermediate());
+        await this.runGroup(graph, group, plans);
       } catch (err) {
-        e.row.cancelled = true;
-        this.settle(e, err as Error);
+        // one bad row must not fail its neighbours: its rows are retried one at a time
+        await retryRowsAlone(group, err as Error, (rows) => this.runGroup(graph, rows, plans), (e, error) => {
+          if (this.byId.has(e.row.id)) this.settle(e, error);
+        });
       }
+      forwardMs += this.now() - f0;
+      this.stats.forwards[graph]++;
     }
-    for (let r = rows - 1; r >= 0; r--) {
+    for (let r = this.active.length - 1; r >= 0; r--) {
       const e = this.active[r]!;
       if (e.row.done && this.byId.has(e.row.id)) {
         this.active.splice(r, 1);
@@ -216,10 +217,70 @@ export class Scheduler {
     }
     const s = this.stats;
     s.steps++;
-    s.forwardMs += f1 - f0;
+    s.forwardMs += forwardMs;
     s.stepMs += this.now() - t0;
-    s.rowsInForwards += rows;
-    s.paddedTokens += rows * length;
-    s.realTokens += real;
+  }
+
+  /** One forward for rows that need the same graph, then each row consumes its slice. */
+  private async runGroup(graph: ForwardPlan['graph'], group: Entry[], plans: Map<Entry, ForwardPlan>): Promise<void> {
+    const span = (e: Entry) => plans.get(e) as Extract<ForwardPlan, { from: number }>;
+    let out: ForwardResult;
+    let offsets: number[];
+    let tokens: number;
+    if (graph === 'full') {
+      const batch = fullBatch(
+        group.map((e) => e.row.ids),
+        this.bundle.padId,
+      );
+      out = await this.forward.run(batch);
+      offsets = group.map(() => 0);
+      tokens = batch.rows * batch.length;
+    } else if (graph === 'refresh') {
+      const g = this.requireCacheGraphs();
+      const rows = group.map((e) => ({ ids: e.row.ids, from: span(e).from, to: span(e).to }));
+      const batch = refreshBatch(rows, this.bundle.padId, g.halo);
+      const res = await this.forward.refresh!(batch);
+      group.forEach((e, r) => {
+        this.dropCache(e.row);
+        e.row.cache = takeCache(res, r, batch.length, rows[r]!, g);
+        this.stats.cacheBytes += rowCacheBytes(e.row.cache);
+      });
+      out = res.head;
+      offsets = rows.map((r) => r.from);
+      tokens = batch.rows * batch.length;
+    } else {
+      this.stepBatches ??= new StepBatchBuilder(this.requireCacheGraphs());
+      const rows = group.map((e) => {
+        const p = plans.get(e) as Extract<ForwardPlan, { graph: 'step' }>;
+        return { entry: e, ids: e.row.ids, from: p.from, to: p.to, cache: e.row.cache!, cached: p.cached, rightHalo: p.rightHalo };
+      });
+      const { batch, order } = this.stepBatches.build(rows);
+      out = await this.forward.step!(batch);
+      group = order.map((r) => r.entry); // rows keep their batch slots: consume in batch order
+      offsets = order.map((r) => r.from);
+      tokens = batch.rows * batch.span;
+    }
+    this.stats.rowsInForwards += group.length;
+    this.stats.paddedTokens += tokens;
+    this.stats.realTokens += group.reduce((a, e) => {
+      const p = plans.get(e)!;
+      return a + (p.graph === 'step' ? p.to - p.from : e.row.length);
+    }, 0);
+    group.forEach((e, r) => {
+      try {
+        e.row.step(out, r, offsets[r]);
+        const every = e.row.params.intermediate_every;
+        if (e.onIntermediate && every > 0 && (e.row.steps % every === 0 || e.row.done)) e.onIntermediate(e.row.intermediate());
+      } catch (err) {
+        e.row.cancelled = true;
+        this.settle(e, err as Error);
+      }
+    });
+  }
+
+  private requireCacheGraphs() {
+    const g = this.bundle.cacheGraphs;
+    if (!g || !this.forward.refresh || !this.forward.step) throw new GenerationError(`${this.bundle.name}: this runtime has no cache graphs`);
+    return g;
   }
 }

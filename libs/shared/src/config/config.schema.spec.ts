@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       RECONCILE_INTERVAL_MS: 5000,
       ENQUEUE_GRACE_MS: 10_000,
       SSE_POLL_MS: 500,
+      DASHBOARD_DIR: 'dist/web',
       WORKER_CONCURRENCY: 0,
       WORKER_LOCK_MS: 30_000,
       WORKER_STALLED_CHECK_MS: 15_000,

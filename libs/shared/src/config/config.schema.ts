@@ -135,11 +135,16 @@ export const configSchema = z.object({
     .min(50)
     .default(500)
     .describe('How often a progress stream (GET /v1/batches/:id/events) rereads its batch.'),
+  DASHBOARD_DIR: z
+    .string()
+    .min(1)
+    .default('dist/web')
+    .describe('Folder of the built web dashboard (npm run build:web) that the API serves at /ui.'),
   ADMIN_API_KEY: z
     .string()
     .min(16, 'must be at least 16 characters')
     .optional()
-    .describe('Bearer key of the admin routes (/v1/admin/*); unset disables them.'),
+    .describe('Bearer key of the admin routes (/v1/admin/*, /admin/queues); unset disables them.'),
   WORKER_ID: z
     .string()
     .min(1)

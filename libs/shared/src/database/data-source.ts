@@ -4,12 +4,17 @@ import { ApiKeyEntity } from './entities/api-key.entity';
 import { BatchEntity } from './entities/batch.entity';
 import { BatchItemEntity } from './entities/batch-item.entity';
 import { InitialSchema1780000000000 } from './migrations/1780000000000-initial-schema';
-import { RepairState1780000100000 } from './migrations/1780000100000-repair-state';
+import { BatchRetryLinks1781000000000 } from './migrations/1781000000000-batch-retry-links';
+import { RepairState1782000000000 } from './migrations/1782000000000-repair-state';
 
 export const ENTITIES = [ApiKeyEntity, BatchEntity, BatchItemEntity];
 
 /** Every migration, oldest first. Classes, not globs, so bundles and ts/js builds find the same set. */
-export const MIGRATIONS = [InitialSchema1780000000000, RepairState1780000100000];
+export const MIGRATIONS = [
+  InitialSchema1780000000000,
+  BatchRetryLinks1781000000000,
+  RepairState1782000000000,
+];
 
 /** TypeORM options for both apps and the migrate command. The schema only changes by migration. */
 export function dataSourceOptions(

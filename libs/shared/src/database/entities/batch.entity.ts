@@ -44,6 +44,14 @@ export class BatchEntity {
   @Column({ name: 'request_hash', type: 'char', length: 64, nullable: true })
   requestHash!: string | null;
 
+  /** The batch this one retries (its failed and expired items), if it is a retry. */
+  @Column({ name: 'retry_of', type: 'uuid', nullable: true })
+  retryOf!: string | null;
+
+  /** The latest retry of this batch, if any. */
+  @Column({ name: 'retried_by', type: 'uuid', nullable: true })
+  retriedBy!: string | null;
+
   @Column({ name: 'total_count', type: 'integer' })
   totalCount!: number;
 

@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * machine-readable failure reason; per-batch chunk size (so a changed BATCH_CHUNK_SIZE never
  * maps an old batch's items to the wrong job); an index of open, enqueued batches.
  */
-export class RepairState1780000100000 implements MigrationInterface {
-  name = 'RepairState1780000100000';
+export class RepairState1782000000000 implements MigrationInterface {
+  name = 'RepairState1782000000000';
 
   async up(db: QueryRunner): Promise<void> {
     await db.query(

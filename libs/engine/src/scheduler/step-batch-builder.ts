@@ -1,0 +1,124 @@
+/**
+ * Builds step batches over buffers that live as long as the scheduler, so a row's cache is copied into
+ * the batch once per refresh, not once per step. A row keeps its batch slot from step to step; when
+ * rows leave (a refresh, the end of the row) the rows in the last slots move into the holes, so the
+ * batch stays dense and only the moved rows are copied again.
+ */
+import type { CacheGraphs } from '../bundle/model-bundle';
+import type { StepBatch } from '../runtime/forward-pass';
+import type { RowCache, StepRow } from './row-cache';
+
+export class StepBatchBuilder {
+  /** per layer, [slots, heads, capacity, head_dim] */
+  private keys: Float32Array[] = [];
+  private values: Float32Array[] = [];
+  /** what each slot holds now: a row's cache, at `capacity` positions */
+  private owners: Array<RowCache | undefined> = [];
+  private capacity = 0;
+  private slotsAllocated = 0;
+  /** row caches copied into the batch buffers since creation (for tests and stats) */
+  copiedRows = 0;
+
+  constructor(private readonly g: CacheGraphs) {}
+
+  /**
+   * Orders `rows` into batch slots (keeping each row's previous slot when it can) and returns the
+   * batch plus that order: output row i belongs to `order[i]`.
+   */
+  build<T extends StepRow>(rows: readonly T[]): { batch: StepBatch; order: T[] } {
+    const g = this.g;
+    const n = rows.length;
+    // room for the longest cache; shrink only when the longest is under half of it (a restride copies every row)
+    const longest = Math.max(1, ...rows.map((r) => r.cache.length));
+    if (longest > this.capacity || longest < this.capacity / 2 || n > this.slotsAllocated) this.allocate(n, longest);
+    const order = this.place(rows);
+    const planeSize = g.heads * this.capacity * g.headDim;
+    order.forEach((row, slot) => {
+      if (this.owners[slot] === row.cache) return;
+      this.owners[slot] = row.cache;
+      this.copiedRows++;
+      for (let l = 0; l < g.layers; l++) {
+        for (const [src, dst] of [
+          [row.cache.keys, this.keys[l]!],
+          [row.cache.values, this.values[l]!],
+        ] as const) {
+          for (let h = 0; h < g.heads; h++) {
+            const from = (l * g.heads + h) * row.cache.length * g.headDim;
+            const to = slot * planeSize + h * this.capacity * g.headDim;
+            dst.set(src.subarray(from, from + row.cache.length * g.headDim), to);
+          }
+        }
+      }
+    });
+    this.owners.length = Math.min(this.owners.length, n); // slots past the batch keep nothing alive
+    return { batch: this.assemble(order), order };
+  }
+
+  private allocate(slots: number, capacity: number): void {
+    const g = this.g;
+    this.capacity = capacity;
+    this.slotsAllocated = Math.max(slots, this.slotsAllocated);
+    const size = this.slotsAllocated * g.heads * capacity * g.headDim;
+    this.keys = Array.from({ length: g.layers }, () => new Float32Array(size));
+    this.values = Array.from({ length: g.layers }, () => new Float32Array(size));
+    this.owners = [];
+  }
+
+  /** Rows keep their slot if it is still inside the batch; the others fill the free slots in order. */
+  private place<T extends StepRow>(rows: readonly T[]): T[] {
+    const n = rows.length;
+    const order: Array<T | undefined> = new Array<T | undefined>(n);
+    const rest: T[] = [];
+    for (const row of rows) {
+      const slot = this.owners.indexOf(row.cache);
+      if (slot >= 0 && slot < n && order[slot] === undefined) order[slot] = row;
+      else rest.push(row);
+    }
+    for (let slot = 0; slot < n; slot++) if (order[slot] === undefined) order[slot] = rest.shift();
+    return order as T[];
+  }
+
+  private assemble(order: readonly StepRow[]): StepBatch {
+    const g = this.g;
+    const n = order.length;
+    const span = Math.max(...order.map((r) => r.to - r.from));
+    const cached = this.capacity;
+    const ids = new BigInt64Array(n * span);
+    const positions = new BigInt64Array(n * span);
+    const queryMask = new BigInt64Array(n * span);
+    const pastMask = new BigInt64Array(n * cached);
+    const haloSize = g.layers * 2 * g.halo * g.dModel;
+    const halo = new Float32Array(n * haloSize);
+    order.forEach((row, r) => {
+      for (let i = 0; i < span; i++) {
+        const p = row.from + i;
+        const real = p < row.to;
+        ids[r * span + i] = BigInt(real ? row.ids[p]! : 0);
+        positions[r * span + i] = BigInt(real ? p : row.from);
+        queryMask[r * span + i] = real ? 1n : 0n;
+      }
+      // cached positions the row attends to: its first `cached` ones, minus the span it brings fresh
+      for (let p = 0; p < row.cached; p++) pastMask[r * cached + p] = p < row.from || p >= row.to ? 1n : 0n;
+      halo.set(row.cache.halo, r * haloSize);
+      if (!row.rightHalo) {
+        for (let l = 0; l < g.layers; l++) {
+          const at = r * haloSize + (l * 2 * g.halo + g.halo) * g.dModel;
+          halo.fill(0, at, at + g.halo * g.dModel);
+        }
+      }
+    });
+    const used = n * g.heads * cached * g.headDim;
+    return {
+      rows: n,
+      span,
+      ids,
+      positions,
+      queryMask,
+      cached,
+      pastKeys: this.keys.map((k) => k.subarray(0, used)),
+      pastValues: this.values.map((v) => v.subarray(0, used)),
+      pastMask,
+      halo,
+    };
+  }
+}
