@@ -155,7 +155,10 @@ export class ChunkProcessor {
         const crashed = round.filter((_, k) => results[k] === 'crashed');
         for (const end of results) if (end !== 'crashed') ends.push(end);
         if (crashed.length > 0 && retry >= 1) {
-          log.warn({ items: crashed.length }, 'engine thread died twice under these rows: running them alone');
+          log.warn(
+            { items: crashed.length },
+            'engine thread died twice under these rows: running them alone',
+          );
           suspects.push(...crashed);
           break;
         }
@@ -188,18 +191,19 @@ export class ChunkProcessor {
   private async runSuspect(ctx: RunContext, item: ClaimedItem, log: Logger): Promise<ItemEnd> {
     for (;;) {
       const outcome = await this.lane.run(async () => {
-        let runs: number | null = null;
+        const counted: { runs: number | null } = { runs: null };
         // counted once the engine is empty and the row about to start, so that only the run
         // itself (not the wait for the engine to empty) is exposed to a crash of the process
         const countRun = async (): Promise<void> => {
-          runs = await this.deps.progress.countIsolatedRun(ctx.batchId, item.index);
-          if (runs === null) throw new EndedElsewhere();
+          counted.runs = await this.deps.progress.countIsolatedRun(ctx.batchId, item.index);
+          if (counted.runs === null) throw new EndedElsewhere();
           this.deps.metrics?.isolatedRuns.inc();
         };
         try {
           const end = await this.runItem(ctx, item, ctx.signal.aborted ? undefined : countRun);
           // stopping or cancelled before it ran: nothing was counted
-          if (end === 'crashed') return runs === null ? ('handed-back' as const) : { crashedRuns: runs as number };
+          if (end === 'crashed')
+            return counted.runs === null ? ('handed-back' as const) : { crashedRuns: counted.runs };
           return end;
         } catch (err) {
           if (err instanceof EndedElsewhere) return 'ended-elsewhere' as const;
@@ -208,7 +212,10 @@ export class ChunkProcessor {
       });
       if (typeof outcome === 'string') return outcome;
       if (outcome.crashedRuns >= this.deps.poisonRuns) {
-        log.error({ index: item.index, runs: outcome.crashedRuns }, 'item crashed the engine each time it ran alone: poison');
+        log.error(
+          { index: item.index, runs: outcome.crashedRuns },
+          'item crashed the engine each time it ran alone: poison',
+        );
         const detail = `it crashed the engine thread each of the ${outcome.crashedRuns} times it ran alone`;
         return this.end({
           batchId: ctx.batchId,
@@ -219,7 +226,10 @@ export class ChunkProcessor {
           error: failureMessage(FAILURE_REASONS.poison, detail),
         });
       }
-      log.warn({ index: item.index, runs: outcome.crashedRuns }, 'engine thread died running this item alone; trying again');
+      log.warn(
+        { index: item.index, runs: outcome.crashedRuns },
+        'engine thread died running this item alone; trying again',
+      );
     }
   }
 
@@ -253,7 +263,8 @@ export class ChunkProcessor {
       const canvases = this.deps.canvases;
       const onIntermediate =
         canvases && request.params.intermediate_every > 0
-          ? (state: IntermediateState) => canvases.publish(ctx.batchId, { index: item.index, ...state })
+          ? (state: IntermediateState) =>
+              canvases.publish(ctx.batchId, { index: item.index, ...state })
           : undefined;
       result = await this.deps.engine.generate(request, {
         signal: ctx.signal,

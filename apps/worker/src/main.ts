@@ -94,7 +94,11 @@ async function main(): Promise<void> {
   });
   const cancels = new CancelWatcher(new Redis(config.REDIS_URL, redisOptions('consumer')));
   await cancels.start();
-  const canvases = new CanvasRelay(new Redis(config.REDIS_URL, { enableOfflineQueue: false }), config.QUEUE_PREFIX, log);
+  const canvases = new CanvasRelay(
+    new Redis(config.REDIS_URL, { enableOfflineQueue: false }),
+    config.QUEUE_PREFIX,
+    log,
+  );
   const processor = new ChunkProcessor({
     progress,
     engine: injectFaults(config.FAULT_INJECTION, engine, log),

@@ -5,9 +5,7 @@
  */
 // eslint-disable-next-line no-control-regex
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-// eslint-disable-next-line no-control-regex
-const UNSTORABLE_ALL =
-  /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
 
 /** Why `text` cannot be stored as given (with the character position), or null when it can. */
 export function unstorableText(text: string): string | null {
