@@ -33,7 +33,18 @@ const config: Config = {
     {
       ...shared,
       displayName: 'e2e',
-      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      // the fast fault cases run with every `npm test`; all of them with `npm run test:chaos`
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/test/chaos/**/*.fast.chaos-spec.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'chaos',
+      testMatch: ['<rootDir>/test/chaos/**/*.chaos-spec.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'scale',
+      testMatch: ['<rootDir>/test/scale/**/*.scale-spec.ts'],
     },
   ],
   coverageDirectory: 'coverage',

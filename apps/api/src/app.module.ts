@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import { AuthModule } from './auth/auth.module';
 import { BatchesModule } from './batches/batches.module';
 import { CoreModule } from './common/core.module';
+import { ShutdownGrace } from './common/shutdown-grace';
 import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
+import { LimitsModule } from './limits/limits.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
 
@@ -21,9 +23,11 @@ export class AppModule {
         RedisModule,
         MetricsModule,
         AuthModule,
+        LimitsModule,
         BatchesModule,
       ],
       controllers: [HealthController],
+      providers: [ShutdownGrace],
     };
   }
 }

@@ -5,6 +5,8 @@ import type { Config } from '@dllm/shared';
 import type { Logger } from 'pino';
 import { ErrorFilter } from './common/error.filter';
 import type { HttpRequest } from './common/http';
+import { configureHttpServer } from './common/http-server';
+import { refuseUnstorableText } from './common/storable-request';
 import { PinoNestLogger } from './common/logger';
 import { requestContext } from './common/request-context';
 import { MetricsService } from './metrics/metrics.service';
@@ -32,6 +34,8 @@ export function configureApp(app: INestApplication, config: Config, logger: Logg
     type: (req: HttpRequest) =>
       !isBatchUpload(req) && /^application\/(.+\+)?json\b/i.test(req.headers['content-type'] ?? ''),
   });
+  express.use(refuseUnstorableText());
+  configureHttpServer(express.getHttpServer(), config, logger);
   express.useGlobalFilters(new ErrorFilter());
   express.disable('x-powered-by');
   mountDashboard(express, config);

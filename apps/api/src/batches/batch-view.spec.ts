@@ -29,6 +29,7 @@ const batch = (over: Partial<BatchEntity> = {}): BatchEntity =>
     timedCount: 4,
     createdAt: new Date('2026-01-01T00:00:00Z'),
     enqueuedAt: new Date('2026-01-01T00:00:00.050Z'),
+    chunkSize: 32,
     inProgressAt: new Date('2026-01-01T00:00:01Z'),
     completedAt: new Date('2026-01-01T00:00:03Z'),
     failedAt: null,

@@ -13,6 +13,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import type { HttpRequest, HttpResponse } from '../common/http';
+import { LimitConcurrency } from '../limits/limit-concurrency.decorator';
 import { BatchStreams } from './batch-streams';
 import { BatchesService } from './batches.service';
 import { parseResultsQuery } from './list-query';
@@ -29,6 +30,7 @@ export class BatchesController {
   ) {}
 
   @Post()
+  @LimitConcurrency('uploads')
   @ApiOperation({
     summary: 'Submit a batch',
     description:
@@ -49,6 +51,10 @@ export class BatchesController {
   @ApiResponse({ status: 409, description: 'Idempotency-Key already used for a different request' })
   @ApiResponse({ status: 413, description: 'body larger than API_BODY_LIMIT_MB' })
   @ApiResponse({ status: 415, description: 'neither application/json nor application/x-ndjson' })
+  @ApiResponse({
+    status: 429,
+    description: 'rate limit or concurrent uploads of this key; see Retry-After',
+  })
   @ApiQuery({ name: 'completion_window', required: false, description: 'JSONL only' })
   @ApiBody({ schema: submitBodySchema as unknown as Record<string, unknown> })
   async submit(
@@ -132,6 +138,8 @@ export class BatchesController {
   }
 
   @Get(':id/events')
+  @LimitConcurrency('streams')
+  @ApiResponse({ status: 429, description: 'too many open streams for this key; see Retry-After' })
   @ApiOperation({
     summary: 'Progress as server-sent events (progress ..., then done); ends with the batch',
   })

@@ -3,6 +3,7 @@ import { DatabaseModule } from '../database/database.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RedisModule } from '../redis/redis.module';
 import { BatchStreams } from './batch-streams';
+import { BatchWatcher } from './batch-watcher';
 import { BatchesController } from './batches.controller';
 import { BatchesRepository } from './batches.repository';
 import { BatchesService } from './batches.service';
@@ -25,6 +26,7 @@ import { BatchStatsService } from './stats/batch-stats.service';
     BatchesService,
     BatchesRepository,
     BatchStreams,
+    BatchWatcher,
     ChunkEnqueuer,
     Reconciler,
     submissionRulesProvider,

@@ -26,6 +26,7 @@ import { ChunkEnqueuer } from './chunk-enqueuer';
 import { encodeCursor, parseHistoryQuery, parseItemsQuery, parseJsonlQuery } from './list-query';
 import { parseJsonSubmission } from './submission/json-submission';
 import { parseJsonlSubmission } from './submission/jsonl-submission';
+import { assertStorableJson, assertStorableJsonl } from './submission/storable-text';
 import { SUBMISSION_RULES } from './submission/submission-rules.provider';
 import type { Submission, SubmissionRules } from './submission/submission';
 
@@ -95,10 +96,14 @@ export class BatchesService {
     const text = decodeUtf8(body);
     let submission: Submission;
     try {
-      submission =
-        kind === 'json'
-          ? parseJsonSubmission(parseJsonBody(text), this.rules)
-          : parseJsonlSubmission(text, jsonlQuery!, this.rules);
+      if (kind === 'json') {
+        const body = parseJsonBody(text);
+        assertStorableJson(text, body); // NUL and lone surrogates: 400 by item and field
+        submission = parseJsonSubmission(body, this.rules);
+      } else {
+        assertStorableJsonl(text);
+        submission = parseJsonlSubmission(text, jsonlQuery!, this.rules);
+      }
     } catch (error) {
       this.metrics.batchesRejected.inc();
       throw error;

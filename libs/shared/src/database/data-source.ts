@@ -6,15 +6,24 @@ import { BatchItemEntity } from './entities/batch-item.entity';
 import { InitialSchema1780000000000 } from './migrations/1780000000000-initial-schema';
 import { BatchRetryLinks1781000000000 } from './migrations/1781000000000-batch-retry-links';
 import { ItemProvider1782000000000 } from './migrations/1782000000000-item-provider';
+import { RepairState1783000000000 } from './migrations/1783000000000-repair-state';
 
 export const ENTITIES = [ApiKeyEntity, BatchEntity, BatchItemEntity];
 
 /** Every migration, oldest first. Classes, not globs, so bundles and ts/js builds find the same set. */
-export const MIGRATIONS = [InitialSchema1780000000000, BatchRetryLinks1781000000000, ItemProvider1782000000000];
+export const MIGRATIONS = [InitialSchema1780000000000, BatchRetryLinks1781000000000, ItemProvider1782000000000, RepairState1783000000000];
 
 /** TypeORM options for both apps and the migrate command. The schema only changes by migration. */
 export function dataSourceOptions(
-  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>,
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'> &
+    Partial<
+      Pick<
+        Config,
+        | 'DATABASE_STATEMENT_TIMEOUT_MS'
+        | 'DATABASE_CONNECT_TIMEOUT_MS'
+        | 'DATABASE_IDLE_TX_TIMEOUT_MS'
+      >
+    >,
 ): DataSourceOptions {
   return {
     type: 'postgres',
@@ -25,5 +34,12 @@ export function dataSourceOptions(
     migrationsRun: false,
     poolSize: config.DATABASE_POOL_SIZE,
     logging: false,
+    // A stuck query or a dead server must fail the request, not hold a pooled connection forever.
+    connectTimeoutMS: config.DATABASE_CONNECT_TIMEOUT_MS,
+    extra: {
+      statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS || undefined,
+      idle_in_transaction_session_timeout: config.DATABASE_IDLE_TX_TIMEOUT_MS || undefined,
+      keepAlive: true,
+    },
   };
 }
