@@ -33,8 +33,22 @@ const config: Config = {
     {
       ...shared,
       displayName: 'e2e',
-      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      // the fast fault cases run with every `npm test`; all of them with `npm run test:chaos`
+      testMatch: [
+        '<rootDir>/test/**/*.e2e-spec.ts',
+        '<rootDir>/test/chaos/**/*.fast.chaos-spec.ts',
+      ],
       setupFilesAfterEnv: ['<rootDir>/test/support/e2e-timeout.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'chaos',
+      testMatch: ['<rootDir>/test/chaos/**/*.chaos-spec.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'scale',
+      testMatch: ['<rootDir>/test/scale/**/*.scale-spec.ts'],
     },
   ],
   coverageDirectory: 'coverage',

@@ -19,7 +19,8 @@ describe('POST /v1/batches', () => {
   let key: string;
 
   beforeAll(async () => {
-    api = await ApiHarness.start({ BATCH_CHUNK_SIZE: '4' });
+    // one test races four submissions of one key: more than the default concurrent-upload limit
+    api = await ApiHarness.start({ BATCH_CHUNK_SIZE: '4', MAX_CONCURRENT_UPLOADS: '8' });
     key = await api.keyFor('acme');
   });
 

@@ -2,11 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { Worker } from 'bullmq';
-import pino from 'pino';
 import { DataSource } from 'typeorm';
-import { BatchProgressRepository, CANCEL_CHANNEL, CHUNK_QUEUE, dataSourceOptions } from '@dllm/shared';
-import { ChunkFailureSweeper } from '../apps/worker/src/chunk-failure-sweeper';
+import { BatchProgressRepository, CANCEL_CHANNEL, dataSourceOptions, type ChunkJobData } from '@dllm/shared';
+import { REDIS_URL } from './support/services';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 import { chunkQueue, installWriteAudit, seedBatch } from './support/seed-batch';
 import { startWorker, waitFor, type WorkerHandle } from './support/worker-process';
@@ -17,7 +15,7 @@ jest.setTimeout(180_000);
 describe('worker (child processes, real Redis and Postgres)', () => {
   let tdb: TestDatabase;
   let db: Client;
-  let queue: Queue;
+  let queue: Queue<ChunkJobData>;
   const prefix = `dllm-test-${randomBytes(4).toString('hex')}`;
   const workers: WorkerHandle[] = [];
   let port = 19500 + Math.floor(Math.random() * 400);
@@ -145,7 +143,7 @@ describe('worker (child processes, real Redis and Postgres)', () => {
     const ds = await new DataSource(dataSourceOptions({ DATABASE_URL: tdb.url, DATABASE_POOL_SIZE: 2 })).initialize();
     await new BatchProgressRepository(ds).cancelBatch(id);
     await ds.destroy();
-    const pub = new Redis('redis://127.0.0.1:6379');
+    const pub = new Redis(REDIS_URL);
     const t0 = Date.now();
     await pub.publish(CANCEL_CHANNEL, id);
     pub.disconnect();
@@ -158,23 +156,25 @@ describe('worker (child processes, real Redis and Postgres)', () => {
     expect(kept.rows[0]!.n).toBe(b.completed_count);
   });
 
-  it('a chunk BullMQ gives up on ends its unfinished items as failed, so the batch still closes', async () => {
-    const id = await seedBatch(db, queue, { items: 8, params: { gen_length: 4 }, chunkSize: 8, attempts: 1 });
-    const ds = await new DataSource(dataSourceOptions({ DATABASE_URL: tdb.url, DATABASE_POOL_SIZE: 2 })).initialize();
-    const sweeper = new ChunkFailureSweeper(() => new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null }), prefix, new BatchProgressRepository(ds), pino({ level: 'silent' }));
-    await sweeper.start();
-    // a processor that always breaks (think: a poison chunk that crashes its engine)
-    const connection = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
-    const broken = new Worker(CHUNK_QUEUE, async () => Promise.reject(new Error('engine thread exited')), { connection, prefix });
-    try {
-      await waitFor('batch failed', async () => (await batch(id)).status === 'failed', 30_000);
-      const items = await db.query<{ status: string; error: string }>(`SELECT status, error FROM batch_items WHERE batch_id = $1`, [id]);
-      expect(items.rows.every((i) => i.status === 'failed' && /chunk 0 failed for good after 1 attempt\(s\): engine thread exited/.test(i.error))).toBe(true);
-    } finally {
-      await broken.close();
-      connection.disconnect();
-      await sweeper.stop();
-      await ds.destroy();
-    }
+  it('rows an engine thread died under run again; the thread restarts and readiness says so meanwhile', async () => {
+    const id = await seedBatch(db, queue, { items: 32, params: { policy: 'fixed', gen_length: 32, seed: 5 }, chunkSize: 8 });
+    const w = spawnWorker({ FAULT_INJECTION: 'engine-crash-signal' });
+    const metricsPort = Number(w.env.WORKER_METRICS_PORT);
+    await waitFor('rows running', async () => (await batch(id)).completed_count >= 1, 120_000);
+    w.child.kill('SIGUSR2');
+    // readiness reflects the death within one probe, and /readyz and /metrics answer meanwhile
+    const ready = await waitFor('readyz says the engine is down', async () => {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+      const body = (await res.json()) as { checks: { engine: string } };
+      return res.status === 503 ? body : undefined;
+    }, 10_000, 20);
+    expect(ready.checks.engine).toMatch(/engine (restarting|failed)/);
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
+    await waitFor('batch completed after the restart', async () => (await batch(id)).status === 'completed', 150_000);
+    expect((await writesPerItem(id)).map((r) => r.n)).toEqual(new Array(32).fill(1));
+    expect(w.output()).toMatch(/engine thread died/);
+    const isolated = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM batch_items WHERE batch_id = $1 AND isolated_runs > 0`, [id]);
+    expect(isolated.rows[0]!.n).toBe(0); // one death is nobody's fault: no row had to run alone
+    expect(w.child.exitCode).toBeNull(); // one death is restarted, not fatal
   });
 });

@@ -50,6 +50,9 @@ export class ServiceStack {
       QUEUE_PREFIX: this.prefix,
       ADMIN_API_KEY: this.adminKey,
       API_PORT: String(this.apiPort),
+      // the benches poll one key far faster than the per-key limits allow: measure, don't limit
+      RATE_LIMIT_REQUESTS: '0',
+      MAX_CONCURRENT_UPLOADS: '0',
       ...extra,
     };
   }

@@ -9,6 +9,7 @@ import type { App } from 'supertest/types';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../apps/api/src/app.module';
 import { configureApp } from '../../apps/api/src/app.setup';
+import { REDIS_URL } from './services';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -30,12 +31,14 @@ export class ApiHarness {
     const config = loadConfig({
       NODE_ENV: 'test',
       DATABASE_URL: db.url,
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      REDIS_URL,
       QUEUE_PREFIX: `test_${randomBytes(6).toString('hex')}`,
       ADMIN_API_KEY: ADMIN_KEY,
       // Tests run the reconciler by hand.
       RECONCILE_INTERVAL_MS: '3600000',
       DATABASE_POOL_SIZE: '4',
+      // the shared 2-core machine can be slow to answer; a probe timeout here is not what is tested
+      HEALTH_PROBE_TIMEOUT_MS: '10000',
       ...env,
     });
     const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Client } from 'pg';
-import { CHUNK_JOB, CHUNK_QUEUE, chunkJobId, chunkJobs, chunkJobOptions } from '@dllm/shared';
+import { CHUNK_QUEUE, addChunkJobs, chunkJobOptions, chunkJobs, type ChunkJobData } from '@dllm/shared';
+import { REDIS_URL } from './services';
 import { parseGenerationParams, type GenerationParamsInput } from '@dllm/engine/params';
 
 /**
@@ -10,8 +11,15 @@ import { parseGenerationParams, type GenerationParamsInput } from '@dllm/engine/
  */
 export async function seedBatch(
   db: Client,
-  queue: Queue,
-  opts: { items: number; params: GenerationParamsInput; chunkSize: number; prompt?: (i: number) => string; attempts?: number },
+  queue: Queue<ChunkJobData>,
+  opts: {
+    items: number;
+    params: GenerationParamsInput;
+    chunkSize: number;
+    prompt?: (i: number) => string;
+    attempts?: number;
+    enqueue?: boolean;
+  },
 ): Promise<string> {
   const key = await db.query<{ id: string }>(
     `INSERT INTO api_keys (tenant, name, key_hash) VALUES ('t', 'k', md5(random()::text) || md5(random()::text)) RETURNING id`,
@@ -19,9 +27,9 @@ export async function seedBatch(
   const id = randomUUID();
   const params = parseGenerationParams(opts.params);
   await db.query(
-    `INSERT INTO batches (id, tenant, api_key_id, status, model, params, completion_window, expires_at, total_count, enqueued_at)
-     VALUES ($1, 't', $2, 'queued', 'dllm-code-small', $3, 86400, now() + interval '1 day', $4, now())`,
-    [id, key.rows[0]!.id, JSON.stringify(params), opts.items],
+    `INSERT INTO batches (id, tenant, api_key_id, status, model, params, completion_window, expires_at, total_count, enqueued_at, chunk_size)
+     VALUES ($1, 't', $2, 'queued', 'dllm-code-small', $3, 86400, now() + interval '1 day', $4, now(), $5)`,
+    [id, key.rows[0]!.id, JSON.stringify(params), opts.items, opts.chunkSize],
   );
   const prompt = opts.prompt ?? ((i: number) => `def function_${i}(x):`);
   await db.query(
@@ -29,19 +37,22 @@ export async function seedBatch(
      SELECT $1, i, 'item-' || i, p, $3::jsonb FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n), LATERAL (SELECT n - 1 AS i) x`,
     [id, Array.from({ length: opts.items }, (_, i) => prompt(i)), JSON.stringify(params)],
   );
-  await queue.addBulk(
-    chunkJobs(id, opts.items, opts.chunkSize).map((data) => ({
-      name: CHUNK_JOB,
-      data,
-      opts: { jobId: chunkJobId(id, data.chunk), ...chunkJobOptions({ JOB_ATTEMPTS: opts.attempts ?? 5, JOB_BACKOFF_MS: 500 }) },
-    })),
-  );
+  if (opts.enqueue !== false) {
+    await addChunkJobs(
+      queue,
+      chunkJobs(id, opts.items, opts.chunkSize),
+      chunkJobOptions({ JOB_ATTEMPTS: opts.attempts ?? 5, JOB_BACKOFF_MS: 500 }),
+    );
+  }
   return id;
 }
 
-export function chunkQueue(prefix: string, redisUrl = 'redis://127.0.0.1:6379'): Queue {
+export function chunkQueue(prefix: string, redisUrl = REDIS_URL): Queue<ChunkJobData> {
   const url = new URL(redisUrl);
-  return new Queue(CHUNK_QUEUE, { connection: { host: url.hostname, port: Number(url.port || 6379) }, prefix });
+  return new Queue<ChunkJobData>(CHUNK_QUEUE, {
+    connection: { host: url.hostname, port: Number(url.port || 6379) },
+    prefix,
+  });
 }
 
 /** Test-only audit: one row per item transition into a terminal state, to prove "written once". */

@@ -4,9 +4,11 @@ import type { Logger } from 'pino';
 import { AuthModule } from './auth/auth.module';
 import { BatchesModule } from './batches/batches.module';
 import { CoreModule } from './common/core.module';
+import { ShutdownGrace } from './common/shutdown-grace';
 import { DatabaseModule } from './database/database.module';
 import { FilesModule } from './files/files.module';
 import { HealthController } from './health/health.controller';
+import { LimitsModule } from './limits/limits.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ModelModule } from './model/model.module';
 import { OpenAiModule } from './openai/openai.module';
@@ -26,12 +28,14 @@ export class AppModule {
         MetricsModule,
         ModelModule,
         AuthModule,
+        LimitsModule,
         BatchesModule,
         FilesModule,
         OpenAiModule,
         WebhooksModule,
       ],
       controllers: [HealthController],
+      providers: [ShutdownGrace],
     };
   }
 }

@@ -8,6 +8,8 @@ import type { SubmissionRules } from './batches/submission/submission';
 import { ErrorFilter } from './common/error.filter';
 import { addRequestSchemas } from './common/openapi-schemas';
 import type { HttpRequest } from './common/http';
+import { configureHttpServer } from './common/http-server';
+import { refuseUnstorableText } from './common/storable-request';
 import { PinoNestLogger } from './common/logger';
 import { requestContext } from './common/request-context';
 import { MetricsService } from './metrics/metrics.service';
@@ -35,6 +37,8 @@ export function configureApp(app: INestApplication, config: Config, logger: Logg
     type: (req: HttpRequest) =>
       !isBatchUpload(req) && /^application\/(.+\+)?json\b/i.test(req.headers['content-type'] ?? ''),
   });
+  express.use(refuseUnstorableText());
+  configureHttpServer(express.getHttpServer(), config, logger);
   express.useGlobalFilters(new ErrorFilter());
   express.disable('x-powered-by');
   mountDashboard(express, config);

@@ -13,6 +13,7 @@ const item = (index: number, intermediateEvery: number) => ({
   suffix: null,
   params: parseGenerationParams({ gen_length: 2, intermediate_every: intermediateEvery }),
   attempts: 1,
+  isolatedRuns: 0,
 });
 const claim: Claim = {
   status: 'in_progress',
@@ -46,13 +47,15 @@ describe('ChunkProcessor relays intermediate canvases', () => {
       },
     };
     const processor = new ChunkProcessor({
-      progress: { claimItems: async () => claim },
+      progress: { claimItems: async () => claim, countIsolatedRun: async () => 1 },
       engine,
       writer: { write: async () => undefined },
       cancels: new CancelWatcher({} as never),
       workerId: 'w',
       log: pino({ level: 'silent' }),
       canvases: { publish: (batchId, frame) => void published.push({ batchId, frame }) },
+      poisonRuns: 2,
+      suspectAfterStalls: 2,
     });
     expect(await processor.process(job)).toMatchObject({ completed: 2 });
     expect(published).toEqual([

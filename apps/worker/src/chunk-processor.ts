@@ -1,10 +1,28 @@
 import type { Job } from 'bullmq';
 import { WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
-import { GenerationError, parseGenerationParams, type GenerateOptions, type GenerationRequest, type GenerationResult, type IntermediateState } from '@dllm/engine';
-import type { BatchProgressRepository, ChunkJobData, Claim, ClaimedItem, ItemOutcome } from '@dllm/shared';
+import {
+  EngineCrashedError,
+  GenerationError,
+  parseGenerationParams,
+  RowForwardError,
+  type GenerateOptions,
+  type GenerationRequest,
+  type GenerationResult,
+  type IntermediateState,
+} from '@dllm/engine';
+import {
+  FAILURE_REASONS,
+  failureMessage,
+  type BatchProgressRepository,
+  type ChunkJobData,
+  type Claim,
+  type ClaimedItem,
+  type ItemOutcome,
+} from '@dllm/shared';
 import type { CancelWatcher } from './cancel-watcher';
 import type { CanvasRelay } from './canvas-relay';
+import { IsolationLane } from './isolation-lane';
 import type { WorkerMetrics } from './metrics';
 import type { ResultWriter } from './result-writer';
 
@@ -21,32 +39,63 @@ export interface ChunkSummary {
   failed: number;
   cancelled: number;
   handedBack: number;
+  /** items run alone (suspects after a crash) */
+  isolated: number;
+  /** items another worker ended meanwhile (a duplicate delivery) */
+  endedElsewhere: number;
 }
 
-type ItemEnd = 'completed' | 'failed' | 'cancelled' | 'handed-back';
+type ItemEnd = 'completed' | 'failed' | 'cancelled' | 'handed-back' | 'ended-elsewhere';
+
+/** A suspect's write-ahead found it ended by another worker meanwhile (a duplicate delivery). */
+class EndedElsewhere extends Error {}
+
+interface RunContext {
+  batchId: string;
+  claim: Claim;
+  signal: AbortSignal;
+  cancelled: AbortSignal;
+}
 
 /**
  * Runs one chunk job: claim its unfinished items, run every row through the engine at once (the
  * engine batches them with other chunks' rows), write each result as it lands. An item that fails
- * for its own reason (too long, bad params) fails alone; an engine or database failure fails the
- * chunk so BullMQ retries it, and the retry only redoes items not yet written.
+ * for its own reason (too long, bad params, a forward that fails for it alone) fails alone; a
+ * database failure fails the chunk so BullMQ retries it, and the retry only redoes items not yet
+ * written.
+ *
+ * Poison isolation: a row whose engine thread died under it twice, and every item of a chunk
+ * whose workers died holding it WORKER_SUSPECT_STALLS times (BullMQ's stalled counter, or the
+ * repair loop's `suspect` flag), is a suspect. Suspects run one at a time and alone in the engine
+ * (IsolationLane), each run counted in Postgres before it starts; an item that crashed
+ * ITEM_POISON_RUNS runs alone fails as poison, and only it does. A single death costs no
+ * isolation: the usual cause (a deploy, a node's OOM kill) is nobody's fault.
  */
 export class ChunkProcessor {
   private readonly shutdown = new AbortController();
 
   constructor(
     private readonly deps: {
-      progress: Pick<BatchProgressRepository, 'claimItems'>;
+      progress: Pick<BatchProgressRepository, 'claimItems' | 'countIsolatedRun'>;
       engine: GenerationEngine;
       writer: Pick<ResultWriter, 'write'>;
       cancels: Pick<CancelWatcher, 'track'>;
       workerId: string;
       log: Logger;
+      /** runs alone that crashed before an item fails as poison (ITEM_POISON_RUNS) */
+      poisonRuns: number;
+      /** deaths of workers holding a chunk before its items run alone (WORKER_SUSPECT_STALLS) */
+      suspectAfterStalls: number;
+      lane?: IsolationLane;
       metrics?: WorkerMetrics;
       /** relays intermediate canvases of items with intermediate_every > 0 */
       canvases?: Pick<CanvasRelay, 'publish'>;
     },
   ) {}
+
+  private get lane(): IsolationLane {
+    return (this.deps.lane ??= new IsolationLane());
+  }
 
   /** Shutdown past its drain: stop rows now and hand their chunks back to the queue. */
   handBackAll(): void {
@@ -56,8 +105,23 @@ export class ChunkProcessor {
   async process(job: Job<ChunkJobData>, token?: string): Promise<ChunkSummary> {
     const { batchId, chunk, firstIndex, lastIndex } = job.data;
     const log = this.deps.log.child({ batch_id: batchId, chunk, job_id: job.id });
-    const summary: ChunkSummary = { batchId, chunk, items: 0, completed: 0, failed: 0, cancelled: 0, handedBack: 0 };
-    const claim = await this.deps.progress.claimItems(batchId, firstIndex, lastIndex, this.deps.workerId);
+    const summary: ChunkSummary = {
+      batchId,
+      chunk,
+      items: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+      handedBack: 0,
+      isolated: 0,
+      endedElsewhere: 0,
+    };
+    const claim = await this.deps.progress.claimItems(
+      batchId,
+      firstIndex,
+      lastIndex,
+      this.deps.workerId,
+    );
     if (!claim || claim.items.length === 0) {
       log.info({ status: claim?.status ?? 'missing' }, 'chunk has nothing to run');
       return summary;
@@ -65,10 +129,50 @@ export class ChunkProcessor {
     summary.items = claim.items.length;
     const started = performance.now();
     const cancel = this.deps.cancels.track(batchId);
-    const signal = AbortSignal.any([cancel.signal, this.shutdown.signal]);
+    const ctx: RunContext = {
+      batchId,
+      claim,
+      signal: AbortSignal.any([cancel.signal, this.shutdown.signal]),
+      cancelled: cancel.signal,
+    };
+    // Its workers died holding it again and again: any of its items may be what kills them.
+    // (Once is the common case, a deploy or an OOM kill of a node: its items simply run again.)
+    const suspectChunk =
+      (job.stalledCounter ?? 0) >= this.deps.suspectAfterStalls || job.data.suspect === true;
+    if (suspectChunk)
+      log.warn(
+        { stalled: job.stalledCounter ?? 0, items: claim.items.length },
+        'chunk recovered from dead workers: running its items alone',
+      );
     try {
-      const ends = await Promise.all(claim.items.map((item) => this.runItem(batchId, claim, item, signal, cancel.signal)));
-      for (const end of ends) summary[end === 'handed-back' ? 'handedBack' : end]++;
+      const ends: ItemEnd[] = [];
+      const suspects: ClaimedItem[] = suspectChunk ? [...claim.items] : [];
+      // Rows an engine thread died under run again with the others once; rows it died under
+      // twice are suspects.
+      let round = suspectChunk ? [] : [...claim.items];
+      for (let retry = 0; round.length > 0; retry++) {
+        const results = await Promise.all(round.map((item) => this.runItem(ctx, item)));
+        const crashed = round.filter((_, k) => results[k] === 'crashed');
+        for (const end of results) if (end !== 'crashed') ends.push(end);
+        if (crashed.length > 0 && retry >= 1) {
+          log.warn(
+            { items: crashed.length },
+            'engine thread died twice under these rows: running them alone',
+          );
+          suspects.push(...crashed);
+          break;
+        }
+        round = crashed;
+      }
+      for (const item of suspects) {
+        summary.isolated++;
+        ends.push(await this.runSuspect(ctx, item, log));
+      }
+      for (const end of ends) {
+        if (end === 'handed-back') summary.handedBack++;
+        else if (end === 'ended-elsewhere') summary.endedElsewhere++;
+        else summary[end]++;
+      }
     } finally {
       cancel.release();
     }
@@ -83,14 +187,75 @@ export class ChunkProcessor {
     return summary;
   }
 
-  private async runItem(batchId: string, claim: Claim, item: ClaimedItem, signal: AbortSignal, cancelled: AbortSignal): Promise<ItemEnd> {
-    const base = { batchId, index: item.index, workerId: this.deps.workerId };
+  /** A suspect: alone, one at a time, each run counted first; poison after enough crashes. */
+  private async runSuspect(ctx: RunContext, item: ClaimedItem, log: Logger): Promise<ItemEnd> {
+    for (;;) {
+      const outcome = await this.lane.run(async () => {
+        const counted: { runs: number | null } = { runs: null };
+        // counted once the engine is empty and the row about to start, so that only the run
+        // itself (not the wait for the engine to empty) is exposed to a crash of the process
+        const countRun = async (): Promise<void> => {
+          counted.runs = await this.deps.progress.countIsolatedRun(ctx.batchId, item.index);
+          if (counted.runs === null) throw new EndedElsewhere();
+          this.deps.metrics?.isolatedRuns.inc();
+        };
+        try {
+          const end = await this.runItem(ctx, item, ctx.signal.aborted ? undefined : countRun);
+          // stopping or cancelled before it ran: nothing was counted
+          if (end === 'crashed')
+            return counted.runs === null ? ('handed-back' as const) : { crashedRuns: counted.runs };
+          return end;
+        } catch (err) {
+          if (err instanceof EndedElsewhere) return 'ended-elsewhere' as const;
+          throw err;
+        }
+      });
+      if (typeof outcome === 'string') return outcome;
+      if (outcome.crashedRuns >= this.deps.poisonRuns) {
+        log.error(
+          { index: item.index, runs: outcome.crashedRuns },
+          'item crashed the engine each time it ran alone: poison',
+        );
+        const detail = `it crashed the engine thread each of the ${outcome.crashedRuns} times it ran alone`;
+        return this.end({
+          batchId: ctx.batchId,
+          index: item.index,
+          workerId: this.deps.workerId,
+          status: 'failed',
+          failureReason: FAILURE_REASONS.poison,
+          error: failureMessage(FAILURE_REASONS.poison, detail),
+        });
+      }
+      log.warn(
+        { index: item.index, runs: outcome.crashedRuns },
+        'engine thread died running this item alone; trying again',
+      );
+    }
+  }
+
+  /** Runs one row; with `countRun`, alone in the engine, `countRun` awaited just before it starts. */
+  private async runItem(
+    ctx: RunContext,
+    item: ClaimedItem,
+    countRun?: () => Promise<void>,
+  ): Promise<ItemEnd | 'crashed'> {
+    const base = { batchId: ctx.batchId, index: item.index, workerId: this.deps.workerId };
+    const invalid = (message: string) =>
+      this.end({
+        ...base,
+        status: 'failed',
+        failureReason: FAILURE_REASONS.invalidRequest,
+        error: failureMessage(FAILURE_REASONS.invalidRequest, message),
+      });
     let request: GenerationRequest;
     try {
-      const task = item.prompt !== null ? { prompt: item.prompt } : { prefix: item.prefix ?? '', suffix: item.suffix ?? '' };
+      const task =
+        item.prompt !== null
+          ? { prompt: item.prompt }
+          : { prefix: item.prefix ?? '', suffix: item.suffix ?? '' };
       request = { task, params: parseGenerationParams(item.params) };
     } catch (err) {
-      return this.end({ ...base, status: 'failed', error: (err as Error).message });
+      return invalid((err as Error).message);
     }
     const submitted = Date.now();
     let result: GenerationResult;
@@ -98,15 +263,30 @@ export class ChunkProcessor {
       const canvases = this.deps.canvases;
       const onIntermediate =
         canvases && request.params.intermediate_every > 0
-          ? (state: IntermediateState) => canvases.publish(batchId, { index: item.index, ...state })
+          ? (state: IntermediateState) =>
+              canvases.publish(ctx.batchId, { index: item.index, ...state })
           : undefined;
-      result = await this.deps.engine.generate(request, { signal, onIntermediate });
+      result = await this.deps.engine.generate(request, {
+        signal: ctx.signal,
+        onIntermediate,
+        alone: countRun !== undefined,
+        beforeStart: countRun,
+      });
     } catch (err) {
-      if (err instanceof GenerationError) return this.end({ ...base, status: 'failed', error: err.message });
+      if (err instanceof RowForwardError) {
+        return this.end({
+          ...base,
+          status: 'failed',
+          failureReason: FAILURE_REASONS.forwardFailed,
+          error: failureMessage(FAILURE_REASONS.forwardFailed, err.message),
+        });
+      }
+      if (err instanceof GenerationError) return invalid(err.message);
+      if (err instanceof EngineCrashedError) return 'crashed';
       throw err; // the engine itself failed: retry the chunk
     }
     if (result.finish_reason === 'cancelled') {
-      if (!cancelled.aborted) return 'handed-back';
+      if (!ctx.cancelled.aborted) return 'handed-back';
       return this.end({ ...base, status: 'cancelled', steps: result.steps });
     }
     return this.end({
@@ -118,7 +298,7 @@ export class ChunkProcessor {
       tokens: result.tokens,
       promptTokens: result.prompt_tokens,
       // queue wait counts from submission of the batch, not from this worker's claim
-      queueMs: Math.max(0, submitted - claim.createdAt.getTime()) + result.queue_ms,
+      queueMs: Math.max(0, submitted - ctx.claim.createdAt.getTime()) + result.queue_ms,
       computeMs: result.compute_ms,
       seed: result.seed,
       provider: result.provider ?? null,

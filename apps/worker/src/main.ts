@@ -1,22 +1,34 @@
 /**
  * Worker process: consumes chunk jobs, runs their rows through the engine (in its own thread) and
- * writes results to Postgres. Exits non-zero when it cannot start, so the orchestrator restarts it.
+ * writes results to Postgres; takes part in the repair loop's leader election. Exits non-zero
+ * when it cannot start or its engine cannot be kept alive, so the orchestrator restarts it.
  */
 import 'reflect-metadata';
 import { hostname } from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { Engine } from '@dllm/engine';
-import { BatchProgressRepository, CHUNK_QUEUE, dataSourceOptions, loadConfig, type ChunkJobData } from '@dllm/shared';
+import {
+  BatchProgressRepository,
+  dataSourceOptions,
+  loadConfig,
+  openChunkQueue,
+  openChunkWorker,
+  redisOptions,
+  repairLoopFor,
+  workerConcurrency,
+  type ChunkJobData,
+} from '@dllm/shared';
 import { CancelWatcher } from './cancel-watcher';
 import { CanvasRelay } from './canvas-relay';
-import { ChunkFailureSweeper } from './chunk-failure-sweeper';
 import { ChunkProcessor } from './chunk-processor';
 import { engineReadiness } from './engine-readiness';
+import { injectFaults } from './fault-injection';
 import { InteractiveConsumer } from './interactive/interactive-consumer';
 import { startHealthServer } from './health-server';
+import { IsolationLane } from './isolation-lane';
 import { WorkerMetrics } from './metrics';
 import { ResultWriter } from './result-writer';
 
@@ -25,17 +37,38 @@ async function main(): Promise<void> {
   const log = pino({ level: config.LOG_LEVEL, base: { service: 'worker' } });
   const workerId = config.WORKER_ID ?? `${hostname()}:${process.pid}`;
   const metrics = new WorkerMetrics();
+  // replaced by the real shutdown once everything it stops exists
+  let stop = (_reason: string, exitCode: number): Promise<void> => process.exit(exitCode);
 
   const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
-  const engine = await Engine.start({
-    modelDir: config.MODEL_DIR,
-    executionProviders: config.ENGINE_EXECUTION_PROVIDERS,
-    requireGpu: config.ENGINE_REQUIRE_GPU,
-    intraOpThreads: config.ENGINE_INTRA_OP_THREADS,
-    maxBatchRows: config.ENGINE_MAX_BATCH_ROWS,
-    maxBatchTokens: config.ENGINE_MAX_BATCH_TOKENS,
-    onWarning: (message) => log.warn({ component: 'engine' }, message),
-  });
+  const engine = await Engine.start(
+    {
+      modelDir: config.MODEL_DIR,
+      executionProviders: config.ENGINE_EXECUTION_PROVIDERS,
+      requireGpu: config.ENGINE_REQUIRE_GPU,
+      intraOpThreads: config.ENGINE_INTRA_OP_THREADS,
+      maxBatchRows: config.ENGINE_MAX_BATCH_ROWS,
+      maxBatchTokens: config.ENGINE_MAX_BATCH_TOKENS,
+      onWarning: (message) => log.warn({ component: 'engine' }, message),
+    },
+    {
+      maxRestarts: config.ENGINE_MAX_RESTARTS,
+      restartWindowMs: config.ENGINE_RESTART_WINDOW_MS,
+      onThreadDeath: (err, restarting) => {
+        log.error(
+          { err: err.message, restarting },
+          'engine thread died; its rows go back to their chunks',
+        );
+        metrics.engineUp.set(0);
+        if (restarting) metrics.engineRestarts.inc();
+      },
+      onFatal: (err) => {
+        log.fatal({ err: err.message }, 'engine cannot be kept alive; exiting for a restart');
+        void stop('engine failed', 1);
+      },
+    },
+  );
+  metrics.engineUp.set(1);
   const { info } = engine;
   metrics.describeEngine(info);
   log.info(
@@ -52,85 +85,147 @@ async function main(): Promise<void> {
     'engine ready',
   );
   if (info.fellBack) {
-    log.warn({ provider: info.provider, requested_providers: info.requestedProviders, failures: info.providerFailures }, 'GPU requested but the engine runs on the cpu');
+    log.warn(
+      {
+        provider: info.provider,
+        requested_providers: info.requestedProviders,
+        failures: info.providerFailures,
+      },
+      'GPU requested but the engine runs on the cpu',
+    );
   }
 
-  const progress = new BatchProgressRepository(dataSource);
+  const progress = new BatchProgressRepository(dataSource, {
+    maxAttempts: config.ITEM_MAX_ATTEMPTS,
+    poisonRuns: config.ITEM_POISON_RUNS,
+  });
   const writer = new ResultWriter((outcomes) => progress.finishItems(outcomes), {
     maxRows: config.RESULT_FLUSH_ROWS,
     flushMs: config.RESULT_FLUSH_MS,
-    attempts: 5,
-    backoffMs: 200,
-    onClosed: (p) => log.info({ batch_id: p.batchId, status: p.status, counts: p.counts }, 'batch closed'),
-    onRetry: (err, attempt) => log.warn({ err: err.message, attempt }, 'result write failed; retrying'),
+    attempts: config.RESULT_WRITE_ATTEMPTS,
+    backoffMs: config.RESULT_WRITE_BACKOFF_MS,
+    onClosed: (p) =>
+      log.info({ batch_id: p.batchId, status: p.status, counts: p.counts }, 'batch closed'),
+    onRetry: (err, attempt) =>
+      log.warn({ err: err.message, attempt }, 'result write failed; retrying'),
+    onUnstorable: (o, err) => {
+      metrics.unstorableResults.inc();
+      log.error(
+        { batch_id: o.batchId, index: o.index, err: err.message },
+        'Postgres refused a result even alone; the item fails alone',
+      );
+    },
   });
-  const cancels = new CancelWatcher(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }));
+  const cancels = new CancelWatcher(new Redis(config.REDIS_URL, redisOptions('consumer')));
   await cancels.start();
-  const canvases = new CanvasRelay(new Redis(config.REDIS_URL, { enableOfflineQueue: false }), config.QUEUE_PREFIX, log);
-  const processor = new ChunkProcessor({ progress, engine, writer, cancels, workerId, log, metrics, canvases });
-
-  // Enough chunks in flight that the engine batch stays full while some chunks finish.
-  const concurrency = config.WORKER_CONCURRENCY || Math.max(2, Math.ceil((2 * info.maxBatchRows) / config.BATCH_CHUNK_SIZE) + 1);
-  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  const worker = new Worker<ChunkJobData>(CHUNK_QUEUE, (job: Job<ChunkJobData>, token?: string) => processor.process(job, token), {
-    connection,
-    prefix: config.QUEUE_PREFIX,
-    concurrency,
-    lockDuration: config.WORKER_LOCK_MS,
-    stalledInterval: config.WORKER_STALLED_CHECK_MS,
-    maxStalledCount: config.WORKER_MAX_STALLED,
+  const canvases = new CanvasRelay(
+    new Redis(config.REDIS_URL, { enableOfflineQueue: false }),
+    config.QUEUE_PREFIX,
+    log,
+  );
+  const generator = injectFaults(config.FAULT_INJECTION, engine, log);
+  const lane = new IsolationLane();
+  const processor = new ChunkProcessor({
+    progress,
+    engine: generator,
+    writer,
+    cancels,
+    workerId,
+    log,
+    metrics,
+    canvases,
+    poisonRuns: config.ITEM_POISON_RUNS,
+    suspectAfterStalls: config.WORKER_SUSPECT_STALLS,
+    lane,
   });
-  const sweeper = new ChunkFailureSweeper(() => new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }), config.QUEUE_PREFIX, progress, log);
-  await sweeper.start();
+
+  const { worker, connection } = openChunkWorker(
+    config,
+    (job: Job<ChunkJobData>, token?: string) => processor.process(job, token),
+    info.maxBatchRows,
+  );
+  worker.on('failed', (job, err) =>
+    log.error(
+      { job_id: job?.id, batch_id: job?.data.batchId, chunk: job?.data.chunk, err: err.message },
+      'chunk failed',
+    ),
+  );
+  worker.on('error', (err) => log.error({ err: err.message }, 'queue error'));
+  worker.on('stalled', (jobId) => log.warn({ job_id: jobId }, 'chunk stalled; taken over'));
+
+  // Any process may lead the repair loop; workers take part so repair goes on while the API is down.
+  const repairQueue = openChunkQueue(config, 'producer');
+  const repair = repairLoopFor(config, {
+    dataSource,
+    queue: repairQueue,
+    progress,
+    log: log.child({ component: 'repair' }),
+    onAction: (action, count) => metrics.repairActions.inc({ action }, count),
+  });
+  repair.start();
+
   // POST /v1/completions and chat: their own queue and slots, ahead of queued bulk chunks
   const interactive = new InteractiveConsumer({
-    connect: () => new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }),
+    connect: () => new Redis(config.REDIS_URL, redisOptions('consumer')),
     prefix: config.QUEUE_PREFIX,
     concurrency: config.INTERACTIVE_CONCURRENCY,
     lockMs: config.WORKER_LOCK_MS,
     stalledCheckMs: config.WORKER_STALLED_CHECK_MS,
     maxStalled: config.WORKER_MAX_STALLED,
-    engine,
+    engine: generator,
     progress,
     cancels,
     workerId,
     log: log.child({ queue: 'interactive' }),
     metrics,
     canvases,
+    poisonRuns: config.ITEM_POISON_RUNS,
+    suspectAfterStalls: config.WORKER_SUSPECT_STALLS,
+    lane,
   });
   interactive.start();
-  worker.on('failed', (job, err) => log.error({ job_id: job?.id, batch_id: job?.data.batchId, chunk: job?.data.chunk, err: err.message }, 'chunk failed'));
-  worker.on('error', (err) => log.error({ err: err.message }, 'queue error'));
-  worker.on('stalled', (jobId) => log.warn({ job_id: jobId }, 'chunk stalled; taken over'));
 
   const health = await startHealthServer(
     config.WORKER_METRICS_PORT,
     {
       redis: () => connection.ping(),
       postgres: () => dataSource.query('SELECT 1'),
-      engine: () => engine.stats(),
+      // synchronous: a dead thread cannot hang the probe
+      engine: () => {
+        const { state, lastError } = engine.health();
+        return state === 'ready'
+          ? Promise.resolve()
+          : Promise.reject(new Error(`engine ${state}${lastError ? ` (${lastError})` : ''}`));
+      },
     },
     metrics,
     () => ({ engine: engineReadiness(info) }),
     async () => {
-      const s = await engine.stats();
+      metrics.engineUp.set(engine.health().state === 'ready' ? 1 : 0);
+      const s = await engine.stats(config.HEALTH_PROBE_TIMEOUT_MS);
       metrics.activeRows.set(s.active);
       metrics.waitingRows.set(s.waiting);
       metrics.steps.set(s.steps);
       metrics.forwardSeconds.set(s.forwardMs / 1000);
       metrics.stepSeconds.set(s.stepMs / 1000);
     },
+    config.HEALTH_PROBE_TIMEOUT_MS,
   );
-  log.info({ concurrency, port: config.WORKER_METRICS_PORT }, 'worker consuming');
+  log.info(
+    { concurrency: workerConcurrency(config, info.maxBatchRows), port: config.WORKER_METRICS_PORT },
+    'worker consuming',
+  );
 
   let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
+  stop = async (reason: string, exitCode: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, drain_ms: config.WORKER_DRAIN_MS }, 'stopping: no new chunks, draining running rows');
-    const interactiveDrained = interactive.stop(config.WORKER_DRAIN_MS);
+    // a failed engine cannot finish rows: hand them back at once instead of draining
+    const drainMs = exitCode === 0 ? config.WORKER_DRAIN_MS : 0;
+    log.info({ reason, drain_ms: drainMs }, 'stopping: no new chunks, draining running rows');
+    const interactiveDrained = interactive.stop(drainMs);
     const drained = worker.close();
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.WORKER_DRAIN_MS).unref());
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), drainMs).unref());
     if ((await Promise.race([drained, timeout])) === 'timeout') {
       log.warn('drain timed out: handing unfinished chunks back to the queue');
       processor.handBackAll();
@@ -138,19 +233,22 @@ async function main(): Promise<void> {
     }
     await writer.flush();
     await interactiveDrained;
-    await sweeper.stop();
+    await repair.stop();
+    await repairQueue.closeAll();
     await Promise.allSettled([cancels.stop(), engine.close(), dataSource.destroy()]);
     canvases.close();
     connection.disconnect();
     health.close();
-    log.info('stopped');
-    process.exit(0);
+    log.info({ exit_code: exitCode }, 'stopped');
+    process.exit(exitCode);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM', 0));
+  process.once('SIGINT', () => void stop('SIGINT', 0));
 }
 
 main().catch((err: Error) => {
-  console.error(JSON.stringify({ level: 'fatal', msg: 'worker failed to start', err: err.message }));
+  console.error(
+    JSON.stringify({ level: 'fatal', msg: 'worker failed to start', err: err.message }),
+  );
   process.exit(1);
 });

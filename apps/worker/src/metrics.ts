@@ -30,6 +30,11 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
   readonly batchLimitRows = new Gauge({ name: 'dllm_engine_max_batch_rows', help: 'Most rows in one forward', registers: [this.registry] });
+  readonly engineUp = new Gauge({ name: 'dllm_engine_up', help: '1 while the engine thread is ready, 0 while it restarts or after it failed', registers: [this.registry] });
+  readonly engineRestarts = new Counter({ name: 'dllm_engine_thread_restarts_total', help: 'Engine thread deaths answered with a restart', registers: [this.registry] });
+  readonly isolatedRuns = new Counter({ name: 'dllm_worker_isolated_runs_total', help: 'Suspect items run alone after a crash (poison isolation)', registers: [this.registry] });
+  readonly unstorableResults = new Counter({ name: 'dllm_worker_unstorable_results_total', help: 'Results Postgres refused even alone, stored as failed', registers: [this.registry] });
+  readonly repairActions = new Counter({ name: 'dllm_repair_actions_total', help: 'Repair loop actions taken while this worker led it', labelNames: ['action'], registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dllm_worker_' });

@@ -59,4 +59,37 @@ describe('ResultWriter', () => {
     await writer.write(outcome(1));
     expect(closed).toEqual(['completed']);
   });
+
+  it('writes rows one by one when a flush fails for a row: only the guilty row fails, as unstorable_result', async () => {
+    const calls: number[][] = [];
+    const refused = Object.assign(new Error('integer out of range'), { code: '22003' });
+    const unstorable: number[] = [];
+    const writer = new ResultWriter(
+      async (o) => {
+        calls.push(o.map((x) => x.index));
+        if (o.some((x) => x.index === 1 && x.status === 'completed')) throw refused;
+        return [];
+      },
+      { maxRows: 3, flushMs: 10_000, attempts: 5, backoffMs: 1, onUnstorable: (o) => unstorable.push(o.index) },
+    );
+    await Promise.all([0, 1, 2].map((i) => writer.write(outcome(i))));
+    // the batch once (no blind retries of a data error), then each row alone, then the guilty one as failed
+    expect(calls).toEqual([[0, 1, 2], [0], [1], [1], [2]]);
+    expect(unstorable).toEqual([1]);
+  });
+
+  it('does not split a flush the server failed (connection lost): every row waits for the retry', async () => {
+    const calls: number[][] = [];
+    let failures = 1;
+    const writer = new ResultWriter(
+      async (o) => {
+        calls.push(o.map((x) => x.index));
+        if (failures-- > 0) throw Object.assign(new Error('terminating connection'), { code: '57P01' });
+        return [];
+      },
+      { maxRows: 2, flushMs: 10_000, attempts: 3, backoffMs: 1 },
+    );
+    await Promise.all([0, 1].map((i) => writer.write(outcome(i))));
+    expect(calls).toEqual([[0, 1], [0, 1]]);
+  });
 });

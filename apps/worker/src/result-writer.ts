@@ -1,15 +1,23 @@
-import type { BatchProgress, ItemOutcome } from '@dllm/shared';
+import {
+  FAILURE_REASONS,
+  failureMessage,
+  pgErrorCode,
+  type BatchProgress,
+  type ItemOutcome,
+} from '@dllm/shared';
 
 export interface ResultWriterOptions {
   /** flush when this many results wait */
   maxRows: number;
   /** flush at least this often while results wait */
   flushMs: number;
-  /** tries of one flush before its callers get the error (transient Postgres blips) */
+  /** tries of one flush before its rows are written one by one (transient Postgres blips) */
   attempts: number;
   backoffMs: number;
   onClosed?: (progress: BatchProgress) => void;
   onRetry?: (error: Error, attempt: number) => void;
+  /** a row Postgres refused even alone: it was stored as failed (unstorable_result) instead */
+  onUnstorable?: (outcome: ItemOutcome, error: Error) => void;
 }
 
 type Persist = (outcomes: readonly ItemOutcome[]) => Promise<BatchProgress[]>;
@@ -21,9 +29,25 @@ interface Waiting {
 }
 
 /**
+ * SQLSTATE classes that are about the connection or the server, not the rows: writing rows one
+ * by one cannot help (08 connection, 53 resources, 57 operator intervention, 58 system).
+ */
+const SERVER_FAULT = /^(08|53|57|58)/;
+
+/** A failure that rows, not the server, may be guilty of (a data error, a constraint, ...). */
+function mayBeRowFault(error: unknown): boolean {
+  const code = pgErrorCode(error);
+  return code !== undefined && !SERVER_FAULT.test(code);
+}
+
+/**
  * Batches finished rows into few, idempotent writes (BatchProgressRepository.finishItems): one
  * transaction per flush whatever the number of rows and batches in it. A replayed result (a chunk
  * retried after a lost lock) changes nothing there, so retrying a flush is always safe.
+ *
+ * One row Postgres cannot take must not fail the others: when a flush fails for a reason rows may
+ * be guilty of, its rows are written one by one; a row refused even alone is stored as failed
+ * (unstorable_result) with Postgres's message, and only its own waiter learns of it.
  */
 export class ResultWriter {
   private buffer: Waiting[] = [];
@@ -57,12 +81,12 @@ export class ResultWriter {
   private async persistWithRetry(batch: Waiting[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const progress = await this.persist(batch.map((w) => w.outcome));
-        for (const p of progress) if (p.closed) this.opts.onClosed?.(p);
-        for (const w of batch) w.resolve();
+        this.settle(batch, await this.persist(batch.map((w) => w.outcome)));
         return;
       } catch (err) {
+        if (mayBeRowFault(err) && batch.length > 1) return this.persistOneByOne(batch);
         if (attempt >= this.opts.attempts) {
+          if (mayBeRowFault(err)) return this.persistOneByOne(batch);
           for (const w of batch) w.reject(err as Error);
           return;
         }
@@ -70,5 +94,42 @@ export class ResultWriter {
         await new Promise((r) => setTimeout(r, this.opts.backoffMs * 2 ** (attempt - 1)));
       }
     }
+  }
+
+  /** Each row alone: the guilty one is stored as failed, the others as they were. */
+  private async persistOneByOne(batch: Waiting[]): Promise<void> {
+    for (const w of batch) {
+      try {
+        this.settle([w], await this.persist([w.outcome]));
+      } catch (err) {
+        if (!mayBeRowFault(err)) {
+          w.reject(err as Error);
+          continue;
+        }
+        this.opts.onUnstorable?.(w.outcome, err as Error);
+        const { batchId, index, workerId } = w.outcome;
+        const failed: ItemOutcome = {
+          batchId,
+          index,
+          workerId,
+          status: 'failed',
+          failureReason: FAILURE_REASONS.unstorableResult,
+          error: failureMessage(
+            FAILURE_REASONS.unstorableResult,
+            `Postgres refused its result: ${(err as Error).message}`,
+          ),
+        };
+        try {
+          this.settle([w], await this.persist([failed]));
+        } catch (again) {
+          w.reject(again as Error);
+        }
+      }
+    }
+  }
+
+  private settle(batch: Waiting[], progress: BatchProgress[]): void {
+    for (const p of progress) if (p.closed) this.opts.onClosed?.(p);
+    for (const w of batch) w.resolve();
   }
 }

@@ -6,7 +6,9 @@ export type ToThread =
   | { type: 'generate'; id: string; request: GenerationRequest; wantIntermediate: boolean; priority?: number }
   | { type: 'cancel'; id: string }
   | { type: 'stats'; id: string }
-  | { type: 'close' };
+  | { type: 'close' }
+  /** fault injection: the thread throws an uncaught error (see Engine.injectThreadCrash) */
+  | { type: 'crash' };
 
 export interface EngineInfo {
   model: string;

@@ -42,6 +42,11 @@ async function main(): Promise<void> {
       case 'stats':
         send({ type: 'stats', id: m.id, stats: { ...scheduler.stats, ...scheduler.load } });
         break;
+      case 'crash':
+        setImmediate(() => {
+          throw new Error('injected engine thread crash');
+        });
+        break;
       case 'close':
         void scheduler
           .idle()

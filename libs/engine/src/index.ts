@@ -22,10 +22,17 @@ export {
 export { dllmJsonSchema, readDllmJson, type DllmJson } from './bundle/dllm-json';
 export * from './types';
 export * from './tokenizer';
-export { Engine, type GenerateOptions } from './engine';
+export {
+  Engine,
+  EngineCrashedError,
+  type EngineHealth,
+  type EngineSupervision,
+  type GenerateOptions,
+} from './engine';
 export type { EngineInfo, EngineStats } from './engine-protocol';
 export { loadModelBundle, BundleError, type ModelBundle } from './bundle/model-bundle';
 export { GenerationError, MASK_PLACEHOLDER } from './sampler/row';
+export { RowForwardError } from './scheduler/isolate-forward';
 export { Scheduler, type SchedulerOptions, type StepStats } from './scheduler/scheduler';
 export { OrtForward, type OrtForwardOptions } from './runtime/ort-forward';
 export {

@@ -16,11 +16,15 @@ export { FileEntity, FILE_PURPOSES, type FilePurpose } from './database/entities
 export {
   BatchProgressRepository,
   type BatchProgress,
+  type ChunkEnding,
   type Claim,
   type ClaimedItem,
+  type ItemLimits,
   type ItemOutcome,
   type RequestCounts,
 } from './database/batch-progress.repository';
+export { FAILURE_REASONS, failureMessage, type FailureReason } from './database/failure-reasons';
+export { toStorableText, unstorableText } from './database/storable-text';
 export { inTransaction, pgErrorCode, queryRows, rows, UNIQUE_VIOLATION } from './database/sql';
 export {
   BATCH_STATUSES,
@@ -39,11 +43,29 @@ export {
   CANCEL_CHANNEL,
   CHUNK_JOB,
   CHUNK_QUEUE,
+  addChunkJobs,
+  chunkJob,
   chunkJobId,
   chunkJobOptions,
   chunkJobs,
+  chunkWorkerOptions,
+  openChunkQueue,
+  openChunkWorker,
+  redisOptions,
+  workerConcurrency,
   type ChunkJobData,
+  type OwnedQueue,
 } from './queue/chunk-queue';
+export { enqueueBatch } from './queue/enqueue-batch';
+export { chunkStates, type ChunkState, type ChunkStatus } from './repair/chunk-states';
+export { LeaderLease } from './repair/leader-lease';
+export {
+  RepairLoop,
+  type PassReport,
+  type RepairAction,
+  type RepairOptions,
+} from './repair/repair-loop';
+export { repairLoopFor } from './repair/repair-loop-for';
 export {
   INTERACTIVE_QUEUE,
   INTERACTIVE_JOB,

@@ -14,7 +14,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** A batch request as HTTP delivered it: decoded, parsed as far as its media type goes, hashed. */
 export type BatchRequest = (
-  | { kind: 'json'; body: unknown }
+  | { kind: 'json'; text: string; body: unknown }
   | { kind: 'jsonl'; text: string; options: ReturnType<typeof parseJsonlQuery> }
 ) & {
   /** SHA-256 of what makes the request (kind, query options, body bytes): tells a replay apart */
@@ -52,7 +52,7 @@ export async function readBatchRequest(
     .digest('hex');
   const text = decodeUtf8(bytes);
   return kind === 'json'
-    ? { kind, body: parseJsonBody(text), hash }
+    ? { kind, text, body: parseJsonBody(text), hash }
     : { kind, text, options: options!, hash };
 }
 

@@ -1,16 +1,14 @@
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { isTerminalBatchStatus, type BatchEntity, type Config } from '@dllm/shared';
 import { CONFIG } from '../common/core.module';
 import type { HttpRequest, HttpResponse } from '../common/http';
 import { batchView, openAiResultLine, resultLine } from './batch-view';
+import { BatchWatcher } from './batch-watcher';
 import { BatchesRepository } from './batches.repository';
 
 /** Rows per read while streaming results: memory stays flat whatever the batch size. */
 const RESULTS_PAGE = 1000;
-/** An SSE comment this often keeps proxies from closing an idle stream. */
-const HEARTBEAT_MS = 15_000;
 
 /** Long responses: the JSONL results download and the SSE progress stream. */
 @Injectable()
@@ -20,6 +18,7 @@ export class BatchStreams implements BeforeApplicationShutdown {
 
   constructor(
     private readonly batches: BatchesRepository,
+    private readonly watcher: BatchWatcher,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -79,9 +78,13 @@ export class BatchStreams implements BeforeApplicationShutdown {
   }
 
   /**
-   * Server-sent events: `progress` whenever the batch row changes (re-read every SSE_POLL_MS,
-   * which works whichever API replica the workers' writes land behind), then `done` with the
-   * final state, and the stream ends.
+   * Server-sent events: `progress` whenever the batch row changes (BatchWatcher rereads every
+   * watched batch once per SSE_POLL_MS, which works whichever API replica the workers' writes
+   * land behind), then `done` with the final state, and the stream ends.
+   *
+   * Bounded buffering: an event is written only once the previous one left the socket buffer;
+   * meanwhile newer states replace the pending one (a client needs the latest, not each). A
+   * reader that takes nothing for SSE_SLOW_READER_MS is cut off.
    */
   async events(batch: BatchEntity, req: HttpRequest, res: HttpResponse): Promise<void> {
     res.statusCode = 200;
@@ -92,34 +95,66 @@ export class BatchStreams implements BeforeApplicationShutdown {
     res.flushHeaders();
     const closed = this.track(res);
 
-    let current: BatchEntity | null = batch;
     let lastSignature = '';
-    let lastWrite = Date.now();
     let eventId = 0;
-    while (current && !closed.signal.aborted) {
+    let pending: BatchEntity | null = batch;
+    let stalled: NodeJS.Timeout | undefined;
+    let lastWrite = Date.now();
+    const finished = new Promise<void>((resolve) =>
+      closed.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    const end = (destroy = false) => {
+      if (closed.signal.aborted) return;
+      if (destroy) res.destroy();
+      else res.end();
+      closed.abort();
+    };
+    const write = (chunk: string) => {
+      if (closed.signal.aborted) return;
+      lastWrite = Date.now();
+      if (res.write(chunk)) return;
+      stalled = setTimeout(() => {
+        req.log?.info({ batch_id: batch.id }, 'progress stream closed: its reader is too slow');
+        end(true);
+      }, this.config.SSE_SLOW_READER_MS);
+      res.once('drain', () => {
+        clearTimeout(stalled);
+        stalled = undefined;
+        flush();
+      });
+    };
+    const flush = () => {
+      if (closed.signal.aborted || stalled || !pending) return;
+      const current = pending;
+      pending = null;
       const signature = progressSignature(current);
       const ended = isTerminalBatchStatus(current.status);
-      if (signature !== lastSignature || ended) {
-        const event = ended ? 'done' : 'progress';
-        res.write(
-          `id: ${++eventId}\nevent: ${event}\ndata: ${JSON.stringify(batchView(current))}\n\n`,
-        );
-        lastSignature = signature;
-        lastWrite = Date.now();
-        if (ended) break;
-      } else if (Date.now() - lastWrite >= HEARTBEAT_MS) {
-        res.write(': keep-alive\n\n');
-        lastWrite = Date.now();
-      }
-      try {
-        await sleep(this.config.SSE_POLL_MS, undefined, { signal: closed.signal });
-      } catch {
-        break;
-      }
-      current = await this.batches.findOwned(batch.id, batch.tenant);
-    }
+      if (signature === lastSignature && !ended) return;
+      lastSignature = signature;
+      write(
+        `id: ${++eventId}\nevent: ${ended ? 'done' : 'progress'}\ndata: ${JSON.stringify(batchView(current))}\n\n`,
+      );
+      if (ended) end();
+    };
+    const unwatch = this.watcher.watch(batch.id, (next) => {
+      if (!next) return end();
+      pending = next;
+      flush();
+    });
+    const heartbeat = setInterval(
+      () => {
+        if (!stalled && Date.now() - lastWrite >= this.config.SSE_HEARTBEAT_MS)
+          write(': keep-alive\n\n');
+      },
+      Math.min(this.config.SSE_HEARTBEAT_MS, 1000),
+    );
+    flush();
+    await finished;
+    unwatch();
+    clearInterval(heartbeat);
+    clearTimeout(stalled);
     // The client reconnects on its own (EventSource) when a shutdown ends the stream.
-    res.end();
+    if (!res.writableEnded && !res.destroyed) res.end();
   }
 }
 

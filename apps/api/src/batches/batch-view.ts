@@ -70,6 +70,7 @@ export function resultLine(i: BatchItemEntity) {
     provider: i.provider,
     seed: i.seed,
     error: i.error,
+    failure_reason: i.failureReason,
   };
 }
 

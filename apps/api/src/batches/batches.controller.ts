@@ -26,6 +26,7 @@ import type { Config } from '@dllm/shared';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { CONFIG } from '../common/core.module';
 import type { HttpRequest, HttpResponse } from '../common/http';
+import { LimitConcurrency } from '../limits/limit-concurrency.decorator';
 import { schemaRef } from '../common/openapi-schemas';
 import { BatchPresenter } from './batch-presenter';
 import { readBatchRequest } from './batch-request';
@@ -52,6 +53,7 @@ export class BatchesController {
   ) {}
 
   @Post()
+  @LimitConcurrency('uploads')
   @ApiOperation({
     summary: 'Submit a batch',
     description:
@@ -73,6 +75,10 @@ export class BatchesController {
   @ApiResponse({ status: 409, description: 'Idempotency-Key already used for a different request' })
   @ApiResponse({ status: 413, description: 'body larger than API_BODY_LIMIT_MB' })
   @ApiResponse({ status: 415, description: 'neither application/json nor application/x-ndjson' })
+  @ApiResponse({
+    status: 429,
+    description: 'rate limit or concurrent uploads of this key; see Retry-After',
+  })
   @ApiQuery({ name: 'completion_window', required: false, description: 'JSONL only' })
   @ApiBody({ schema: { oneOf: [schemaRef('BatchSubmission'), schemaRef('OpenAiBatchCreate')] } })
   async submit(
@@ -180,6 +186,8 @@ export class BatchesController {
   }
 
   @Get(':id/events')
+  @LimitConcurrency('streams')
+  @ApiResponse({ status: 429, description: 'too many open streams for this key; see Retry-After' })
   @ApiOperation({
     summary: 'Progress as server-sent events (progress ..., then done); ends with the batch',
   })

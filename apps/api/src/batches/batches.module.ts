@@ -5,6 +5,7 @@ import { MetricsModule } from '../metrics/metrics.module';
 import { RedisModule } from '../redis/redis.module';
 import { BatchPresenter } from './batch-presenter';
 import { BatchStreams } from './batch-streams';
+import { BatchWatcher } from './batch-watcher';
 import { BatchesController } from './batches.controller';
 import { BatchesRepository } from './batches.repository';
 import { BatchesService } from './batches.service';
@@ -28,6 +29,7 @@ import { BatchStatsService } from './stats/batch-stats.service';
     BatchesService,
     BatchesRepository,
     BatchStreams,
+    BatchWatcher,
     ChunkEnqueuer,
     Reconciler,
     BatchPresenter,

@@ -160,33 +160,4 @@ export class BatchesRepository {
   resultsPage(batchId: string, afterIndex: number, limit: number): Promise<BatchItemEntity[]> {
     return this.itemsPage(batchId, { statuses: TERMINAL_ITEM_STATUSES, afterIndex, limit });
   }
-
-  async markEnqueued(id: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE batches SET enqueued_at = now() WHERE id = $1 AND enqueued_at IS NULL`,
-      [id],
-    );
-  }
-
-  /** Batches committed but never enqueued for longer than `graceMs` (a crash between the two). */
-  stranded(graceMs: number, limit: number): Promise<{ id: string; total_count: number }[]> {
-    return this.dataSource.query(
-      `SELECT id, total_count FROM batches
-       WHERE enqueued_at IS NULL AND created_at < now() - make_interval(secs => $1::float8 / 1000)
-       ORDER BY created_at LIMIT $2`,
-      [graceMs, limit],
-    );
-  }
-
-  /** Open batches past their deadline that still hold items not started (those will expire). */
-  async overdue(limit: number): Promise<string[]> {
-    const rows = await this.dataSource.query<{ id: string }[]>(
-      `SELECT b.id FROM batches b
-       WHERE b.status IN ('queued', 'in_progress') AND b.expires_at <= now()
-         AND EXISTS (SELECT 1 FROM batch_items i WHERE i.batch_id = b.id AND i.status = 'queued')
-       ORDER BY b.expires_at LIMIT $1`,
-      [limit],
-    );
-    return rows.map((r) => r.id);
-  }
 }

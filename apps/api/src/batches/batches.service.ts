@@ -26,6 +26,7 @@ import { ChunkEnqueuer } from './chunk-enqueuer';
 import { encodeCursor, parseHistoryQuery, parseItemsQuery } from './list-query';
 import { parseJsonSubmission } from './submission/json-submission';
 import { parseJsonlSubmission } from './submission/jsonl-submission';
+import { assertStorableJson, assertStorableJsonl } from './submission/storable-text';
 import { SUBMISSION_RULES } from './submission/submission-rules.provider';
 import type { Submission, SubmissionRules } from './submission/submission';
 
@@ -77,10 +78,15 @@ export class BatchesService {
       idempotencyKey,
       { origin: 'native' },
       log,
-      () =>
-        request.kind === 'json'
-          ? parseJsonSubmission(request.body, this.rules)
-          : parseJsonlSubmission(request.text, request.options, this.rules),
+      () => {
+        // NUL and lone surrogates cannot be stored: 400 by item (or line) and field
+        if (request.kind === 'json') {
+          assertStorableJson(request.text, request.body);
+          return parseJsonSubmission(request.body, this.rules);
+        }
+        assertStorableJsonl(request.text);
+        return parseJsonlSubmission(request.text, request.options, this.rules);
+      },
     );
   }
 

@@ -5,6 +5,7 @@ import { FilesService } from '../files/files.service';
 import { BatchesService, type SubmitResult } from './batches.service';
 import { parseJsonlSubmission } from './submission/jsonl-submission';
 import { Problems } from './submission/problems';
+import { assertStorableJsonl } from './submission/storable-text';
 import { schemasFor } from './submission/schemas-for';
 import { SUBMISSION_RULES } from './submission/submission-rules.provider';
 import type { SubmissionRules } from './submission/submission';
@@ -44,6 +45,7 @@ export class OpenAiBatches {
         }
         const { input_file_id, endpoint, ...options } = parsed.data!;
         const text = await this.files.inputText(principal, input_file_id, 'input_file_id');
+        assertStorableJsonl(text); // NUL and lone surrogates: 400 by line and field
         return parseJsonlSubmission(text, options, this.rules, endpoint);
       },
     );

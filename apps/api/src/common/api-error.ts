@@ -11,6 +11,9 @@ export interface ProblemDetail {
  * `{error: {code, message, details?}}` with this HTTP status.
  */
 export class ApiError extends Error {
+  /** response headers that go with it (e.g. Retry-After of a 429) */
+  readonly headers: Record<string, string> = {};
+
   constructor(
     readonly status: number,
     readonly code: string,

@@ -42,6 +42,7 @@ export class ErrorFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
     if (error.status === 413) res.setHeader('Connection', 'close');
     if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
     res.statusCode = error.status;

@@ -20,8 +20,12 @@ import { CONFIG } from '../common/core.module';
   providers: [
     {
       provide: BatchProgressRepository,
-      inject: [DataSource],
-      useFactory: (dataSource: DataSource) => new BatchProgressRepository(dataSource),
+      inject: [DataSource, CONFIG],
+      useFactory: (dataSource: DataSource, config: Config) =>
+        new BatchProgressRepository(dataSource, {
+          maxAttempts: config.ITEM_MAX_ATTEMPTS,
+          poisonRuns: config.ITEM_POISON_RUNS,
+        }),
     },
   ],
   exports: [BatchProgressRepository],

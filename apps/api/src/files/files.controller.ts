@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import type { HttpRequest, HttpResponse } from '../common/http';
+import { LimitConcurrency } from '../limits/limit-concurrency.decorator';
 import { fileView } from './file-view';
 import { FilesService } from './files.service';
 import { readUpload } from './multipart-upload';
@@ -28,6 +29,7 @@ export class FilesController {
   ) {}
 
   @Post()
+  @LimitConcurrency('uploads')
   @HttpCode(200)
   @ApiOperation({
     summary:

@@ -1,3 +1,4 @@
+import { loadConfig } from '@dllm/shared';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { HttpResponse } from '../common/http';
@@ -9,6 +10,7 @@ describe('HealthController', () => {
     new HealthController(
       { query: db } as unknown as DataSource,
       { ping: redis } as unknown as Redis,
+      loadConfig({ HEALTH_PROBE_TIMEOUT_MS: '200' }),
     );
 
   it('is live without asking anything', () => {
@@ -36,5 +38,15 @@ describe('HealthController', () => {
       status: 'unavailable',
       checks: { postgres: 'ok', redis: 'down: connect ECONNREFUSED 127.0.0.1:6379' },
     });
+  });
+
+  it('never hangs on a dependency that does not answer: down after HEALTH_PROBE_TIMEOUT_MS', async () => {
+    const res = response();
+    const ready = await controller(
+      () => new Promise(() => undefined),
+      async () => 'PONG',
+    ).ready(res);
+    expect(res.statusCode).toBe(503);
+    expect(ready.checks.postgres).toBe('down: no answer within 200 ms');
   });
 });

@@ -1,13 +1,12 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import type { Config } from '@dllm/shared';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/principal';
+import { CONFIG } from '../common/core.module';
 import type { HttpResponse } from '../common/http';
 import { REDIS } from '../redis/redis.module';
-
-/** A readiness probe gives up on a dependency after this long (it is "down", not "slow"). */
-const PROBE_TIMEOUT_MS = 2000;
 
 type Check = 'ok' | `down: ${string}`;
 
@@ -18,6 +17,7 @@ export class HealthController {
   constructor(
     private readonly dataSource: DataSource,
     @Inject(REDIS) private readonly redis: Redis,
+    @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   /** Liveness: answers as long as the process serves HTTP. */
@@ -35,8 +35,8 @@ export class HealthController {
   })
   async ready(@Res({ passthrough: true }) res: HttpResponse) {
     const [postgres, redis] = await Promise.all([
-      probe(() => this.dataSource.query('SELECT 1')),
-      probe(() => this.redis.ping()),
+      probe(() => this.dataSource.query('SELECT 1'), this.config.HEALTH_PROBE_TIMEOUT_MS),
+      probe(() => this.redis.ping(), this.config.HEALTH_PROBE_TIMEOUT_MS),
     ]);
     const ok = postgres === 'ok' && redis === 'ok';
     if (!ok) res.statusCode = 503;
@@ -44,16 +44,14 @@ export class HealthController {
   }
 }
 
-async function probe(check: () => Promise<unknown>): Promise<Check> {
+/** A dependency that does not answer within `timeoutMs` is "down", not "slow". */
+async function probe(check: () => Promise<unknown>, timeoutMs: number): Promise<Check> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       check(),
       new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)),
-          PROBE_TIMEOUT_MS,
-        );
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
     return 'ok';

@@ -41,7 +41,7 @@ export class MetricsService {
 
   readonly reconcilerActions = new Counter({
     name: 'dllm_api_reconciler_actions_total',
-    help: 'Batches the reconciler re-enqueued or expired.',
+    help: 'Repair loop actions taken while this API process led it (enqueued, requeued, ended, expired).',
     labelNames: ['action'] as const,
     registers: [this.registry],
   });

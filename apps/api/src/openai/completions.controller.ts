@@ -21,6 +21,7 @@ import { CompletionsService } from './completions.service';
   description: 'the completion (JSON), or its chunks (SSE) with stream: true',
 })
 @ApiResponse({ status: 400, description: 'invalid request; error.details names each bad field' })
+@ApiResponse({ status: 429, description: 'rate limit of this key; see Retry-After' })
 @ApiResponse({ status: 502, description: 'the generation failed' })
 @ApiResponse({
   status: 504,

@@ -7,7 +7,7 @@ import {
 } from '@dllm/shared';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { BatchesRepository } from '../batches/batches.repository';
+import { DataSource } from 'typeorm';
 import { LOGGER } from '../common/core.module';
 import { loggableError } from '../common/logger';
 
@@ -18,7 +18,7 @@ export const INTERACTIVE_QUEUE_TOKEN = Symbol('INTERACTIVE_QUEUE');
 export class InteractiveEnqueuer {
   constructor(
     @Inject(INTERACTIVE_QUEUE_TOKEN) private readonly queue: Queue<InteractiveJobData>,
-    private readonly batches: BatchesRepository,
+    private readonly dataSource: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -30,7 +30,11 @@ export class InteractiveEnqueuer {
         { batchId, chunk: 0, firstIndex: 0, lastIndex: 0 },
         { ...INTERACTIVE_JOB_OPTIONS, jobId: chunkJobId(batchId, 0) },
       );
-      await this.batches.markEnqueued(batchId);
+      // chunk_size 1: the repair loop names its one chunk as the job is named
+      await this.dataSource.query(
+        `UPDATE batches SET enqueued_at = now(), chunk_size = 1 WHERE id = $1 AND enqueued_at IS NULL`,
+        [batchId],
+      );
       return true;
     } catch (error) {
       this.logger.warn(

@@ -1,6 +1,5 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { CHUNK_QUEUE, type ChunkJobData, type Config } from '@dllm/shared';
-import { Queue } from 'bullmq';
+import { openChunkQueue, type Config, type OwnedQueue } from '@dllm/shared';
 import { Redis } from 'ioredis';
 import { CONFIG } from '../common/core.module';
 
@@ -9,7 +8,7 @@ export const REDIS = Symbol('REDIS');
 /** Producer side of the chunk queue. */
 export const CHUNK_QUEUE_TOKEN = Symbol('CHUNK_QUEUE');
 
-export type ChunkQueue = Queue<ChunkJobData>;
+export type ChunkQueue = OwnedQueue;
 
 @Module({
   providers: [
@@ -24,14 +23,8 @@ export type ChunkQueue = Queue<ChunkJobData>;
     {
       provide: CHUNK_QUEUE_TOKEN,
       inject: [CONFIG],
-      useFactory: (config: Config): ChunkQueue =>
-        new Queue<ChunkJobData>(CHUNK_QUEUE, {
-          prefix: config.QUEUE_PREFIX,
-          connection: new Redis(config.REDIS_URL, {
-            enableOfflineQueue: false,
-            maxRetriesPerRequest: 1,
-          }),
-        }),
+      // fails fast while Redis is away (see redisOptions): the repair loop enqueues later
+      useFactory: (config: Config): ChunkQueue => openChunkQueue(config, 'producer'),
     },
   ],
   exports: [REDIS, CHUNK_QUEUE_TOKEN],
@@ -43,10 +36,7 @@ export class RedisModule implements OnApplicationShutdown {
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    // BullMQ leaves a connection it was handed open; it is ours to close.
-    const connection = this.queue.opts.connection as Redis;
-    await this.queue.close();
-    await connection.quit().catch(() => undefined);
+    await this.queue.closeAll();
     await this.redis.quit().catch(() => undefined);
   }
 }

@@ -8,6 +8,7 @@ import {
 } from '@dllm/shared';
 import type { CancelWatcher } from '../cancel-watcher';
 import type { CanvasRelay } from '../canvas-relay';
+import type { IsolationLane } from '../isolation-lane';
 import { ChunkProcessor, type ChunkSummary, type GenerationEngine } from '../chunk-processor';
 import type { WorkerMetrics } from '../metrics';
 import { ResultWriter } from '../result-writer';
@@ -20,13 +21,17 @@ export interface InteractiveConsumerOptions {
   stalledCheckMs: number;
   maxStalled: number;
   engine: GenerationEngine;
-  progress: Pick<BatchProgressRepository, 'claimItems' | 'finishItems'>;
+  progress: Pick<BatchProgressRepository, 'claimItems' | 'countIsolatedRun' | 'finishItems'>;
   cancels: Pick<CancelWatcher, 'track'>;
   workerId: string;
   log: Logger;
   metrics?: WorkerMetrics;
   /** where canvases go (the batch's Redis stream), for requests that stream */
   canvases?: Pick<CanvasRelay, 'publish'>;
+  /** poison isolation, as for bulk chunks (ChunkProcessor) */
+  poisonRuns: number;
+  suspectAfterStalls: number;
+  lane?: IsolationLane;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ModelBundle } from '../bundle/model-bundle';
 import type { ForwardPass, ForwardResult } from '../runtime/forward-pass';
 import { type ForwardPlan, GenerationError, Row } from '../sampler/row';
+import { retryRowsAlone } from './isolate-forward';
 import type { GenerationRequest, GenerationResult, IntermediateState } from '../types';
 import { fullBatch, refreshBatch, rowCacheBytes, takeCache } from './row-cache';
 import { StepBatchBuilder } from './step-batch-builder';
@@ -204,8 +205,10 @@ export class Scheduler {
       try {
         await this.runGroup(graph, group, plans);
       } catch (err) {
-        // a failed forward fails the rows in it, not the engine
-        for (const e of group) if (this.byId.has(e.row.id)) this.settle(e, err as Error);
+        // one bad row must not fail its neighbours: its rows are retried one at a time
+        await retryRowsAlone(group, err as Error, (rows) => this.runGroup(graph, rows, plans), (e, error) => {
+          if (this.byId.has(e.row.id)) this.settle(e, error);
+        });
       }
       forwardMs += this.now() - f0;
       this.stats.forwards[graph]++;

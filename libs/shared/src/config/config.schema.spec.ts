@@ -36,6 +36,28 @@ describe('loadConfig', () => {
       WORKER_DRAIN_MS: 20_000,
       RESULT_FLUSH_MS: 200,
       RESULT_FLUSH_ROWS: 64,
+      JOB_FAILED_RETENTION_S: 604_800,
+      REPAIR_GRACE_MS: 30_000,
+      ITEM_MAX_ATTEMPTS: 10,
+      ITEM_POISON_RUNS: 2,
+      WORKER_SUSPECT_STALLS: 2,
+      ENGINE_MAX_RESTARTS: 5,
+      ENGINE_RESTART_WINDOW_MS: 600_000,
+      RESULT_WRITE_ATTEMPTS: 5,
+      RESULT_WRITE_BACKOFF_MS: 200,
+      HEALTH_PROBE_TIMEOUT_MS: 2000,
+      DATABASE_STATEMENT_TIMEOUT_MS: 30_000,
+      DATABASE_CONNECT_TIMEOUT_MS: 5000,
+      DATABASE_IDLE_TX_TIMEOUT_MS: 60_000,
+      API_REQUEST_TIMEOUT_MS: 300_000,
+      API_HEADERS_TIMEOUT_MS: 30_000,
+      API_SHUTDOWN_GRACE_MS: 10_000,
+      RATE_LIMIT_REQUESTS: 3000,
+      RATE_LIMIT_WINDOW_S: 60,
+      MAX_CONCURRENT_UPLOADS: 2,
+      MAX_SSE_STREAMS: 16,
+      SSE_HEARTBEAT_MS: 15_000,
+      SSE_SLOW_READER_MS: 30_000,
       FILE_MAX_MB: 64,
       COMPLETION_TIMEOUT_MS: 120_000,
       INTERACTIVE_CONCURRENCY: 4,
@@ -44,6 +66,15 @@ describe('loadConfig', () => {
       WEBHOOK_BACKOFF_MS: 2000,
       WEBHOOK_TIMEOUT_MS: 10_000,
     });
+  });
+
+  it('refuses fault injection in production', () => {
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', FAULT_INJECTION: 'engine-crash-signal' }),
+    ).toThrow(/FAULT_INJECTION: fault injection is for tests/);
+    expect(
+      loadConfig({ NODE_ENV: 'test', FAULT_INJECTION: 'engine-crash-signal' }).FAULT_INJECTION,
+    ).toBe('engine-crash-signal');
   });
 
   it('reads numbers and provider lists from strings, and treats empty variables as unset', () => {

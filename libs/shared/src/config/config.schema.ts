@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const count = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 
 /** Execution providers the engine can use (its runtime/execution-providers.ts), tried in the order given. */
 export const EXECUTION_PROVIDERS = ['webgpu', 'cuda', 'cpu'] as const;
@@ -198,7 +199,9 @@ export const configSchema = z.object({
     .int()
     .min(100)
     .default(5000)
-    .describe('How often the API re-enqueues stranded batches and expires overdue ones.'),
+    .describe(
+      'How often the repair leader compares open items with the queue (re-enqueues, expires, fails).',
+    ),
   ENQUEUE_GRACE_MS: z.coerce
     .number()
     .int()
@@ -269,6 +272,76 @@ export const configSchema = z.object({
     .min(1)
     .default(64)
     .describe('Results written in one Postgres transaction at most.'),
+  JOB_FAILED_RETENTION_S: count(60, 7 * 86_400).describe(
+    'Seconds a chunk job BullMQ gave up on stays in Redis (for operators; the repair loop handles it).',
+  ),
+  REPAIR_GRACE_MS: count(0, 30_000).describe(
+    'How long a chunk job must stay missing or orphaned (active, lock gone) before the repair loop re-enqueues it.',
+  ),
+  ITEM_MAX_ATTEMPTS: count(1, 10).describe(
+    'Claims of one item (worker deaths, lost locks, retries) before it fails as attempts_exhausted.',
+  ),
+  ITEM_POISON_RUNS: count(1, 2).describe(
+    'Runs of an item alone that ended in a crash before it fails as poison.',
+  ),
+  WORKER_SUSPECT_STALLS: count(1, 2).describe(
+    'Times workers died holding a chunk before its items run one at a time, alone (poison isolation).',
+  ),
+  ENGINE_MAX_RESTARTS: count(0, 5).describe(
+    'Engine thread restarts allowed within ENGINE_RESTART_WINDOW_MS; one more and the worker exits 1.',
+  ),
+  ENGINE_RESTART_WINDOW_MS: count(1000, 600_000).describe(
+    'Window over which ENGINE_MAX_RESTARTS is counted.',
+  ),
+  RESULT_WRITE_ATTEMPTS: count(1, 5).describe(
+    'Tries of one result flush before its rows are written one by one and then given up on.',
+  ),
+  RESULT_WRITE_BACKOFF_MS: count(0, 200).describe(
+    'First retry delay of a failed result flush; doubles on each further try.',
+  ),
+  HEALTH_PROBE_TIMEOUT_MS: count(100, 2000).describe(
+    'A readiness check gives up on a dependency (Postgres, Redis, engine) after this long.',
+  ),
+  DATABASE_STATEMENT_TIMEOUT_MS: count(0, 30_000).describe(
+    'Postgres statement_timeout of every connection; 0 = none.',
+  ),
+  DATABASE_CONNECT_TIMEOUT_MS: count(100, 5000).describe(
+    'Longest wait for a new Postgres connection before the query fails.',
+  ),
+  DATABASE_IDLE_TX_TIMEOUT_MS: count(0, 60_000).describe(
+    'Postgres idle_in_transaction_session_timeout: a transaction left idle this long is ended; 0 = never.',
+  ),
+  API_REQUEST_TIMEOUT_MS: count(1000, 300_000).describe(
+    'Longest time the API waits for a whole request (headers and body) before answering 408.',
+  ),
+  API_HEADERS_TIMEOUT_MS: count(1000, 30_000).describe(
+    'Longest time the API waits for request headers.',
+  ),
+  API_SHUTDOWN_GRACE_MS: count(0, 10_000).describe(
+    'On SIGTERM: time in-flight requests get before their connections are closed.',
+  ),
+  RATE_LIMIT_REQUESTS: count(0, 3000).describe(
+    'Requests one API key may make per RATE_LIMIT_WINDOW_S (shared by API replicas through Redis); 0 = no limit.',
+  ),
+  RATE_LIMIT_WINDOW_S: count(1, 60).describe('Window of RATE_LIMIT_REQUESTS, in seconds.'),
+  MAX_CONCURRENT_UPLOADS: count(0, 2).describe(
+    'Batch submissions one API key may have in flight at once, per API process; 0 = no limit.',
+  ),
+  MAX_SSE_STREAMS: count(0, 16).describe(
+    'Open progress streams (GET /v1/batches/:id/events) per API key, per API process; 0 = no limit.',
+  ),
+  SSE_HEARTBEAT_MS: count(1000, 15_000).describe(
+    'An idle progress stream sends a comment this often, so proxies keep it open.',
+  ),
+  SSE_SLOW_READER_MS: count(1000, 30_000).describe(
+    'A progress stream whose reader has not taken the last event within this long is closed.',
+  ),
+  FAULT_INJECTION: z
+    .string()
+    .optional()
+    .describe(
+      'Test only (refused in production): comma-separated faults, e.g. "engine-crash-signal", "crash-on-prompt:MARKER".',
+    ),
   ...openAiSurfaceConfig,
 });
 
@@ -290,7 +363,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // An empty variable (`FOO=` in a compose file) means "use the default", not "".
     input[key] = env[key] === '' ? undefined : env[key];
   }
-  const result = configSchema.safeParse(input);
+  const result = configSchema
+    .refine((c) => !(c.NODE_ENV === 'production' && c.FAULT_INJECTION), {
+      path: ['FAULT_INJECTION'],
+      message: 'fault injection is for tests; it is refused when NODE_ENV=production',
+    })
+    .safeParse(input);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map(({ path, message }) => ({

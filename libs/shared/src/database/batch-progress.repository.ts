@@ -1,6 +1,8 @@
 import type { DataSource, QueryRunner } from 'typeorm';
-import { inTransaction, rows } from './sql';
+import { FAILURE_REASONS, failureMessage, type FailureReason } from './failure-reasons';
+import { inTransaction, queryRows, rows } from './sql';
 import { isTerminalBatchStatus, type BatchStatus, type TerminalItemStatus } from './statuses';
+import { toStorableText } from './storable-text';
 
 /** How one item ended, as the worker (or cancel / expiry) reports it. */
 export interface ItemOutcome {
@@ -20,7 +22,26 @@ export interface ItemOutcome {
   provider?: string | null;
   workerId?: string | null;
   error?: string | null;
+  /** machine-readable reason of a failure (FAILURE_REASONS) */
+  failureReason?: FailureReason | null;
 }
+
+/** When an item stops being retried (see ITEM_MAX_ATTEMPTS and ITEM_POISON_RUNS). */
+export interface ItemLimits {
+  /** claims of one item before it fails as attempts_exhausted */
+  maxAttempts: number;
+  /** runs alone that ended in a crash before it fails as poison */
+  poisonRuns: number;
+}
+
+/** How the repair loop ends the open items of a chunk no worker holds. */
+export type ChunkEnding =
+  /** its batch is cancelling: open items end as cancelled */
+  | 'cancel'
+  /** its batch is past its deadline: queued items expire, started ones fail as no_worker */
+  | 'deadline'
+  /** only items over the attempt limits fail; the rest stay open for a re-enqueue */
+  | 'limits';
 
 export interface RequestCounts {
   total: number;
@@ -51,6 +72,8 @@ export interface ClaimedItem {
   params: Record<string, unknown>;
   /** 1 on the first claim; more when a chunk is retried after a crash or a lost lock */
   attempts: number;
+  /** runs alone so far that did not end it (crashed, or its worker died) */
+  isolatedRuns: number;
 }
 
 export interface Claim {
@@ -86,7 +109,10 @@ const TERMINAL_ITEMS = `('completed', 'failed', 'cancelled', 'expired')`;
  * - whoever ends the last item closes the batch in the same transaction.
  */
 export class BatchProgressRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    readonly limits: ItemLimits = { maxAttempts: 10, poisonRuns: 2 },
+  ) {}
 
   /**
    * Records how items ended (batched: any number of items of any batches). Idempotent: items
@@ -115,7 +141,8 @@ export class BatchProgressRepository {
   /**
    * Hands items [firstIndex, lastIndex] not yet final to a worker (queued ones, and in-progress
    * ones whose worker died). A cancelling batch gets its range cancelled instead, a batch past
-   * its deadline its range expired; both return no items.
+   * its deadline its range expired; both return no items. Items over the attempt limits fail
+   * here (poison, attempts_exhausted) instead of being handed out again.
    */
   async claimItems(
     batchId: string,
@@ -148,6 +175,8 @@ export class BatchProgressRepository {
         );
         return { ...claim, status: after.status };
       }
+      const overLimit = await this.overLimitOutcomes(runner, batchId, firstIndex, lastIndex);
+      if (overLimit.length > 0) await this.applyOutcomes(runner, batch, overLimit);
       const items = await rows<{
         index: number;
         custom_id: string;
@@ -156,13 +185,14 @@ export class BatchProgressRepository {
         suffix: string | null;
         params: Record<string, unknown>;
         attempts: number;
+        isolated_runs: number;
       }>(
         runner,
         `UPDATE batch_items
          SET status = 'in_progress', attempts = attempts + 1, worker_id = $4,
              started_at = coalesce(started_at, now())
          WHERE batch_id = $1 AND index BETWEEN $2 AND $3 AND status IN ('queued', 'in_progress')
-         RETURNING index, custom_id, prompt, prefix, suffix, params, attempts`,
+         RETURNING index, custom_id, prompt, prefix, suffix, params, attempts, isolated_runs`,
         [batchId, firstIndex, lastIndex, workerId],
       );
       let status = batch.status;
@@ -187,7 +217,99 @@ export class BatchProgressRepository {
             suffix: i.suffix,
             params: i.params,
             attempts: i.attempts,
+            isolatedRuns: i.isolated_runs,
           })),
+      };
+    });
+  }
+
+  /**
+   * Write-ahead of a run alone: counts it before it starts, so a crash that kills the process
+   * during the run is still counted. Returns the new count, or null when the item is no longer
+   * running here (it ended elsewhere: a duplicate delivery).
+   */
+  async countIsolatedRun(batchId: string, index: number): Promise<number | null> {
+    const [row] = await queryRows<{ isolated_runs: number }>(
+      this.dataSource,
+      `UPDATE batch_items SET isolated_runs = isolated_runs + 1
+       WHERE batch_id = $1 AND index = $2 AND status = 'in_progress'
+       RETURNING isolated_runs`,
+      [batchId, index],
+    );
+    return row?.isolated_runs ?? null;
+  }
+
+  /**
+   * Ends open items of [firstIndex, lastIndex] that no worker holds, as the repair loop decided
+   * (see ChunkEnding). Returns the batch's progress and how many items of the range stay open.
+   */
+  async endChunk(
+    batchId: string,
+    firstIndex: number,
+    lastIndex: number,
+    ending: ChunkEnding,
+  ): Promise<{ progress: BatchProgress | null; stillOpen: number }> {
+    return inTransaction(this.dataSource, async (runner) => {
+      const [batch] = await this.lockBatches(runner, [batchId]);
+      if (!batch) return { progress: null, stillOpen: 0 };
+      const open = await rows<{ index: number; status: string }>(
+        runner,
+        `SELECT index, status FROM batch_items
+         WHERE batch_id = $1 AND index BETWEEN $2 AND $3 AND status NOT IN ${TERMINAL_ITEMS}`,
+        [batchId, firstIndex, lastIndex],
+      );
+      let outcomes: Omit<ItemOutcome, 'batchId'>[];
+      if (ending === 'cancel') {
+        outcomes = open.map(({ index }) => ({ index, status: 'cancelled' }));
+      } else if (ending === 'deadline') {
+        outcomes = open.map(({ index, status }) =>
+          status === 'queued'
+            ? { index, status: 'expired' }
+            : {
+                index,
+                status: 'failed',
+                failureReason: FAILURE_REASONS.noWorker,
+                error: failureMessage(
+                  FAILURE_REASONS.noWorker,
+                  'its worker stopped and no worker finished it before the batch deadline',
+                ),
+              },
+        );
+      } else {
+        outcomes = await this.overLimitOutcomes(runner, batchId, firstIndex, lastIndex);
+      }
+      const progress = await this.applyOutcomes(runner, batch, outcomes);
+      return { progress, stillOpen: open.length - progress.written };
+    });
+  }
+
+  /** Open items of a range past ITEM_POISON_RUNS or ITEM_MAX_ATTEMPTS, as failed outcomes. */
+  private async overLimitOutcomes(
+    runner: QueryRunner,
+    batchId: string,
+    firstIndex: number,
+    lastIndex: number,
+  ): Promise<Omit<ItemOutcome, 'batchId'>[]> {
+    const { maxAttempts, poisonRuns } = this.limits;
+    const over = await rows<{ index: number; attempts: number; isolated_runs: number }>(
+      runner,
+      `SELECT index, attempts, isolated_runs FROM batch_items
+       WHERE batch_id = $1 AND index BETWEEN $2 AND $3 AND status IN ('queued', 'in_progress')
+         AND (attempts >= $4 OR isolated_runs >= $5)`,
+      [batchId, firstIndex, lastIndex, maxAttempts, poisonRuns],
+    );
+    return over.map(({ index, attempts, isolated_runs }) => {
+      const reason =
+        isolated_runs >= poisonRuns ? FAILURE_REASONS.poison : FAILURE_REASONS.attemptsExhausted;
+      const detail =
+        reason === FAILURE_REASONS.poison
+          ? `it crashed its engine or worker each of the ${isolated_runs} times it ran alone`
+          : `claimed ${attempts} times without finishing (its workers died or lost it each time)`;
+      return {
+        index,
+        status: 'failed',
+        failureReason: reason,
+        error: failureMessage(reason, detail),
       };
     });
   }
@@ -267,21 +389,25 @@ export class BatchProgressRepository {
     if (items.length === 0) return this.closeIfDone(runner, batch, 0);
     const col = <K extends Exclude<keyof ItemOutcome, 'batchId'>>(key: K) =>
       items.map((i) => i[key] ?? null);
+    // One generated NUL must not fail the whole write: text goes in storable (U+FFFD for it).
+    const text = (key: 'output' | 'error') =>
+      items.map((i) => (typeof i[key] === 'string' ? toStorableText(i[key]) : null));
     const [after] = await rows<BatchRow & { written: number }>(
       runner,
       `WITH outcome AS (
          SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
                               $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::text[],
-                              $14::text[])
+                              $14::text[], $15::text[])
            AS o(index, status, output, finish_reason, steps, tokens, prompt_tokens, queue_ms,
-                compute_ms, seed, worker_id, error, provider)
+                compute_ms, seed, worker_id, error, failure_reason, provider)
        ),
        ended AS (
          UPDATE batch_items i
          SET status = o.status, output = o.output, finish_reason = o.finish_reason,
              steps = o.steps, tokens = o.tokens, prompt_tokens = coalesce(o.prompt_tokens, i.prompt_tokens),
              queue_ms = o.queue_ms, compute_ms = o.compute_ms, seed = o.seed, provider = o.provider,
-             worker_id = coalesce(o.worker_id, i.worker_id), error = o.error, finished_at = now()
+             worker_id = coalesce(o.worker_id, i.worker_id), error = o.error,
+             failure_reason = o.failure_reason, finished_at = now()
          FROM outcome o
          WHERE i.batch_id = $1 AND i.index = o.index AND i.status NOT IN ${TERMINAL_ITEMS}
          RETURNING i.status, i.steps, i.tokens, i.prompt_tokens, i.queue_ms, i.compute_ms
@@ -326,7 +452,7 @@ export class BatchProgressRepository {
         batch.id,
         col('index'),
         col('status'),
-        col('output'),
+        text('output'),
         col('finishReason'),
         col('steps'),
         col('tokens'),
@@ -335,7 +461,8 @@ export class BatchProgressRepository {
         col('computeMs'),
         col('seed'),
         col('workerId'),
-        col('error'),
+        text('error'),
+        col('failureReason'),
         col('provider'),
       ],
     );

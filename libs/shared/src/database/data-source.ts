@@ -8,6 +8,7 @@ import { InitialSchema1780000000000 } from './migrations/1780000000000-initial-s
 import { BatchRetryLinks1781000000000 } from './migrations/1781000000000-batch-retry-links';
 import { OpenAiSurface1781000100000 } from './migrations/1781000100000-openai-surface';
 import { ItemProvider1782000000000 } from './migrations/1782000000000-item-provider';
+import { RepairState1783000000000 } from './migrations/1783000000000-repair-state';
 
 export const ENTITIES = [ApiKeyEntity, BatchEntity, BatchItemEntity, FileEntity];
 
@@ -17,11 +18,20 @@ export const MIGRATIONS = [
   BatchRetryLinks1781000000000,
   OpenAiSurface1781000100000,
   ItemProvider1782000000000,
+  RepairState1783000000000,
 ];
 
 /** TypeORM options for both apps and the migrate command. The schema only changes by migration. */
 export function dataSourceOptions(
-  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>,
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'> &
+    Partial<
+      Pick<
+        Config,
+        | 'DATABASE_STATEMENT_TIMEOUT_MS'
+        | 'DATABASE_CONNECT_TIMEOUT_MS'
+        | 'DATABASE_IDLE_TX_TIMEOUT_MS'
+      >
+    >,
 ): DataSourceOptions {
   return {
     type: 'postgres',
@@ -32,5 +42,12 @@ export function dataSourceOptions(
     migrationsRun: false,
     poolSize: config.DATABASE_POOL_SIZE,
     logging: false,
+    // A stuck query or a dead server must fail the request, not hold a pooled connection forever.
+    connectTimeoutMS: config.DATABASE_CONNECT_TIMEOUT_MS,
+    extra: {
+      statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS || undefined,
+      idle_in_transaction_session_timeout: config.DATABASE_IDLE_TX_TIMEOUT_MS || undefined,
+      keepAlive: true,
+    },
   };
 }

@@ -69,8 +69,16 @@ export class BatchItemEntity {
   @Column({ type: 'integer', default: 0 })
   attempts!: number;
 
+  /** Runs of this item alone (after a crash) that did not end it; see ITEM_POISON_RUNS. */
+  @Column({ name: 'isolated_runs', type: 'integer', default: 0 })
+  isolatedRuns!: number;
+
   @Column({ type: 'text', nullable: true })
   error!: string | null;
+
+  /** Why a failed item failed, machine-readable (FAILURE_REASONS). */
+  @Column({ name: 'failure_reason', type: 'varchar', length: 32, nullable: true })
+  failureReason!: string | null;
 
   @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
   startedAt!: Date | null;

@@ -91,9 +91,13 @@ export class BatchEntity {
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
 
-  /** Null until its chunk jobs are in Redis; the reconciler looks for old nulls. */
+  /** Null until its chunk jobs are in Redis; the repair loop looks for old nulls. */
   @Column({ name: 'enqueued_at', type: 'timestamptz', nullable: true })
   enqueuedAt!: Date | null;
+
+  /** Items per chunk job when it was enqueued (the repair loop maps items to jobs with it). */
+  @Column({ name: 'chunk_size', type: 'integer', nullable: true })
+  chunkSize!: number | null;
 
   @Column({ name: 'in_progress_at', type: 'timestamptz', nullable: true })
   inProgressAt!: Date | null;

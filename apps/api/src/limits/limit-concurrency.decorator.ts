@@ -1,0 +1,9 @@
+import { SetMetadata } from '@nestjs/common';
+
+export const CONCURRENCY = 'dllm:concurrency';
+
+/** What a route holds while it runs, counted per API key (MAX_CONCURRENT_UPLOADS, MAX_SSE_STREAMS). */
+export type ConcurrencyKind = 'uploads' | 'streams';
+
+/** The route takes one of the caller's `kind` slots until its response closes. */
+export const LimitConcurrency = (kind: ConcurrencyKind) => SetMetadata(CONCURRENCY, kind);

@@ -1,0 +1,101 @@
+import {
+  Inject,
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Config } from '@dllm/shared';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Observable } from 'rxjs';
+import { ApiError } from '../common/api-error';
+import { CONFIG, LOGGER } from '../common/core.module';
+import type { HttpRequest, HttpResponse } from '../common/http';
+import { REDIS } from '../redis/redis.module';
+import { ConcurrencySlots } from './key-slots';
+import { CONCURRENCY, type ConcurrencyKind } from './limit-concurrency.decorator';
+
+/**
+ * Limits per API key, after authentication (interceptors run after guards), answered with
+ * 429 + Retry-After and a message naming the limit:
+ * - RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW_S, counted in Redis so API replicas share it; while
+ *   Redis is away each process counts in memory instead (it never fails requests open-endedly);
+ * - MAX_CONCURRENT_UPLOADS batch submissions and MAX_SSE_STREAMS progress streams at once, per
+ *   process (KeySlots), released when the response closes.
+ * Public and admin routes carry no tenant key and are not limited here.
+ */
+@Injectable()
+export class LimitsInterceptor implements NestInterceptor {
+  private readonly rate: RateLimiterRedis | null;
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly slots: ConcurrencySlots,
+    @Inject(REDIS) redis: Redis,
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    const window = { points: config.RATE_LIMIT_REQUESTS, duration: config.RATE_LIMIT_WINDOW_S };
+    this.rate =
+      config.RATE_LIMIT_REQUESTS > 0
+        ? new RateLimiterRedis({
+            storeClient: redis,
+            keyPrefix: `${config.QUEUE_PREFIX}:ratelimit`,
+            ...window,
+            insuranceLimiter: new RateLimiterMemory(window),
+          })
+        : null;
+  }
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const req = context.switchToHttp().getRequest<HttpRequest>();
+    const res = context.switchToHttp().getResponse<HttpResponse>();
+    const key = req.principal?.apiKeyId;
+    if (!key) return next.handle();
+    await this.consume(key);
+    const kind = this.reflector.get<ConcurrencyKind | undefined>(CONCURRENCY, context.getHandler());
+    if (kind) {
+      const slots = this.slots.byKind[kind];
+      const release = slots.take(key);
+      if (!release) {
+        const limit = slots.limit;
+        throw tooMany(
+          kind === 'uploads'
+            ? `this API key already has ${limit} batch submission(s) in progress (MAX_CONCURRENT_UPLOADS); wait for one to finish`
+            : `this API key already has ${limit} progress stream(s) open (MAX_SSE_STREAMS); close one or poll GET /v1/batches/:id`,
+          kind === 'uploads' ? 1 : 5,
+        );
+      }
+      res.once('close', release);
+    }
+    return next.handle();
+  }
+
+  private async consume(key: string): Promise<void> {
+    if (!this.rate) return;
+    try {
+      await this.rate.consume(key);
+    } catch (outcome) {
+      if (outcome instanceof RateLimiterRes) {
+        throw tooMany(
+          `this API key made more than ${this.config.RATE_LIMIT_REQUESTS} requests in ` +
+            `${this.config.RATE_LIMIT_WINDOW_S} s (RATE_LIMIT_REQUESTS); retry later`,
+          Math.max(1, Math.ceil(outcome.msBeforeNext / 1000)),
+        );
+      }
+      // not a verdict but a failure of both stores: let the request through, and say so
+      this.logger.warn({ err: (outcome as Error).message }, 'rate limiter unavailable');
+    }
+  }
+}
+
+function tooMany(message: string, retryAfterS: number): ApiError {
+  const error = new ApiError(429, 'rate_limited', message, undefined, {
+    retry_after_s: retryAfterS,
+  });
+  error.headers['Retry-After'] = String(retryAfterS);
+  return error;
+}
