@@ -288,7 +288,7 @@ for (const [name, lines, expected] of [
   ['a line that is a string', ['"hello"'], /must be a JSON object/],
   ['only blank lines', ['', '   ', ''], /no request lines/],
   ['method GET', [line({}, { method: 'GET' })], /method/],
-  ['another url', [line({}, { url: '/v1/chat/completions' })], /url/],
+  ['another url', [line({}, { url: '/v1/embeddings' })], /url/],
   ['no body', [JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/completions' })], /body/],
   ['a prompt list', [line({ prompt: ['a', 'b'] })], /one prompt per line/],
   ['duplicate custom_ids', [line({}), line({})], /duplicate custom_id/],
