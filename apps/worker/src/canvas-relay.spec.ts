@@ -30,6 +30,9 @@ const result: GenerationResult = {
   queue_ms: 0,
   compute_ms: 1,
   seed: 1,
+  budget: 'fixed',
+  applied_threshold: 0.9,
+  applied_max_steps: 2,
 };
 const job = {
   id: 'j',

@@ -12,7 +12,7 @@ const claim = (prompts: Array<string | null>): Claim => ({
   createdAt: new Date(Date.now() - 1000),
   items: prompts.map((prompt, index) => ({ index, customId: `c${index}`, prompt, prefix: prompt === null ? 'a' : null, suffix: prompt === null ? 'b' : null, params, attempts: 1, isolatedRuns: 0 })),
 });
-const ok = (text: string): GenerationResult => ({ text, finish_reason: 'length', steps: 3, tokens: 4, prompt_tokens: 2, queue_ms: 5, compute_ms: 7, seed: 1, provider: 'webgpu' });
+const ok = (text: string): GenerationResult => ({ text, finish_reason: 'length', steps: 3, tokens: 4, prompt_tokens: 2, queue_ms: 5, compute_ms: 7, seed: 1, provider: 'webgpu', budget: 'fixed', applied_threshold: 0.9, applied_max_steps: 4 });
 const job = { id: 'j', data: { batchId: 'b', chunk: 0, firstIndex: 0, lastIndex: 2 } } as Job<ChunkJobData>;
 
 /** An engine whose rows run until aborted (then end "cancelled"); `gate` opens once a row started. */

@@ -6,6 +6,8 @@ export type ToThread =
   | { type: 'generate'; id: string; request: GenerationRequest; wantIntermediate: boolean; priority?: number }
   | { type: 'cancel'; id: string }
   | { type: 'stats'; id: string }
+  /** the budget controller's threshold for budget "auto" rows that start from now on */
+  | { type: 'auto-threshold'; threshold: number | null }
   | { type: 'close' }
   /** fault injection: the thread throws an uncaught error (see Engine.injectThreadCrash) */
   | { type: 'crash' };

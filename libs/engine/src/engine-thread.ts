@@ -39,6 +39,9 @@ async function main(): Promise<void> {
       case 'cancel':
         scheduler.cancel(m.id);
         break;
+      case 'auto-threshold':
+        scheduler.autoThreshold = m.threshold;
+        break;
       case 'stats':
         send({ type: 'stats', id: m.id, stats: { ...scheduler.stats, ...scheduler.load } });
         break;

@@ -5,12 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { EngineInfo, EngineStats, FromThread, ThreadInit, ToThread } from './engine-protocol';
 import { GenerationError } from './sampler/row';
 import { RowForwardError } from './scheduler/isolate-forward';
-import type {
-  EngineOptions,
-  GenerationRequest,
-  GenerationResult,
-  IntermediateState,
-} from './types';
+import type { EngineOptions, GenerationRequest, GenerationResult, IntermediateState } from './types';
 
 export interface GenerateOptions {
   /** aborting cancels the row within one step; it resolves with finish_reason "cancelled" */
@@ -92,13 +87,12 @@ export class Engine {
   private aloneRunning: string | null = null;
   /** an alone row whose beforeStart is being awaited (not posted yet) */
   private starting: { id: string; aborted: boolean } | null = null;
-  private readonly statsWaiters = new Map<
-    string,
-    { resolve: (s: EngineStats) => void; reject: (e: Error) => void }
-  >();
+  private readonly statsWaiters = new Map<string, { resolve: (s: EngineStats) => void; reject: (e: Error) => void }>();
   private readonly deaths: number[] = [];
   private restarts = 0;
   private lastError: string | null = null;
+  /** kept so that a restarted thread gets it too */
+  private autoThreshold: number | null = null;
 
   private constructor(
     thread: Worker,
@@ -149,6 +143,12 @@ export class Engine {
       this.held.push({ id, request, alone: opts.alone === true, beforeStart: opts.beforeStart, priority: opts.priority, pending });
       this.pump();
     });
+  }
+
+  /** The budget controller's threshold for budget "auto" rows that start from now on (null: their own). */
+  setAutoThreshold(threshold: number | null): void {
+    this.autoThreshold = threshold;
+    this.post({ type: 'auto-threshold', threshold });
   }
 
   /** Scheduler counters; rejects at once while the thread is down, and never waits past a timeout. */
@@ -222,7 +222,13 @@ export class Engine {
 
   private postHeld(next: Held): void {
     this.pending.set(next.id, next.pending);
-    this.post({ type: 'generate', id: next.id, request: next.request, wantIntermediate: Boolean(next.pending.onIntermediate), priority: next.priority });
+    this.post({
+      type: 'generate',
+      id: next.id,
+      request: next.request,
+      wantIntermediate: Boolean(next.pending.onIntermediate),
+      priority: next.priority,
+    });
   }
 
   /** Runs an alone row's beforeStart with the thread empty, then posts the row (or skips it). */
@@ -266,8 +272,7 @@ export class Engine {
       if (thread === this.thread && this.status !== 'closed') this.onDeath(thread, err);
     });
     thread.on('exit', (code) => {
-      if (thread === this.thread && this.status !== 'closed')
-        this.onDeath(thread, new Error(`engine thread exited (code ${code})`));
+      if (thread === this.thread && this.status !== 'closed') this.onDeath(thread, new Error(`engine thread exited (code ${code})`));
     });
   }
 
@@ -322,9 +327,7 @@ export class Engine {
     const restarting = this.deaths.length <= (this.supervision.maxRestarts ?? 3);
     this.supervision.onThreadDeath?.(error, restarting);
     if (!restarting) {
-      this.fail(
-        new Error(`${error.message}; ${this.deaths.length} deaths within ${window} ms, giving up`),
-      );
+      this.fail(new Error(`${error.message}; ${this.deaths.length} deaths within ${window} ms, giving up`));
       return;
     }
     this.status = 'restarting';
@@ -338,6 +341,7 @@ export class Engine {
         this.thread = next;
         this.attach(next);
         this.status = 'ready';
+        if (this.autoThreshold !== null) this.post({ type: 'auto-threshold', threshold: this.autoThreshold });
         this.pump();
       },
       (err: Error) => this.fail(new Error(`engine thread could not be restarted: ${err.message}`)),
@@ -357,10 +361,7 @@ export class Engine {
 }
 
 /** Starts an inference thread and waits until its model is loaded. */
-function spawnThread(
-  init: ThreadInit,
-  warn: (m: string) => void,
-): Promise<{ thread: Worker; info: EngineInfo }> {
+function spawnThread(init: ThreadInit, warn: (m: string) => void): Promise<{ thread: Worker; info: EngineInfo }> {
   // built: the compiled thread beside this file; from source: a shim that loads the .ts via tsx
   const compiled = join(__dirname, 'engine-thread.js');
   const entry = existsSync(compiled) ? compiled : join(__dirname, 'engine-thread-entry.cjs');
@@ -409,5 +410,8 @@ function cancelledResult(): GenerationResult {
     queue_ms: 0,
     compute_ms: 0,
     seed: 0,
+    budget: 'fixed',
+    applied_threshold: null,
+    applied_max_steps: 0,
   };
 }

@@ -1,4 +1,4 @@
-import type { GenerationParams } from './params';
+import type { BudgetMode, GenerationParams } from './params';
 import type { GenerationTask } from './request/task';
 
 /** What to generate: text after a prompt, or the middle between a prefix and a suffix. */
@@ -25,6 +25,12 @@ export interface GenerationResult {
   compute_ms: number;
   /** the seed used (drawn at random when the request gave none) */
   seed: number;
+  /** the step budget the row ran under, and the setting it actually ran with */
+  budget: BudgetMode;
+  /** threshold policy: the threshold used (budget auto: the controller's pick); other policies: null */
+  applied_threshold: number | null;
+  /** the forward cap it ran with (max_steps, default gen_length) */
+  applied_max_steps: number;
   /** the execution provider that ran the row's forwards (set by the engine) */
   provider?: string;
 }

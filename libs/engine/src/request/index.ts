@@ -6,3 +6,4 @@ export * from './task';
 export * from './item';
 export * from './length-check';
 export * from './canvas';
+export * from './deadline';

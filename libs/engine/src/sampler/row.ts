@@ -59,6 +59,8 @@ export class Row {
   readonly cacheMode: 'dual' | 'prefix' | 'none';
   /** keys/values from this row's last refresh; freed when the row ends */
   cache?: RowCache;
+  /** budget "auto": the threshold the worker's controller gave it as it started (null: params.threshold) */
+  private autoThreshold: number | null = null;
 
   constructor(
     readonly id: string,
@@ -102,6 +104,16 @@ export class Row {
 
   get length(): number {
     return this.ids.length;
+  }
+
+  /**
+   * budget "auto": run at the controller's threshold, raised to the row's quality_floor and capped
+   * at its own threshold. Only before its first forward: a running row is never changed.
+   */
+  startAutoAt(threshold: number): void {
+    if (this.params.budget !== 'auto' || this.steps > 0) return;
+    const floor = this.params.quality_floor ?? 0;
+    this.autoThreshold = Math.min(this.params.threshold, Math.max(threshold, floor));
   }
 
   get done(): boolean {
@@ -190,7 +202,7 @@ export class Row {
         return selectFixed(c, k);
       }
       case 'threshold':
-        return selectThreshold(c, p.threshold);
+        return selectThreshold(c, this.autoThreshold ?? p.threshold);
       case 'factor':
         return selectFactor(c, p.factor);
       case 'entropy':
@@ -283,6 +295,9 @@ export class Row {
       queue_ms: Math.round(Math.max(0, started - this.submittedAt)),
       compute_ms: Math.round(Math.max(0, now - started)),
       seed: this.seed,
+      budget: this.params.budget,
+      applied_threshold: this.params.policy === 'threshold' ? (this.autoThreshold ?? this.params.threshold) : null,
+      applied_max_steps: this.maxSteps,
     };
   }
 }

@@ -59,6 +59,8 @@ export class Scheduler {
   /** step batches reuse their buffers, and each row's slot, across steps */
   private stepBatches?: StepBatchBuilder;
   private readonly now: () => number;
+  /** the budget controller's threshold for budget "auto" rows, applied as each starts (null: their own) */
+  autoThreshold: number | null = null;
   readonly stats: StepStats = {
     steps: 0,
     forwards: { full: 0, refresh: 0, step: 0 },
@@ -173,6 +175,7 @@ export class Scheduler {
       this.waiting.splice(pick, 1);
       for (let i = 0; i < pick; i++) this.waiting[i]!.passOvers++;
       cand.row.startedAt = this.now();
+      if (this.autoThreshold !== null) cand.row.startAutoAt(this.autoThreshold);
       this.active.push(cand);
       length = newLength;
     }
@@ -206,9 +209,14 @@ export class Scheduler {
         await this.runGroup(graph, group, plans);
       } catch (err) {
         // one bad row must not fail its neighbours: its rows are retried one at a time
-        await retryRowsAlone(group, err as Error, (rows) => this.runGroup(graph, rows, plans), (e, error) => {
-          if (this.byId.has(e.row.id)) this.settle(e, error);
-        });
+        await retryRowsAlone(
+          group,
+          err as Error,
+          (rows) => this.runGroup(graph, rows, plans),
+          (e, error) => {
+            if (this.byId.has(e.row.id)) this.settle(e, error);
+          },
+        );
       }
       forwardMs += this.now() - f0;
       this.stats.forwards[graph]++;
