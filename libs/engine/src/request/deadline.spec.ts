@@ -48,9 +48,10 @@ describe('budget parameters', () => {
   });
 
   it('refuses auto with another policy, at the policy field', () => {
-    expect(issues({ budget: 'auto', policy: 'entropy' })).toEqual([
-      { field: 'params.policy', message: expect.stringContaining('budget "auto" runs the threshold policy') },
-    ]);
+    const [issue, ...more] = issues({ budget: 'auto', policy: 'entropy' });
+    expect(more).toEqual([]);
+    expect(issue!.field).toBe('params.policy');
+    expect(issue!.message).toContain('budget "auto" runs the threshold policy');
   });
 
   it('refuses a floor outside the controller levels, or above the threshold', () => {
@@ -62,8 +63,8 @@ describe('budget parameters', () => {
   });
 
   it('refuses a deadline that is neither a time nor a duration, saying what is allowed', () => {
-    expect(issues({ deadline: 'tomorrow' })).toEqual([
-      { field: 'params.deadline', message: expect.stringContaining('a duration from submission ("90s", "10m", "2h")') },
-    ]);
+    const [issue] = issues({ deadline: 'tomorrow' });
+    expect(issue!.field).toBe('params.deadline');
+    expect(issue!.message).toContain('a duration from submission ("90s", "10m", "2h")');
   });
 });
