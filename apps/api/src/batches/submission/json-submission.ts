@@ -33,7 +33,8 @@ export function parseJsonSubmission(body: unknown, rules: SubmissionRules): Subm
   const defaults = (input.params ?? {}) as Record<string, unknown>;
   const items = input.items as unknown[];
 
-  const builder = new ItemBuilder(rules, problems);
+  const window = parsed.success ? parsed.data.completion_window : undefined;
+  const builder = new ItemBuilder(rules, problems, window ?? rules.defaultCompletionWindow);
   const accepted: SubmittedItem[] = new Array<SubmittedItem>(items.length);
   items.forEach((raw, index) => {
     const at = { index };

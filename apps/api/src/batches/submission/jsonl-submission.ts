@@ -80,7 +80,8 @@ export function parseJsonlSubmission(
   if (!batch.success) problems.addZod(batch.error, '');
   if (problems.count > 0) problems.throwIfAny();
 
-  const builder = new ItemBuilder(rules, problems);
+  const window = batch.data?.completion_window ?? rules.defaultCompletionWindow;
+  const builder = new ItemBuilder(rules, problems, window);
   const bodyCache = new Map<string, LineBodyRest>();
   const items: SubmittedItem[] = [];
   let model: string | undefined;

@@ -1,5 +1,5 @@
 import { generationParamsSchema, type GenerationParams } from '@dllm/engine/params';
-import type { GenerationTask, PromptBudget } from '@dllm/engine/request';
+import { parseDeadline, type GenerationTask, type PromptBudget } from '@dllm/engine/request';
 import type { ProblemDetail } from '../../common/api-error';
 import { Problems, zodProblems } from './problems';
 
@@ -66,6 +66,10 @@ export class ItemBuilder {
   constructor(
     private readonly rules: SubmissionRules,
     private readonly problems: Problems,
+    /** the batch's completion window (seconds): item deadlines must fall within it */
+    private readonly completionWindow: number = rules.defaultCompletionWindow,
+    /** epoch ms a relative deadline ("10m") counts from */
+    private readonly submittedAt: number = Date.now(),
   ) {}
 
   /** Registers a custom_id; false (with a problem) when it was used before in the batch. */
@@ -124,9 +128,16 @@ export class ItemBuilder {
     let result = this.paramsCache.get(key);
     if (result === undefined) {
       const parsed = generationParamsSchema.safeParse(raw);
-      result = parsed.success
-        ? { params: parsed.data, json: JSON.stringify(parsed.data) }
-        : zodProblems(parsed.error, field, {}, rename);
+      if (!parsed.success) result = zodProblems(parsed.error, field, {}, rename);
+      else {
+        const deadline = this.deadline(parsed.data.deadline, `${field}.deadline`, rename);
+        result = Array.isArray(deadline)
+          ? deadline
+          : {
+              params: { ...parsed.data, deadline },
+              json: JSON.stringify({ ...parsed.data, deadline }),
+            };
+      }
       // Bounded: a batch of all-different parameters must not grow this without limit.
       if (this.paramsCache.size < 10_000) this.paramsCache.set(key, result);
     }
@@ -135,5 +146,32 @@ export class ItemBuilder {
       return undefined;
     }
     return result;
+  }
+
+  /**
+   * A deadline as the absolute ISO time workers read (a duration counts from submission), or the
+   * problem: it must fall after submission and within the batch's completion window.
+   */
+  private deadline(
+    text: string | undefined,
+    field: string,
+    rename: (field: string) => string,
+  ): string | undefined | ProblemDetail[] {
+    if (text === undefined) return undefined;
+    const at = parseDeadline(text, this.submittedAt);
+    if (at === null) return [{ field: rename(field), message: 'is not a time or a duration' }];
+    const windowEnd = this.submittedAt + this.completionWindow * 1000;
+    if (at <= this.submittedAt) {
+      return [{ field: rename(field), message: `${text} is in the past` }];
+    }
+    if (at > windowEnd) {
+      return [
+        {
+          field: rename(field),
+          message: `${text} is after the batch's completion window (${this.completionWindow} s, until ${new Date(windowEnd).toISOString()}); give a later completion_window or an earlier deadline`,
+        },
+      ];
+    }
+    return new Date(at).toISOString();
   }
 }
