@@ -302,6 +302,9 @@ export class ChunkProcessor {
       computeMs: result.compute_ms,
       seed: result.seed,
       provider: result.provider ?? null,
+      budget: result.budget,
+      appliedThreshold: result.applied_threshold,
+      appliedMaxSteps: result.applied_max_steps,
     });
   }
 

@@ -69,6 +69,10 @@ export function resultLine(i: BatchItemEntity) {
     compute_ms: i.computeMs,
     provider: i.provider,
     seed: i.seed,
+    // the step budget it ran under and the setting it actually used (auto: the controller's pick)
+    budget: i.budget,
+    applied_threshold: i.appliedThreshold,
+    applied_max_steps: i.appliedMaxSteps,
     error: i.error,
     failure_reason: i.failureReason,
   };

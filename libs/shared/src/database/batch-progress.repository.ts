@@ -20,6 +20,10 @@ export interface ItemOutcome {
   seed?: number | null;
   /** execution provider that ran the forwards (webgpu, cuda, cpu) */
   provider?: string | null;
+  /** the step budget it ran under and the setting it used (GenerationResult) */
+  budget?: string | null;
+  appliedThreshold?: number | null;
+  appliedMaxSteps?: number | null;
   workerId?: string | null;
   error?: string | null;
   /** machine-readable reason of a failure (FAILURE_REASONS) */
@@ -397,9 +401,10 @@ export class BatchProgressRepository {
       `WITH outcome AS (
          SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
                               $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::text[],
-                              $14::text[], $15::text[])
+                              $14::text[], $15::text[], $16::text[], $17::float8[], $18::int[])
            AS o(index, status, output, finish_reason, steps, tokens, prompt_tokens, queue_ms,
-                compute_ms, seed, worker_id, error, failure_reason, provider)
+                compute_ms, seed, worker_id, error, failure_reason, provider, budget,
+                applied_threshold, applied_max_steps)
        ),
        ended AS (
          UPDATE batch_items i
@@ -407,7 +412,9 @@ export class BatchProgressRepository {
              steps = o.steps, tokens = o.tokens, prompt_tokens = coalesce(o.prompt_tokens, i.prompt_tokens),
              queue_ms = o.queue_ms, compute_ms = o.compute_ms, seed = o.seed, provider = o.provider,
              worker_id = coalesce(o.worker_id, i.worker_id), error = o.error,
-             failure_reason = o.failure_reason, finished_at = now()
+             failure_reason = o.failure_reason, budget = o.budget,
+             applied_threshold = o.applied_threshold, applied_max_steps = o.applied_max_steps,
+             finished_at = now()
          FROM outcome o
          WHERE i.batch_id = $1 AND i.index = o.index AND i.status NOT IN ${TERMINAL_ITEMS}
          RETURNING i.status, i.steps, i.tokens, i.prompt_tokens, i.queue_ms, i.compute_ms
@@ -464,6 +471,9 @@ export class BatchProgressRepository {
         text('error'),
         col('failureReason'),
         col('provider'),
+        col('budget'),
+        col('appliedThreshold'),
+        col('appliedMaxSteps'),
       ],
     );
     return this.closeIfDone(runner, after!, after!.written);

@@ -9,6 +9,7 @@ import { BatchRetryLinks1781000000000 } from './migrations/1781000000000-batch-r
 import { OpenAiSurface1781000100000 } from './migrations/1781000100000-openai-surface';
 import { ItemProvider1782000000000 } from './migrations/1782000000000-item-provider';
 import { RepairState1783000000000 } from './migrations/1783000000000-repair-state';
+import { ItemBudget1784000000000 } from './migrations/1784000000000-item-budget';
 
 export const ENTITIES = [ApiKeyEntity, BatchEntity, BatchItemEntity, FileEntity];
 
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   OpenAiSurface1781000100000,
   ItemProvider1782000000000,
   RepairState1783000000000,
+  ItemBudget1784000000000,
 ];
 
 /** TypeORM options for both apps and the migrate command. The schema only changes by migration. */

@@ -62,6 +62,18 @@ export class BatchItemEntity {
   @Column({ type: 'varchar', length: 16, nullable: true })
   provider!: string | null;
 
+  /** The step budget it ran under: fixed, or auto (the worker's budget controller picked the threshold). */
+  @Column({ type: 'varchar', length: 8, nullable: true })
+  budget!: string | null;
+
+  /** The threshold it actually ran with (threshold policy only). */
+  @Column({ name: 'applied_threshold', type: 'double precision', nullable: true })
+  appliedThreshold!: number | null;
+
+  /** The forward cap it ran with (max_steps, default gen_length). */
+  @Column({ name: 'applied_max_steps', type: 'integer', nullable: true })
+  appliedMaxSteps!: number | null;
+
   @Column({ name: 'worker_id', type: 'varchar', length: 128, nullable: true })
   workerId!: string | null;
 
