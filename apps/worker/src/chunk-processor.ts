@@ -20,6 +20,7 @@ import {
   type ClaimedItem,
   type ItemOutcome,
 } from '@dllm/shared';
+import type { BudgetLoop } from './budget/budget-loop';
 import type { CancelWatcher } from './cancel-watcher';
 import type { CanvasRelay } from './canvas-relay';
 import { IsolationLane } from './isolation-lane';
@@ -90,6 +91,8 @@ export class ChunkProcessor {
       metrics?: WorkerMetrics;
       /** relays intermediate canvases of items with intermediate_every > 0 */
       canvases?: Pick<CanvasRelay, 'publish'>;
+      /** the budget controller: sees claimed items as backlog, and completed rows */
+      budget?: Pick<BudgetLoop, 'hold' | 'release' | 'rowEnded' | 'nudge'>;
     },
   ) {}
 
@@ -128,6 +131,14 @@ export class ChunkProcessor {
     }
     summary.items = claim.items.length;
     const started = performance.now();
+    const budget = this.deps.budget;
+    const budgetKeys = claim.items.map((item) => `${batchId}:${item.index}`);
+    if (budget) {
+      claim.items.forEach((item, k) =>
+        budget.hold(budgetKeys[k]!, item.params, claim.createdAt.getTime()),
+      );
+      void budget.nudge(); // rows are about to start: decide with them counted
+    }
     const cancel = this.deps.cancels.track(batchId);
     const ctx: RunContext = {
       batchId,
@@ -175,6 +186,7 @@ export class ChunkProcessor {
       }
     } finally {
       cancel.release();
+      if (budget) for (const key of budgetKeys) budget.release(key);
     }
     this.deps.metrics?.chunkSeconds.observe((performance.now() - started) / 1000);
     if (summary.handedBack > 0) {
@@ -285,6 +297,7 @@ export class ChunkProcessor {
       if (err instanceof EngineCrashedError) return 'crashed';
       throw err; // the engine itself failed: retry the chunk
     }
+    this.deps.budget?.rowEnded(`${ctx.batchId}:${item.index}`, result, Date.now());
     if (result.finish_reason === 'cancelled') {
       if (!ctx.cancelled.aborted) return 'handed-back';
       return this.end({ ...base, status: 'cancelled', steps: result.steps });

@@ -21,6 +21,7 @@ import {
   workerConcurrency,
   type ChunkJobData,
 } from '@dllm/shared';
+import { BudgetLoop } from './budget/budget-loop';
 import { CancelWatcher } from './cancel-watcher';
 import { CanvasRelay } from './canvas-relay';
 import { ChunkProcessor } from './chunk-processor';
@@ -125,6 +126,19 @@ async function main(): Promise<void> {
   );
   const generator = injectFaults(config.FAULT_INJECTION, engine, log);
   const lane = new IsolationLane();
+  // the queue as a producer sees it: waiting chunks for the budget controller, and the repair loop
+  const repairQueue = openChunkQueue(config, 'producer');
+  const budget = new BudgetLoop({
+    engine,
+    waitingChunks: () => repairQueue.getJobCountByTypes('waiting', 'prioritized'),
+    itemsPerChunk: config.BATCH_CHUNK_SIZE,
+    model: info.model,
+    log: log.child({ component: 'budget' }),
+    metrics,
+    intervalMs: config.BUDGET_INTERVAL_MS,
+    relaxMargin: config.BUDGET_RELAX_MARGIN,
+  });
+  budget.start();
   const processor = new ChunkProcessor({
     progress,
     engine: generator,
@@ -137,6 +151,7 @@ async function main(): Promise<void> {
     poisonRuns: config.ITEM_POISON_RUNS,
     suspectAfterStalls: config.WORKER_SUSPECT_STALLS,
     lane,
+    budget,
   });
 
   const { worker, connection } = openChunkWorker(
@@ -154,7 +169,6 @@ async function main(): Promise<void> {
   worker.on('stalled', (jobId) => log.warn({ job_id: jobId }, 'chunk stalled; taken over'));
 
   // Any process may lead the repair loop; workers take part so repair goes on while the API is down.
-  const repairQueue = openChunkQueue(config, 'producer');
   const repair = repairLoopFor(config, {
     dataSource,
     queue: repairQueue,
@@ -231,6 +245,7 @@ async function main(): Promise<void> {
       processor.handBackAll();
       await drained;
     }
+    budget.stop();
     await writer.flush();
     await interactiveDrained;
     await repair.stop();

@@ -293,6 +293,17 @@ export const configSchema = z.object({
   ENGINE_RESTART_WINDOW_MS: count(1000, 600_000).describe(
     'Window over which ENGINE_MAX_RESTARTS is counted.',
   ),
+  BUDGET_INTERVAL_MS: count(100, 1000).describe(
+    'How often the budget controller re-decides the threshold of budget "auto" rows (also whenever a chunk is claimed).',
+  ),
+  BUDGET_RELAX_MARGIN: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.2)
+    .describe(
+      'Budget controller hysteresis: relax to a gentler threshold only if every deadline keeps this share of its remaining time.',
+    ),
   RESULT_WRITE_ATTEMPTS: count(1, 5).describe(
     'Tries of one result flush before its rows are written one by one and then given up on.',
   ),

@@ -1,0 +1,85 @@
+import pino from 'pino';
+import type { GenerationResult } from '@dllm/engine';
+import { WorkerMetrics } from '../metrics';
+import { BudgetLoop } from './budget-loop';
+
+const result = (over: Partial<GenerationResult>): GenerationResult => ({
+  text: '',
+  finish_reason: 'length',
+  steps: 32,
+  tokens: 32,
+  prompt_tokens: 1,
+  queue_ms: 0,
+  compute_ms: 0,
+  seed: 1,
+  budget: 'auto',
+  applied_threshold: 0.9,
+  applied_max_steps: 32,
+  ...over,
+});
+
+/** An engine doing 100 row-forwards a second, busy; the clock moves only when the test says. */
+function setup() {
+  let now = 1_000_000;
+  const sent: Array<number | null> = [];
+  const engine = {
+    stats: () => Promise.resolve({ rowsInForwards: (now - 1_000_000) / 10, active: 4 }),
+    setAutoThreshold: (t: number | null) => void sent.push(t),
+  };
+  const metrics = new WorkerMetrics();
+  const loop = new BudgetLoop({
+    engine,
+    waitingChunks: () => Promise.resolve(0),
+    itemsPerChunk: 8,
+    model: 'm',
+    log: pino({ level: 'silent' }),
+    metrics,
+    intervalMs: 1000,
+    relaxMargin: 0.2,
+    now: () => now,
+  });
+  return { loop, sent, metrics, advance: (ms: number) => (now += ms), at: () => now };
+}
+
+describe('BudgetLoop', () => {
+  it('tightens auto rows when the held work would miss its deadline, and relaxes once it has gone', async () => {
+    const { loop, sent, advance, at } = setup();
+    // 40 auto items of 32 tokens due in 5 s: at 0.9 (1.2 tokens/forward, the prior) they need ~10.7 s
+    for (let i = 0; i < 40; i++)
+      loop.hold(
+        `b:${i}`,
+        { gen_length: 32, budget: 'auto', deadline: new Date(at() + 5000).toISOString() },
+        at(),
+      );
+    await loop.nudge();
+    advance(1000);
+    await loop.nudge();
+    expect(loop.threshold).toBeLessThan(0.9);
+    expect(sent).toEqual([loop.threshold]);
+    for (let i = 0; i < 40; i++) loop.release(`b:${i}`);
+    advance(1000);
+    await loop.nudge();
+    expect(loop.threshold).toBe(0.9);
+    expect(sent).toHaveLength(2);
+  });
+
+  it('counts misses and tightened rows as they end, per budget', async () => {
+    const { loop, metrics, at } = setup();
+    loop.hold('b:0', { budget: 'auto', deadline: new Date(at() + 1000).toISOString() }, at());
+    loop.hold('b:1', { deadline: new Date(at() + 1000).toISOString() }, at());
+    loop.rowEnded('b:0', result({ applied_threshold: 0.5 }), at() + 500);
+    loop.rowEnded('b:1', result({ budget: 'fixed' }), at() + 2000);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('dllm_budget_rows_tightened_total 1');
+    expect(text).toContain('dllm_budget_deadline_misses_total{budget="fixed"} 1');
+    expect(text).not.toContain('dllm_budget_deadline_misses_total{budget="auto"}');
+  });
+
+  it('decides nothing before it has measured the engine', async () => {
+    const { loop, sent, at } = setup();
+    loop.hold('b:0', { budget: 'auto', deadline: new Date(at() + 10).toISOString() }, at());
+    await loop.nudge();
+    expect(sent).toEqual([]);
+    expect(loop.threshold).toBe(0.9);
+  });
+});
