@@ -159,6 +159,11 @@ for (const [param, value] of [
   ['block_length', 1000],
   ['intermediate_every', -1],
   ['entropy_budget', 'x'],
+  ['budget', 'turbo'],
+  ['deadline', 'tomorrow'],
+  ['deadline', '400d'],
+  ['deadline', '2001-01-01T00:00:00Z'],
+  ['quality_floor', 0.95],
 ] as const) {
   cases.push([
     `params.${param} = ${JSON.stringify(value).slice(0, 20)}`,
