@@ -21,6 +21,7 @@ import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { DllmTokenizer, Engine, loadModelBundle, parseGenerationParams, type GenerationResult } from '@dllm/engine';
+import { NO_WAITING_WORK } from '../apps/worker/src/budget/backlog';
 import { BudgetLoop } from '../apps/worker/src/budget/budget-loop';
 import { summarize, tokenMatches, type ItemOutcome } from '../tools/eval/metrics';
 import { listSourceFiles, sampleWindows } from '../tools/eval/windows';
@@ -131,8 +132,7 @@ async function overloadRun(
   engine.setAutoThreshold(null);
   const loop = new BudgetLoop({
     engine,
-    waitingChunks: () => Promise.resolve(0), // no queue here: every arrived item is held (see header)
-    itemsPerChunk: 1,
+    waiting: () => Promise.resolve(NO_WAITING_WORK), // no queue here: every arrived item is held (see header)
     model,
     log: pino({ level: 'info' }, pino.destination(2)),
     intervalMs: o.interval,

@@ -15,6 +15,7 @@ import {
   type ChunkJobData,
 } from '@dllm/shared';
 import { BudgetLoop } from '../apps/worker/src/budget/budget-loop';
+import { QueuePeek } from '../apps/worker/src/budget/queue-peek';
 import { CancelWatcher } from '../apps/worker/src/cancel-watcher';
 import { ChunkProcessor } from '../apps/worker/src/chunk-processor';
 import { WorkerMetrics } from '../apps/worker/src/metrics';
@@ -61,13 +62,12 @@ describe('budget "auto" under overload (real Redis and Postgres, fake model of f
     db = new Client({ connectionString: tdb.url });
     await db.connect();
     queue = chunkQueue(prefix);
-    // every chunk claimed at once: the controller weighs the deadlines of what it holds
+    // default WORKER_CONCURRENCY: the worker holds 3 of the 12 chunks; the rest it sees in the queue (QueuePeek)
     const config = loadConfig({
       DATABASE_URL: tdb.url,
       REDIS_URL,
       QUEUE_PREFIX: prefix,
       BATCH_CHUNK_SIZE: String(CHUNK),
-      WORKER_CONCURRENCY: String(ITEMS / CHUNK),
       RESULT_FLUSH_MS: '20',
     });
     dataSource = await new DataSource(dataSourceOptions(config)).initialize();
@@ -84,10 +84,10 @@ describe('budget "auto" under overload (real Redis and Postgres, fake model of f
     forward.delayMs = FORWARD_MS;
     const engine = new InProcessEngine(forward, bundle, { maxRows: ROWS, maxTokens: 1_000_000 });
     const log = pino({ level: 'silent' });
+    const peek = new QueuePeek(queue, dataSource, CHUNK);
     budget = new BudgetLoop({
       engine,
-      waitingChunks: () => queue.getJobCountByTypes('waiting', 'prioritized'),
-      itemsPerChunk: CHUNK,
+      waiting: () => peek.waiting(),
       model: 'fake',
       log,
       metrics: new WorkerMetrics(),

@@ -22,6 +22,7 @@ import {
   type ChunkJobData,
 } from '@dllm/shared';
 import { BudgetLoop } from './budget/budget-loop';
+import { QueuePeek } from './budget/queue-peek';
 import { CancelWatcher } from './cancel-watcher';
 import { CanvasRelay } from './canvas-relay';
 import { ChunkProcessor } from './chunk-processor';
@@ -128,10 +129,10 @@ async function main(): Promise<void> {
   const lane = new IsolationLane();
   // the queue as a producer sees it: waiting chunks for the budget controller, and the repair loop
   const repairQueue = openChunkQueue(config, 'producer');
+  const queuePeek = new QueuePeek(repairQueue, dataSource, config.BATCH_CHUNK_SIZE);
   const budget = new BudgetLoop({
     engine,
-    waitingChunks: () => repairQueue.getJobCountByTypes('waiting', 'prioritized'),
-    itemsPerChunk: config.BATCH_CHUNK_SIZE,
+    waiting: () => queuePeek.waiting(),
     model: info.model,
     log: log.child({ component: 'budget' }),
     metrics,

@@ -5,7 +5,12 @@ import { Worker } from 'node:worker_threads';
 import type { EngineInfo, EngineStats, FromThread, ThreadInit, ToThread } from './engine-protocol';
 import { GenerationError } from './sampler/row';
 import { RowForwardError } from './scheduler/isolate-forward';
-import type { EngineOptions, GenerationRequest, GenerationResult, IntermediateState } from './types';
+import type {
+  EngineOptions,
+  GenerationRequest,
+  GenerationResult,
+  IntermediateState,
+} from './types';
 
 export interface GenerateOptions {
   /** aborting cancels the row within one step; it resolves with finish_reason "cancelled" */
@@ -87,7 +92,10 @@ export class Engine {
   private aloneRunning: string | null = null;
   /** an alone row whose beforeStart is being awaited (not posted yet) */
   private starting: { id: string; aborted: boolean } | null = null;
-  private readonly statsWaiters = new Map<string, { resolve: (s: EngineStats) => void; reject: (e: Error) => void }>();
+  private readonly statsWaiters = new Map<
+    string,
+    { resolve: (s: EngineStats) => void; reject: (e: Error) => void }
+  >();
   private readonly deaths: number[] = [];
   private restarts = 0;
   private lastError: string | null = null;
@@ -222,13 +230,7 @@ export class Engine {
 
   private postHeld(next: Held): void {
     this.pending.set(next.id, next.pending);
-    this.post({
-      type: 'generate',
-      id: next.id,
-      request: next.request,
-      wantIntermediate: Boolean(next.pending.onIntermediate),
-      priority: next.priority,
-    });
+    this.post({ type: 'generate', id: next.id, request: next.request, wantIntermediate: Boolean(next.pending.onIntermediate), priority: next.priority });
   }
 
   /** Runs an alone row's beforeStart with the thread empty, then posts the row (or skips it). */
@@ -272,7 +274,8 @@ export class Engine {
       if (thread === this.thread && this.status !== 'closed') this.onDeath(thread, err);
     });
     thread.on('exit', (code) => {
-      if (thread === this.thread && this.status !== 'closed') this.onDeath(thread, new Error(`engine thread exited (code ${code})`));
+      if (thread === this.thread && this.status !== 'closed')
+        this.onDeath(thread, new Error(`engine thread exited (code ${code})`));
     });
   }
 
@@ -327,7 +330,9 @@ export class Engine {
     const restarting = this.deaths.length <= (this.supervision.maxRestarts ?? 3);
     this.supervision.onThreadDeath?.(error, restarting);
     if (!restarting) {
-      this.fail(new Error(`${error.message}; ${this.deaths.length} deaths within ${window} ms, giving up`));
+      this.fail(
+        new Error(`${error.message}; ${this.deaths.length} deaths within ${window} ms, giving up`),
+      );
       return;
     }
     this.status = 'restarting';
@@ -361,7 +366,10 @@ export class Engine {
 }
 
 /** Starts an inference thread and waits until its model is loaded. */
-function spawnThread(init: ThreadInit, warn: (m: string) => void): Promise<{ thread: Worker; info: EngineInfo }> {
+function spawnThread(
+  init: ThreadInit,
+  warn: (m: string) => void,
+): Promise<{ thread: Worker; info: EngineInfo }> {
   // built: the compiled thread beside this file; from source: a shim that loads the .ts via tsx
   const compiled = join(__dirname, 'engine-thread.js');
   const entry = existsSync(compiled) ? compiled : join(__dirname, 'engine-thread-entry.cjs');

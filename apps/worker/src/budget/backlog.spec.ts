@@ -1,5 +1,5 @@
 import { parseGenerationParams } from '@dllm/engine';
-import { Backlog, estimateBacklog, heldItem } from './backlog';
+import { Backlog, estimateBacklog, heldItem, NO_WAITING_WORK } from './backlog';
 import type { Rates } from './budget-controller';
 
 const T0 = Date.parse('2026-05-01T12:00:00Z');
@@ -42,19 +42,42 @@ describe('backlog estimate', () => {
     expect([gentle, eager, scheduled].map((h) => h.tokensPerForward(rates))).toEqual([1, 2, 4]);
   });
 
-  it('lists held items one entry each, and the waiting queue as deadline-free fixed work of their mean length', () => {
+  it('lists held items one entry each, and unseen queued chunks as deadline-free fixed work of their mean length', () => {
     const auto = heldItem(
       parseGenerationParams({ gen_length: 16, budget: 'auto', deadline: '1m' }),
       T0,
     );
     const fixed = heldItem(parseGenerationParams({ gen_length: 48, threshold: 0.5 }), T0);
-    const entries = estimateBacklog([auto, fixed], rates, { chunks: 3, itemsPerChunk: 10 });
+    const entries = estimateBacklog([auto, fixed], rates, {
+      chunks: [],
+      unseenChunks: 3,
+      itemsPerChunk: 10,
+    });
     expect(entries).toEqual([
       { tokens: 16, deadline: T0 + 60_000, budget: 'auto', floor: 0.2 },
       { tokens: 48, deadline: null, budget: 'fixed', floor: 0.2, tokensPerForward: 2 },
       { tokens: 30 * 32, deadline: null, budget: 'fixed', floor: 0.2 },
     ]);
-    expect(estimateBacklog([], rates, { chunks: 0, itemsPerChunk: 10 })).toEqual([]);
+    expect(estimateBacklog([], rates, NO_WAITING_WORK)).toEqual([]);
+  });
+
+  it('weighs a seen waiting chunk by its batch defaults: its items, their length and deadline', () => {
+    const queued = heldItem(
+      parseGenerationParams({ gen_length: 32, budget: 'auto', deadline: '2m' }),
+      T0,
+    );
+    const entries = estimateBacklog([], rates, {
+      chunks: [
+        { items: 8, item: queued },
+        { items: 5, item: null },
+      ],
+      unseenChunks: 0,
+      itemsPerChunk: 8,
+    });
+    expect(entries).toEqual([
+      { tokens: 8 * 32, deadline: T0 + 120_000, budget: 'auto', floor: 0.2 },
+      { tokens: 5 * 64, deadline: null, budget: 'fixed', floor: 0.2 },
+    ]);
   });
 
   it('forgets an item once released', () => {
@@ -63,6 +86,6 @@ describe('backlog estimate', () => {
     b.hold('x:1', heldItem(parseGenerationParams({}), T0));
     b.release('x:0');
     expect(b.size).toBe(1);
-    expect(b.entries(rates, { chunks: 0, itemsPerChunk: 1 })).toHaveLength(1);
+    expect(b.entries(rates, NO_WAITING_WORK)).toHaveLength(1);
   });
 });

@@ -17,11 +17,16 @@ export interface HeldItem {
   tokensPerForward: (rates: Rates) => number;
 }
 
-/** The queue's chunks no worker has claimed yet: only their number is known here. */
+/** The queue's chunks no worker has claimed yet, as far as they could be seen (QueuePeek). */
 export interface WaitingWork {
-  chunks: number;
+  /** seen chunks: their item count, and one item as their batch's defaults describe it (null: unknown) */
+  chunks: Array<{ items: number; item: HeldItem | null }>;
+  /** waiting chunks beyond those seen: only counted */
+  unseenChunks: number;
   itemsPerChunk: number;
 }
+
+export const NO_WAITING_WORK: WaitingWork = { chunks: [], unseenChunks: 0, itemsPerChunk: 1 };
 
 const LOWEST = LEVELS[LEVELS.length - 1]!;
 
@@ -52,10 +57,11 @@ export function heldItem(params: GenerationParams, submittedAt: number): HeldIte
 /**
  * What this worker knows of the work ahead of it, for the budget controller. It sees exactly the
  * items it holds (claimed chunks: running in the engine or waiting for a slot there), with their
- * deadlines and floors. Of the queue it sees only the number of waiting chunks: they are counted as
- * fixed-budget work of the held items' mean length and no deadline, so they lengthen the predicted
- * finish but never make the controller tighten (their deadlines count once a worker claims them).
- * With several workers each counts the whole queue; a running row is counted at its full length.
+ * deadlines and floors. Of the queue it sees the oldest waiting chunks through their batch's default
+ * parameters (item overrides only once claimed); chunks beyond those, or of unknown batches, count as
+ * fixed-budget work of the held items' mean length and no deadline: they lengthen the predicted
+ * finish but never make the controller tighten. With several workers each counts the whole queue
+ * (so each may tighten a little early); a running row is counted at its full length.
  */
 export class Backlog {
   private readonly held = new Map<string, HeldItem>();
@@ -81,27 +87,35 @@ export class Backlog {
   }
 }
 
-/** Held items one entry each, plus the queue's waiting chunks as one deadline-free fixed entry. */
+const entry = (h: HeldItem, rates: Rates, items = 1): BacklogEntry =>
+  h.budget === 'auto'
+    ? { tokens: h.tokens * items, deadline: h.deadline, budget: 'auto', floor: h.floor }
+    : {
+        tokens: h.tokens * items,
+        deadline: h.deadline,
+        budget: 'fixed',
+        floor: h.floor,
+        tokensPerForward: h.tokensPerForward(rates),
+      };
+
+/**
+ * Held items one entry each, seen waiting chunks one entry each (items x their batch's gen_length),
+ * and the rest of the queue as one deadline-free fixed entry.
+ */
 export function estimateBacklog(
   held: readonly HeldItem[],
   rates: Rates,
   waiting: WaitingWork,
 ): BacklogEntry[] {
-  const out: BacklogEntry[] = held.map((h) =>
-    h.budget === 'auto'
-      ? { tokens: h.tokens, deadline: h.deadline, budget: 'auto', floor: h.floor }
-      : {
-          tokens: h.tokens,
-          deadline: h.deadline,
-          budget: 'fixed',
-          floor: h.floor,
-          tokensPerForward: h.tokensPerForward(rates),
-        },
-  );
-  const queued = waiting.chunks * waiting.itemsPerChunk;
-  if (queued > 0) {
+  const out = held.map((h) => entry(h, rates));
+  let unknownItems = waiting.unseenChunks * waiting.itemsPerChunk;
+  for (const c of waiting.chunks) {
+    if (c.item) out.push(entry(c.item, rates, c.items));
+    else unknownItems += c.items;
+  }
+  if (unknownItems > 0) {
     const meanTokens = held.length ? held.reduce((a, h) => a + h.tokens, 0) / held.length : 64;
-    out.push({ tokens: queued * meanTokens, deadline: null, budget: 'fixed', floor: LOWEST });
+    out.push({ tokens: unknownItems * meanTokens, deadline: null, budget: 'fixed', floor: LOWEST });
   }
   return out;
 }

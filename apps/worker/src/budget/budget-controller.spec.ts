@@ -1,10 +1,7 @@
 import { type BacklogEntry, decide, LEVELS, type Rates, simulate } from './budget-controller';
 
 // 100 row-forwards/s; tokens per forward rise as the threshold falls (1.2 at 0.9 ... 3.0 at 0.2)
-const rates: Rates = {
-  rowForwardsPerSecond: 100,
-  tokensPerForward: (t) => 1.2 + (0.9 - t) * (1.8 / 0.7),
-};
+const rates: Rates = { rowForwardsPerSecond: 100, tokensPerForward: (t) => 1.2 + (0.9 - t) * (1.8 / 0.7) };
 const now = 1_000_000;
 const opts = { relaxMargin: 0.2 };
 const auto = (tokens: number, inSeconds: number | null, floor = 0.2): BacklogEntry => ({
@@ -17,10 +14,7 @@ const auto = (tokens: number, inSeconds: number | null, floor = 0.2): BacklogEnt
 describe('budget controller', () => {
   it('leaves rows at the gentlest level when there is nothing to hurry', () => {
     expect(decide(now, [], rates, 0.9, opts)).toMatchObject({ threshold: 0.9, reason: 'idle' });
-    expect(decide(now, [auto(1200, 60)], rates, 0.9, opts)).toMatchObject({
-      threshold: 0.9,
-      predictedMisses: 0,
-    });
+    expect(decide(now, [auto(1200, 60)], rates, 0.9, opts)).toMatchObject({ threshold: 0.9, predictedMisses: 0 });
   });
 
   it('tightens to the gentlest level that still meets every deadline', () => {
@@ -34,11 +28,7 @@ describe('budget controller', () => {
 
   it('goes as far as it can and says so when deadlines cannot be met', () => {
     const d = decide(now, [auto(100_000, 10)], rates, 0.9, opts);
-    expect(d).toMatchObject({
-      threshold: LEVELS[LEVELS.length - 1],
-      reason: 'saturated',
-      predictedMisses: 1,
-    });
+    expect(d).toMatchObject({ threshold: LEVELS[LEVELS.length - 1], reason: 'saturated', predictedMisses: 1 });
   });
 
   it('orders by deadline: an urgent small item and a relaxed big one', () => {
@@ -48,22 +38,14 @@ describe('budget controller', () => {
   });
 
   it('counts fixed-budget work in the time but never changes it', () => {
-    const fixed: BacklogEntry = {
-      tokens: 2400,
-      deadline: null,
-      budget: 'fixed',
-      floor: 0.9,
-      tokensPerForward: 1,
-    };
+    const fixed: BacklogEntry = { tokens: 2400, deadline: null, budget: 'fixed', floor: 0.9, tokensPerForward: 1 };
     // the fixed rows take 24 s first only if their deadline is earlier; with none they run after
     expect(decide(now, [fixed, auto(1200, 11)], rates, 0.9, opts).threshold).toBe(0.9);
     const urgentFixed = { ...fixed, deadline: now + 25_000 };
     // fixed first (24 s), then 1,200 auto tokens must fit before 40 s: 16 s left needs ~0.75 tok/fwd... at 0.9: 10 s, fine
     expect(decide(now, [urgentFixed, auto(1200, 40)], rates, 0.9, opts).threshold).toBe(0.9);
     // with 30 s the auto item gets 6 s: it needs 2.0 tok/fwd -> 0.6 or lower
-    expect(
-      decide(now, [urgentFixed, auto(1200, 30)], rates, 0.9, opts).threshold,
-    ).toBeLessThanOrEqual(0.6);
+    expect(decide(now, [urgentFixed, auto(1200, 30)], rates, 0.9, opts).threshold).toBeLessThanOrEqual(0.6);
   });
 
   it('never predicts below an item floor', () => {
@@ -81,9 +63,6 @@ describe('budget controller', () => {
     expect(fromTight.threshold).toBeLessThan(0.9);
     expect(fromTight.reason).toBe('relax');
     // already at 0.9, it holds there: no slack needed to stay
-    expect(decide(now, backlog, rates, 0.9, opts)).toMatchObject({
-      threshold: 0.9,
-      reason: 'meets',
-    });
+    expect(decide(now, backlog, rates, 0.9, opts)).toMatchObject({ threshold: 0.9, reason: 'meets' });
   });
 });

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { GenerationResult } from '@dllm/engine';
 import { WorkerMetrics } from '../metrics';
+import { NO_WAITING_WORK } from './backlog';
 import { BudgetLoop } from './budget-loop';
 
 const result = (over: Partial<GenerationResult>): GenerationResult => ({
@@ -29,8 +30,7 @@ function setup() {
   const metrics = new WorkerMetrics();
   const loop = new BudgetLoop({
     engine,
-    waitingChunks: () => Promise.resolve(0),
-    itemsPerChunk: 8,
+    waiting: () => Promise.resolve(NO_WAITING_WORK),
     model: 'm',
     log: pino({ level: 'silent' }),
     metrics,

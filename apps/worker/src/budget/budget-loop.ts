@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { parseGenerationParams, type GenerationResult } from '@dllm/engine';
 import type { WorkerMetrics } from '../metrics';
-import { Backlog, heldItem } from './backlog';
+import { Backlog, heldItem, NO_WAITING_WORK, type WaitingWork } from './backlog';
 import { decide, LEVELS, type Decision } from './budget-controller';
 import { RateTracker } from './rate-tracker';
 
@@ -13,9 +13,8 @@ export interface BudgetEngine {
 
 export interface BudgetLoopOptions {
   engine: BudgetEngine;
-  /** chunk jobs waiting in the queue (unclaimed by any worker) */
-  waitingChunks: () => Promise<number>;
-  itemsPerChunk: number;
+  /** the queue's unclaimed chunks, as far as they can be seen (QueuePeek) */
+  waiting: () => Promise<WaitingWork>;
   model: string;
   log: Logger;
   metrics?: WorkerMetrics;
@@ -136,8 +135,9 @@ export class BudgetLoop {
     }
     const rates = this.tracker.rates();
     if (!rates) return; // nothing measured yet: auto rows run at their own threshold
-    const chunks = await this.opts.waitingChunks().catch(() => 0); // Redis away: the queue is unseen
-    const backlog = this.backlog.entries(rates, { chunks, itemsPerChunk: this.opts.itemsPerChunk });
+    const waiting = await this.opts.waiting().catch(() => NO_WAITING_WORK); // Redis or Postgres away: the queue is unseen
+    const backlog = this.backlog.entries(rates, waiting);
+    const chunks = waiting.chunks.length + waiting.unseenChunks;
     const d = decide(now, backlog, rates, this.current, { relaxMargin: this.opts.relaxMargin });
     if (d.reason !== 'idle') {
       this.predictedFinishAt = d.predictedFinishAt;

@@ -5,19 +5,9 @@ import { LEVELS, type Rates } from './budget-controller';
  * the bundled model's pooled infill figures (README quality table). Measurements replace them level
  * by level; unmeasured levels are scaled by what the measured ones show.
  */
-const PRIOR_TOKENS_PER_FORWARD: Record<number, number> = {
-  0.9: 1.2,
-  0.8: 1.3,
-  0.7: 1.4,
-  0.6: 1.5,
-  0.5: 1.6,
-  0.4: 1.8,
-  0.3: 2.1,
-  0.2: 2.7,
-};
+const PRIOR_TOKENS_PER_FORWARD: Record<number, number> = { 0.9: 1.2, 0.8: 1.3, 0.7: 1.4, 0.6: 1.5, 0.5: 1.6, 0.4: 1.8, 0.3: 2.1, 0.2: 2.7 };
 
-const nearestLevel = (t: number): number =>
-  LEVELS.reduce((best, l) => (Math.abs(l - t) < Math.abs(best - t) ? l : best), LEVELS[0]);
+const nearestLevel = (t: number): number => LEVELS.reduce((best, l) => (Math.abs(l - t) < Math.abs(best - t) ? l : best), LEVELS[0]);
 
 /** What this worker measures of itself, smoothed (EWMA), for the budget controller. */
 export class RateTracker {
@@ -42,10 +32,7 @@ export class RateTracker {
   observeEngine(at: number, rowForwards: number, busy: boolean): void {
     if (this.last && busy && at > this.last.at && rowForwards >= this.last.rowForwards) {
       const rate = ((rowForwards - this.last.rowForwards) * 1000) / (at - this.last.at);
-      this.forwardRate =
-        this.forwardRate === null
-          ? rate
-          : this.forwardRate * (1 - this.smoothing) + rate * this.smoothing;
+      this.forwardRate = this.forwardRate === null ? rate : this.forwardRate * (1 - this.smoothing) + rate * this.smoothing;
     }
     this.last = { at, rowForwards };
   }
@@ -55,20 +42,13 @@ export class RateTracker {
     if (this.forwardRate === null || this.forwardRate <= 0) return null;
     // measured / prior at the measured levels: how this model and load differ from the prior
     const measured = [...this.perLevel].filter(([, m]) => m.forwards > 0);
-    const scale = measured.length
-      ? measured.reduce(
-          (a, [l, m]) => a + m.tokens / m.forwards / PRIOR_TOKENS_PER_FORWARD[l]!,
-          0,
-        ) / measured.length
-      : 1;
+    const scale = measured.length ? measured.reduce((a, [l, m]) => a + m.tokens / m.forwards / PRIOR_TOKENS_PER_FORWARD[l]!, 0) / measured.length : 1;
     return {
       rowForwardsPerSecond: this.forwardRate,
       tokensPerForward: (t) => {
         const level = nearestLevel(t);
         const m = this.perLevel.get(level);
-        return m && m.forwards > 0
-          ? m.tokens / m.forwards
-          : PRIOR_TOKENS_PER_FORWARD[level]! * scale;
+        return m && m.forwards > 0 ? m.tokens / m.forwards : PRIOR_TOKENS_PER_FORWARD[level]! * scale;
       },
     };
   }

@@ -209,14 +209,9 @@ export class Scheduler {
         await this.runGroup(graph, group, plans);
       } catch (err) {
         // one bad row must not fail its neighbours: its rows are retried one at a time
-        await retryRowsAlone(
-          group,
-          err as Error,
-          (rows) => this.runGroup(graph, rows, plans),
-          (e, error) => {
-            if (this.byId.has(e.row.id)) this.settle(e, error);
-          },
-        );
+        await retryRowsAlone(group, err as Error, (rows) => this.runGroup(graph, rows, plans), (e, error) => {
+          if (this.byId.has(e.row.id)) this.settle(e, error);
+        });
       }
       forwardMs += this.now() - f0;
       this.stats.forwards[graph]++;
