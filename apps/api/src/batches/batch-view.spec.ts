@@ -130,4 +130,16 @@ describe('resultLine', () => {
     } as BatchItemEntity);
     expect(line).toMatchObject({ index: 0, custom_id: 'a', provider: 'webgpu' });
   });
+
+  it('carries the step budget and the setting the item actually ran with', () => {
+    const line = resultLine({
+      index: 0,
+      customId: 'a',
+      status: 'completed',
+      budget: 'auto',
+      appliedThreshold: 0.6,
+      appliedMaxSteps: 64,
+    } as BatchItemEntity);
+    expect(line).toMatchObject({ budget: 'auto', applied_threshold: 0.6, applied_max_steps: 64 });
+  });
 });
