@@ -26,6 +26,10 @@ describe('backlog estimate', () => {
     expect(heldItem(parseGenerationParams({ deadline: '2026-05-01T12:10:00Z' }), T0).deadline).toBe(
       T0 + 600_000,
     );
+    // a retried batch copies its source's absolute deadlines: one from before the batch is void
+    expect(
+      heldItem(parseGenerationParams({ deadline: '2026-05-01T11:00:00Z' }), T0).deadline,
+    ).toBeNull();
     expect(heldItem(parseGenerationParams({ budget: 'auto' }), T0)).toMatchObject({
       deadline: null,
       floor: 0.2,

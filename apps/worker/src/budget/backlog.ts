@@ -33,8 +33,9 @@ const LOWEST = LEVELS[LEVELS.length - 1]!;
 /** An item's parameters as the controller weighs them; a relative deadline counts from `submittedAt`. */
 export function heldItem(params: GenerationParams, submittedAt: number): HeldItem {
   const gen = params.gen_length;
-  const deadline =
-    params.deadline === undefined ? null : parseDeadline(params.deadline, submittedAt);
+  const at = params.deadline === undefined ? null : parseDeadline(params.deadline, submittedAt);
+  // a deadline from before its batch existed (a retried batch copies its source's items) is void
+  const deadline = at !== null && at <= submittedAt ? null : at;
   const forwards = params.max_steps ?? gen;
   // what a fixed row costs: threshold rows at their own level; the fixed policy commits
   // tokens_per_step a step (within max_steps); factor/entropy are not measured: priced as threshold 0.9
