@@ -137,6 +137,7 @@ async function overloadRun(
     log: pino({ level: 'info' }, pino.destination(2)),
     intervalMs: o.interval,
     relaxMargin: 0.2,
+    planMargin: 0.1,
   });
   loop.start();
   const rate = capacity * o.load;

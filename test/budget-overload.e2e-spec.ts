@@ -93,6 +93,7 @@ describe('budget "auto" under overload (real Redis and Postgres, fake model of f
       metrics: new WorkerMetrics(),
       intervalMs: 250,
       relaxMargin: 0.2,
+      planMargin: 0.1,
     });
     budget.start();
     const processor = new ChunkProcessor({

@@ -138,6 +138,7 @@ async function main(): Promise<void> {
     metrics,
     intervalMs: config.BUDGET_INTERVAL_MS,
     relaxMargin: config.BUDGET_RELAX_MARGIN,
+    planMargin: config.BUDGET_PLAN_MARGIN,
   });
   budget.start();
   const processor = new ChunkProcessor({

@@ -26,9 +26,9 @@ describe('budget controller', () => {
     expect(d.predictedFinishAt).toBeLessThanOrEqual(now + 30_000);
   });
 
-  it('goes as far as it can and says so when deadlines cannot be met', () => {
+  it('says so when deadlines cannot be met, and does not trade quality for a deadline it loses anyway', () => {
     const d = decide(now, [auto(100_000, 10)], rates, 0.9, opts);
-    expect(d).toMatchObject({ threshold: LEVELS[LEVELS.length - 1], reason: 'saturated', predictedMisses: 1 });
+    expect(d).toMatchObject({ threshold: LEVELS[0], reason: 'saturated', predictedMisses: 1 });
   });
 
   it('orders by deadline: an urgent small item and a relaxed big one', () => {
@@ -64,5 +64,21 @@ describe('budget controller', () => {
     expect(fromTight.reason).toBe('relax');
     // already at 0.9, it holds there: no slack needed to stay
     expect(decide(now, backlog, rates, 0.9, opts)).toMatchObject({ threshold: 0.9, reason: 'meets' });
+  });
+
+  it('plans with a safety margin: tightens a level further than the bare prediction needs', () => {
+    // 6,000 tokens in 28 s: at 0.5 the bare prediction (27 s) meets it, with 10% held back (25.2 s) it does not
+    expect(decide(now, [auto(6000, 28)], rates, 0.9, opts).threshold).toBe(0.5);
+    expect(decide(now, [auto(6000, 28)], rates, 0.9, { ...opts, planMargin: 0.1 }).threshold).toBeLessThan(0.5);
+  });
+
+  it('does not drag every row down for one hopeless deadline: the gentlest level with the fewest misses', () => {
+    // the first item cannot finish in 1 s at any level; the second meets its deadline at 0.9 either way
+    const backlog = [auto(10_000, 1), auto(1200, 3600)];
+    const d = decide(now, backlog, rates, 0.9, opts);
+    expect(d).toMatchObject({ reason: 'saturated', predictedMisses: 1, threshold: 0.9 });
+    // when tightening does save a deadline, it still goes as far as it must (EDF: the savable item runs first)
+    const savable = [auto(6000, 30), auto(100_000, 40)];
+    expect(decide(now, savable, rates, 0.9, opts)).toMatchObject({ reason: 'saturated', predictedMisses: 1, threshold: 0.5 });
   });
 });

@@ -8,7 +8,11 @@
  * earliest deadline first, so item k finishes at now + (forwards of items 1..k) / rate. The controller
  * takes the least aggressive level (highest threshold, best quality) at which every deadline is met,
  * never below an item's own `quality_floor`; fixed-budget items keep their own threshold but still
- * take their share of the time. It relaxes only with `relaxMargin` of slack, so it does not flap.
+ * take their share of the time. It plans with `planMargin` of each deadline's remaining time held
+ * back (rates are measured, not promised: a busier machine or a longer item eats into it), and relaxes
+ * only with `relaxMargin` of slack, larger, so it does not flap. When some deadline cannot be met at
+ * any level, it takes the gentlest level with the fewest predicted misses: one hopeless item does not
+ * drag every auto row down to the most aggressive setting.
  */
 
 import { AUTO_THRESHOLD_LEVELS } from '@dllm/engine/params';
@@ -50,6 +54,8 @@ export interface Decision {
 export interface ControllerOptions {
   /** relax to a gentler level only if every deadline keeps this share of its remaining time as slack */
   relaxMargin: number;
+  /** hold or tighten: plan to finish with this share of each deadline's remaining time to spare (default 0) */
+  planMargin?: number;
 }
 
 /** Predicted misses and finish time of the backlog if auto entries run at `level`. */
@@ -69,16 +75,21 @@ export function simulate(now: number, backlog: readonly BacklogEntry[], rates: R
 export function decide(now: number, backlog: readonly BacklogEntry[], rates: Rates, current: number, opts: ControllerOptions): Decision {
   const auto = backlog.filter((e) => e.budget === 'auto' && e.tokens > 0);
   if (!auto.length) return { threshold: LEVELS[0], predictedFinishAt: now, predictedMisses: 0, reason: 'idle' };
-  // gentlest level that meets every deadline; when relaxing above the current level, with slack
+  const planMargin = Math.min(opts.planMargin ?? 0, opts.relaxMargin);
+  // gentlest level that meets every deadline with the planning margin; above the current level, with the larger relax margin
   for (const level of LEVELS) {
-    const slack = level > current ? opts.relaxMargin : 0;
+    const slack = level > current ? opts.relaxMargin : planMargin;
     const { misses, finishAt } = simulate(now, backlog, rates, level, slack);
     if (misses === 0) {
       const reason = level === current ? 'hold' : level > current ? 'relax' : 'tighten';
       return { threshold: level, predictedFinishAt: finishAt, predictedMisses: 0, reason: level === LEVELS[0] && current === LEVELS[0] ? 'meets' : reason };
     }
   }
-  const last = LEVELS[LEVELS.length - 1]!;
-  const { misses, finishAt } = simulate(now, backlog, rates, last);
-  return { threshold: last, predictedFinishAt: finishAt, predictedMisses: misses, reason: 'saturated' };
+  // some deadline is lost at every level: the gentlest level with the fewest misses (no margin: what is still reachable)
+  let best: { level: number; misses: number; finishAt: number } | null = null;
+  for (const level of LEVELS) {
+    const { misses, finishAt } = simulate(now, backlog, rates, level);
+    if (best === null || misses < best.misses) best = { level, misses, finishAt };
+  }
+  return { threshold: best!.level, predictedFinishAt: best!.finishAt, predictedMisses: best!.misses, reason: 'saturated' };
 }

@@ -36,6 +36,7 @@ function setup() {
     metrics,
     intervalMs: 1000,
     relaxMargin: 0.2,
+    planMargin: 0.1,
     now: () => now,
   });
   return { loop, sent, metrics, advance: (ms: number) => (now += ms), at: () => now };

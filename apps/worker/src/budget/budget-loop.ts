@@ -22,6 +22,8 @@ export interface BudgetLoopOptions {
   intervalMs: number;
   /** BUDGET_RELAX_MARGIN */
   relaxMargin: number;
+  /** BUDGET_PLAN_MARGIN */
+  planMargin: number;
   now?: () => number;
 }
 
@@ -138,7 +140,7 @@ export class BudgetLoop {
     const waiting = await this.opts.waiting().catch(() => NO_WAITING_WORK); // Redis or Postgres away: the queue is unseen
     const backlog = this.backlog.entries(rates, waiting);
     const chunks = waiting.chunks.length + waiting.unseenChunks;
-    const d = decide(now, backlog, rates, this.current, { relaxMargin: this.opts.relaxMargin });
+    const d = decide(now, backlog, rates, this.current, { relaxMargin: this.opts.relaxMargin, planMargin: this.opts.planMargin });
     if (d.reason !== 'idle') {
       this.predictedFinishAt = d.predictedFinishAt;
       this.opts.metrics?.predictedFinish.set(d.predictedFinishAt / 1000);

@@ -304,6 +304,14 @@ export const configSchema = z.object({
     .describe(
       'Budget controller hysteresis: relax to a gentler threshold only if every deadline keeps this share of its remaining time.',
     ),
+  BUDGET_PLAN_MARGIN: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.1)
+    .describe(
+      'Budget controller safety margin: plan to finish auto rows with this share of each deadline\'s remaining time to spare (at most BUDGET_RELAX_MARGIN).',
+    ),
   RESULT_WRITE_ATTEMPTS: count(1, 5).describe(
     'Tries of one result flush before its rows are written one by one and then given up on.',
   ),
