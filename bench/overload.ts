@@ -138,6 +138,7 @@ async function overloadRun(
     intervalMs: o.interval,
     relaxMargin: 0.2,
     planMargin: 0.1,
+    relaxHoldMs: 5 * o.interval,
   });
   loop.start();
   const rate = capacity * o.load;

@@ -94,6 +94,7 @@ describe('budget "auto" under overload (real Redis and Postgres, fake model of f
       intervalMs: 250,
       relaxMargin: 0.2,
       planMargin: 0.1,
+      relaxHoldMs: 1000,
     });
     budget.start();
     const processor = new ChunkProcessor({

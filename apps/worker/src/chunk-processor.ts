@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Job } from 'bullmq';
 import { WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
@@ -94,7 +95,11 @@ export class ChunkProcessor {
       /** the budget controller: sees claimed items as backlog, and completed rows */
       budget?: Pick<BudgetLoop, 'hold' | 'release' | 'rowEnded' | 'nudge'>;
     },
-  ) {}
+  ) {
+    // every chunk in flight listens to shutdown, and every running item to its chunk's signal; the
+    // listeners go as each settles, so their number is bounded by the work held, not a leak
+    setMaxListeners(0, this.shutdown.signal);
+  }
 
   private get lane(): IsolationLane {
     return (this.deps.lane ??= new IsolationLane());
@@ -146,6 +151,7 @@ export class ChunkProcessor {
       signal: AbortSignal.any([cancel.signal, this.shutdown.signal]),
       cancelled: cancel.signal,
     };
+    setMaxListeners(0, ctx.signal, ctx.cancelled); // one listener per running item (see `shutdown`)
     // Its workers died holding it again and again: any of its items may be what kills them.
     // (Once is the common case, a deploy or an OOM kill of a node: its items simply run again.)
     const suspectChunk =

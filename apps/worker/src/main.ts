@@ -139,6 +139,7 @@ async function main(): Promise<void> {
     intervalMs: config.BUDGET_INTERVAL_MS,
     relaxMargin: config.BUDGET_RELAX_MARGIN,
     planMargin: config.BUDGET_PLAN_MARGIN,
+    relaxHoldMs: config.BUDGET_RELAX_HOLD_MS,
   });
   budget.start();
   const processor = new ChunkProcessor({

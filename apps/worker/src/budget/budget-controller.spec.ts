@@ -1,7 +1,10 @@
 import { type BacklogEntry, decide, LEVELS, type Rates, simulate } from './budget-controller';
 
 // 100 row-forwards/s; tokens per forward rise as the threshold falls (1.2 at 0.9 ... 3.0 at 0.2)
-const rates: Rates = { rowForwardsPerSecond: 100, tokensPerForward: (t) => 1.2 + (0.9 - t) * (1.8 / 0.7) };
+const rates: Rates = {
+  rowForwardsPerSecond: 100,
+  tokensPerForward: (t) => 1.2 + (0.9 - t) * (1.8 / 0.7),
+};
 const now = 1_000_000;
 const opts = { relaxMargin: 0.2 };
 const auto = (tokens: number, inSeconds: number | null, floor = 0.2): BacklogEntry => ({
@@ -14,7 +17,10 @@ const auto = (tokens: number, inSeconds: number | null, floor = 0.2): BacklogEnt
 describe('budget controller', () => {
   it('leaves rows at the gentlest level when there is nothing to hurry', () => {
     expect(decide(now, [], rates, 0.9, opts)).toMatchObject({ threshold: 0.9, reason: 'idle' });
-    expect(decide(now, [auto(1200, 60)], rates, 0.9, opts)).toMatchObject({ threshold: 0.9, predictedMisses: 0 });
+    expect(decide(now, [auto(1200, 60)], rates, 0.9, opts)).toMatchObject({
+      threshold: 0.9,
+      predictedMisses: 0,
+    });
   });
 
   it('tightens to the gentlest level that still meets every deadline', () => {
@@ -38,14 +44,22 @@ describe('budget controller', () => {
   });
 
   it('counts fixed-budget work in the time but never changes it', () => {
-    const fixed: BacklogEntry = { tokens: 2400, deadline: null, budget: 'fixed', floor: 0.9, tokensPerForward: 1 };
+    const fixed: BacklogEntry = {
+      tokens: 2400,
+      deadline: null,
+      budget: 'fixed',
+      floor: 0.9,
+      tokensPerForward: 1,
+    };
     // the fixed rows take 24 s first only if their deadline is earlier; with none they run after
     expect(decide(now, [fixed, auto(1200, 11)], rates, 0.9, opts).threshold).toBe(0.9);
     const urgentFixed = { ...fixed, deadline: now + 25_000 };
     // fixed first (24 s), then 1,200 auto tokens must fit before 40 s: 16 s left needs ~0.75 tok/fwd... at 0.9: 10 s, fine
     expect(decide(now, [urgentFixed, auto(1200, 40)], rates, 0.9, opts).threshold).toBe(0.9);
     // with 30 s the auto item gets 6 s: it needs 2.0 tok/fwd -> 0.6 or lower
-    expect(decide(now, [urgentFixed, auto(1200, 30)], rates, 0.9, opts).threshold).toBeLessThanOrEqual(0.6);
+    expect(
+      decide(now, [urgentFixed, auto(1200, 30)], rates, 0.9, opts).threshold,
+    ).toBeLessThanOrEqual(0.6);
   });
 
   it('never predicts below an item floor', () => {
@@ -63,13 +77,18 @@ describe('budget controller', () => {
     expect(fromTight.threshold).toBeLessThan(0.9);
     expect(fromTight.reason).toBe('relax');
     // already at 0.9, it holds there: no slack needed to stay
-    expect(decide(now, backlog, rates, 0.9, opts)).toMatchObject({ threshold: 0.9, reason: 'meets' });
+    expect(decide(now, backlog, rates, 0.9, opts)).toMatchObject({
+      threshold: 0.9,
+      reason: 'meets',
+    });
   });
 
   it('plans with a safety margin: tightens a level further than the bare prediction needs', () => {
     // 6,000 tokens in 28 s: at 0.5 the bare prediction (27 s) meets it, with 10% held back (25.2 s) it does not
     expect(decide(now, [auto(6000, 28)], rates, 0.9, opts).threshold).toBe(0.5);
-    expect(decide(now, [auto(6000, 28)], rates, 0.9, { ...opts, planMargin: 0.1 }).threshold).toBeLessThan(0.5);
+    expect(
+      decide(now, [auto(6000, 28)], rates, 0.9, { ...opts, planMargin: 0.1 }).threshold,
+    ).toBeLessThan(0.5);
   });
 
   it('does not drag every row down for one hopeless deadline: the gentlest level with the fewest misses', () => {
@@ -79,6 +98,10 @@ describe('budget controller', () => {
     expect(d).toMatchObject({ reason: 'saturated', predictedMisses: 1, threshold: 0.9 });
     // when tightening does save a deadline, it still goes as far as it must (EDF: the savable item runs first)
     const savable = [auto(6000, 30), auto(100_000, 40)];
-    expect(decide(now, savable, rates, 0.9, opts)).toMatchObject({ reason: 'saturated', predictedMisses: 1, threshold: 0.5 });
+    expect(decide(now, savable, rates, 0.9, opts)).toMatchObject({
+      reason: 'saturated',
+      predictedMisses: 1,
+      threshold: 0.5,
+    });
   });
 });

@@ -59,22 +59,39 @@ export interface ControllerOptions {
 }
 
 /** Predicted misses and finish time of the backlog if auto entries run at `level`. */
-export function simulate(now: number, backlog: readonly BacklogEntry[], rates: Rates, level: number, slack = 0): { misses: number; finishAt: number } {
+export function simulate(
+  now: number,
+  backlog: readonly BacklogEntry[],
+  rates: Rates,
+  level: number,
+  slack = 0,
+): { misses: number; finishAt: number } {
   const ordered = [...backlog].sort((a, b) => (a.deadline ?? Infinity) - (b.deadline ?? Infinity));
   let seconds = 0;
   let misses = 0;
   for (const e of ordered) {
-    const tpf = e.budget === 'auto' ? rates.tokensPerForward(Math.max(level, e.floor)) : (e.tokensPerForward ?? rates.tokensPerForward(LEVELS[0]));
+    const tpf =
+      e.budget === 'auto'
+        ? rates.tokensPerForward(Math.max(level, e.floor))
+        : (e.tokensPerForward ?? rates.tokensPerForward(LEVELS[0]));
     seconds += e.tokens / Math.max(1e-9, tpf) / Math.max(1e-9, rates.rowForwardsPerSecond);
     const finish = now + seconds * 1000;
-    if (e.deadline !== null && finish > e.deadline - slack * Math.max(0, e.deadline - now)) misses++;
+    if (e.deadline !== null && finish > e.deadline - slack * Math.max(0, e.deadline - now))
+      misses++;
   }
   return { misses, finishAt: now + seconds * 1000 };
 }
 
-export function decide(now: number, backlog: readonly BacklogEntry[], rates: Rates, current: number, opts: ControllerOptions): Decision {
+export function decide(
+  now: number,
+  backlog: readonly BacklogEntry[],
+  rates: Rates,
+  current: number,
+  opts: ControllerOptions,
+): Decision {
   const auto = backlog.filter((e) => e.budget === 'auto' && e.tokens > 0);
-  if (!auto.length) return { threshold: LEVELS[0], predictedFinishAt: now, predictedMisses: 0, reason: 'idle' };
+  if (!auto.length)
+    return { threshold: LEVELS[0], predictedFinishAt: now, predictedMisses: 0, reason: 'idle' };
   const planMargin = Math.min(opts.planMargin ?? 0, opts.relaxMargin);
   // gentlest level that meets every deadline with the planning margin; above the current level, with the larger relax margin
   for (const level of LEVELS) {
@@ -82,7 +99,12 @@ export function decide(now: number, backlog: readonly BacklogEntry[], rates: Rat
     const { misses, finishAt } = simulate(now, backlog, rates, level, slack);
     if (misses === 0) {
       const reason = level === current ? 'hold' : level > current ? 'relax' : 'tighten';
-      return { threshold: level, predictedFinishAt: finishAt, predictedMisses: 0, reason: level === LEVELS[0] && current === LEVELS[0] ? 'meets' : reason };
+      return {
+        threshold: level,
+        predictedFinishAt: finishAt,
+        predictedMisses: 0,
+        reason: level === LEVELS[0] && current === LEVELS[0] ? 'meets' : reason,
+      };
     }
   }
   // some deadline is lost at every level: the gentlest level with the fewest misses (no margin: what is still reachable)
@@ -91,5 +113,10 @@ export function decide(now: number, backlog: readonly BacklogEntry[], rates: Rat
     const { misses, finishAt } = simulate(now, backlog, rates, level);
     if (best === null || misses < best.misses) best = { level, misses, finishAt };
   }
-  return { threshold: best!.level, predictedFinishAt: best!.finishAt, predictedMisses: best!.misses, reason: 'saturated' };
+  return {
+    threshold: best!.level,
+    predictedFinishAt: best!.finishAt,
+    predictedMisses: best!.misses,
+    reason: 'saturated',
+  };
 }

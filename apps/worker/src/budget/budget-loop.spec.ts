@@ -37,6 +37,7 @@ function setup() {
     intervalMs: 1000,
     relaxMargin: 0.2,
     planMargin: 0.1,
+    relaxHoldMs: 5000,
     now: () => now,
   });
   return { loop, sent, metrics, advance: (ms: number) => (now += ms), at: () => now };
@@ -62,6 +63,29 @@ describe('BudgetLoop', () => {
     await loop.nudge();
     expect(loop.threshold).toBe(0.9);
     expect(sent).toHaveLength(2);
+  });
+
+  it('tightens at once but relaxes one level at a time, at most once per relaxHoldMs', async () => {
+    const { loop, advance, at } = setup();
+    const deadline = new Date(at() + 12_000).toISOString();
+    // 60 items x 32 tokens due in 12 s: 16 s at 0.9; the loop measures 100 row-forwards/s after 1 s
+    for (let i = 0; i < 60; i++)
+      loop.hold(`b:${i}`, { gen_length: 32, budget: 'auto', deadline }, at());
+    await loop.nudge();
+    advance(1000);
+    await loop.nudge();
+    const tight = loop.threshold;
+    expect(tight).toBeLessThanOrEqual(0.4);
+    // most of the work goes: 0.9 would do now, but the last change was just now
+    for (let i = 10; i < 60; i++) loop.release(`b:${i}`);
+    await loop.nudge();
+    expect(loop.threshold).toBe(tight);
+    advance(5000);
+    await loop.nudge();
+    const levels = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2];
+    expect(loop.threshold).toBe(levels[levels.indexOf(tight) - 1]); // one gentler level, not straight to 0.9
+    await loop.nudge();
+    expect(loop.threshold).toBe(levels[levels.indexOf(tight) - 1]);
   });
 
   it('counts misses and tightened rows as they end, per budget', async () => {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { parseGenerationParams, type GenerationResult } from '@dllm/engine';
 import type { WorkerMetrics } from '../metrics';
 import { Backlog, heldItem, NO_WAITING_WORK, type WaitingWork } from './backlog';
-import { decide, LEVELS, type Decision } from './budget-controller';
+import { decide, LEVELS, simulate, type Decision } from './budget-controller';
 import { RateTracker } from './rate-tracker';
 
 /** What the loop needs of the engine: its counters, and where to send the auto threshold. */
@@ -24,6 +24,8 @@ export interface BudgetLoopOptions {
   relaxMargin: number;
   /** BUDGET_PLAN_MARGIN */
   planMargin: number;
+  /** BUDGET_RELAX_HOLD_MS: relax one level at a time, at most once per this long after any change */
+  relaxHoldMs: number;
   now?: () => number;
 }
 
@@ -37,6 +39,8 @@ export class BudgetLoop {
   readonly backlog = new Backlog();
   private readonly tracker = new RateTracker();
   private current: number = LEVELS[0];
+  /** when the auto threshold last changed (relaxing waits relaxHoldMs after it) */
+  private changedAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
@@ -140,7 +144,22 @@ export class BudgetLoop {
     const waiting = await this.opts.waiting().catch(() => NO_WAITING_WORK); // Redis or Postgres away: the queue is unseen
     const backlog = this.backlog.entries(rates, waiting);
     const chunks = waiting.chunks.length + waiting.unseenChunks;
-    const d = decide(now, backlog, rates, this.current, { relaxMargin: this.opts.relaxMargin, planMargin: this.opts.planMargin });
+    let d = decide(now, backlog, rates, this.current, {
+      relaxMargin: this.opts.relaxMargin,
+      planMargin: this.opts.planMargin,
+    });
+    // Tighten at once, relax slowly: the measured rates are noisy, and a relax that the next
+    // measurement takes back costs quality twice. One gentler level per relaxHoldMs at most.
+    if (d.reason === 'relax') {
+      if (now - this.changedAt < this.opts.relaxHoldMs) return;
+      const gentler =
+        LEVELS[LEVELS.indexOf(this.current as (typeof LEVELS)[number]) - 1] ?? LEVELS[0];
+      d = {
+        ...d,
+        threshold: gentler,
+        predictedFinishAt: simulate(now, backlog, rates, gentler).finishAt,
+      };
+    }
     if (d.reason !== 'idle') {
       this.predictedFinishAt = d.predictedFinishAt;
       this.opts.metrics?.predictedFinish.set(d.predictedFinishAt / 1000);
@@ -159,6 +178,7 @@ export class BudgetLoop {
   ): void {
     const from = this.current;
     this.current = d.threshold;
+    this.changedAt = this.now();
     this.opts.engine.setAutoThreshold(d.threshold);
     this.opts.metrics?.autoThreshold.set({ model: this.opts.model }, d.threshold);
     this.opts.metrics?.budgetDecisions.inc({ reason: d.reason });

@@ -29,4 +29,13 @@ describe('RateTracker', () => {
     // 0.5 unmeasured: its prior 1.6 scaled by 2.0 / 1.2
     expect(r.tokensPerForward(0.5)).toBeCloseTo(1.6 * (2.0 / 1.2));
   });
+
+  it('measures over windows of at least minWindowMs, so frequent decisions do not sample noise', () => {
+    const t = new RateTracker(1, 1000);
+    t.observeEngine(0, 0, true);
+    t.observeEngine(200, 90, true); // a burst: 450/s over 200 ms, too short to count
+    expect(t.rates()).toBeNull();
+    t.observeEngine(1000, 100, true);
+    expect(t.rates()!.rowForwardsPerSecond).toBe(100);
+  });
 });

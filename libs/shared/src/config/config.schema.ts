@@ -296,6 +296,9 @@ export const configSchema = z.object({
   BUDGET_INTERVAL_MS: count(100, 1000).describe(
     'How often the budget controller re-decides the threshold of budget "auto" rows (also whenever a chunk is claimed).',
   ),
+  BUDGET_RELAX_HOLD_MS: count(0, 5000).describe(
+    'Budget controller: relax auto rows one threshold level at a time, at most once per this long after any change (tightening is immediate).',
+  ),
   BUDGET_RELAX_MARGIN: z.coerce
     .number()
     .min(0)
