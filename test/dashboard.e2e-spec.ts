@@ -137,6 +137,8 @@ describe('web dashboard (/ui) in Chromium', () => {
     await page.waitForURL(
       /status=completed.*metadata=project%3Dbeta|metadata=project%3Dbeta.*status=completed/,
     );
+    // the URL changes before the filtered list arrives: until then the old list (a and b) is shown
+    await page.locator(`tr[data-batch-id="${a.id}"]`).waitFor({ state: 'detached' });
     await page.locator(`tr[data-batch-id="${b.id}"]`).getByText('Completed').waitFor();
     expect(await page.locator('tbody tr[data-batch-id]').count()).toBe(1);
     await shot('history-filtered');

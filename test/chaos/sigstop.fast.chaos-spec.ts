@@ -29,7 +29,24 @@ describe('chaos: a worker frozen past its lock (SIGSTOP), then thawed (SIGCONT)'
       100,
     );
     const pid = frozen.current.child.pid!;
-    process.kill(pid, 'SIGSTOP');
+    // Freeze it while it holds claimed, unfinished items: short items finish in milliseconds, and a
+    // worker frozen between chunks (or between taking a job and claiming its items) leaves nothing
+    // that can be claimed *again*. Once stopped, what it holds in Postgres cannot change.
+    await waitFor(
+      'worker frozen holding claimed items',
+      async () => {
+        process.kill(pid, 'SIGSTOP');
+        const r = await stack.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM batch_items WHERE batch_id = $1 AND status = 'in_progress' AND worker_id LIKE $2`,
+          [id, `%:${pid}`],
+        );
+        if (r.rows[0]!.n > 0) return true;
+        process.kill(pid, 'SIGCONT');
+        return false;
+      },
+      60_000,
+      50,
+    );
     // its locks lapse, the other worker's stalled check takes its chunks and claims them again
     await waitFor(
       'frozen worker items claimed again by the other',
