@@ -18,21 +18,16 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import pino from 'pino';
 import { DllmTokenizer, Engine, loadModelBundle, parseGenerationParams, type GenerationResult } from '@dllm/engine';
 import { NO_WAITING_WORK } from '../apps/worker/src/budget/backlog';
 import { BudgetLoop } from '../apps/worker/src/budget/budget-loop';
 import { summarize, tokenMatches, type ItemOutcome } from '../tools/eval/metrics';
 import { listSourceFiles, sampleWindows } from '../tools/eval/windows';
+import { intOption as int, numberOption as num } from './lib/cli-options';
 import { round } from './lib/matmul-peak';
 import { progress } from './lib/timing';
-
-const num = (min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`must be a number >= ${min}`);
-  return n;
-};
 
 const program = new Command('bench:overload')
   .description('deadline misses, tokens/s and accuracy under 2x overload: budget "auto" vs the fixed budget')
@@ -41,13 +36,13 @@ const program = new Command('bench:overload')
   .option('--minutes <n>', 'arrivals last this long, per run', num(0.01), 3)
   .option('--load <x>', 'arrival rate as a multiple of the measured capacity', num(0.1), 2)
   .option('--deadline <s>', 'each item is due this many seconds after it arrives', num(1), 30)
-  .option('--gen-length <n>', 'tokens per item', num(1), 64)
-  .option('--prompt-tokens <n>', 'prompt: this many tokens of a validation file', num(1), 64)
-  .option('--capacity-items <n>', 'items of the capacity measurement (all at once)', num(1), 64)
-  .option('--max-batch-rows <n>', 'engine maxBatchRows', num(1), 16)
-  .option('--threads <n>', 'onnxruntime intra-op threads (0 = its default)', num(0), 0)
-  .option('--interval <ms>', 'budget controller interval (BUDGET_INTERVAL_MS)', num(50), 1000)
-  .option('--seed <n>', 'window sample seed', num(0), 4321);
+  .option('--gen-length <n>', 'tokens per item', int(1), 64)
+  .option('--prompt-tokens <n>', 'prompt: this many tokens of a validation file', int(1), 64)
+  .option('--capacity-items <n>', 'items of the capacity measurement (all at once)', int(1), 64)
+  .option('--max-batch-rows <n>', 'engine maxBatchRows', int(1), 16)
+  .option('--threads <n>', 'onnxruntime intra-op threads (0 = its default)', int(0), 0)
+  .option('--interval <ms>', 'budget controller interval (BUDGET_INTERVAL_MS)', int(50), 1000)
+  .option('--seed <n>', 'window sample seed', int(0), 4321);
 
 interface Options {
   json?: string;

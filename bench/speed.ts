@@ -12,7 +12,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import {
   DllmTokenizer,
   Engine,
@@ -27,6 +27,7 @@ import { type ItemOutcome, pairedDeltaCi, summarize, tokenMatches } from '../too
 import { PythonParser } from '../tools/eval/python-parser';
 import { seededRandom } from '../tools/eval/random';
 import { listSourceFiles, sampleWindows, type Window } from '../tools/eval/windows';
+import { intOption as int } from './lib/cli-options';
 import { round } from './lib/matmul-peak';
 import { median, progress } from './lib/timing';
 
@@ -53,14 +54,6 @@ export const SETTINGS: Setting[] = [
   { label: 'entropy 1, dual cache', params: { policy: 'entropy', entropy_budget: 1, cache: 'dual' } },
 ];
 const MAX_ACCURACY_DROP = 1;
-
-const int =
-  (min: number) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
-    return n;
-  };
 
 const program = new Command('bench:speed')
   .description('vanilla vs cached and adaptive decoding: tokens/s, forwards per token, accuracy, parse rate')
