@@ -20,29 +20,31 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import pino from 'pino';
-import { DllmTokenizer, Engine, loadModelBundle, parseGenerationParams, type GenerationResult } from '@dllm/engine';
+import {
+  DllmTokenizer,
+  Engine,
+  loadModelBundle,
+  parseGenerationParams,
+  type GenerationResult,
+} from '@dllm/engine';
 import { NO_WAITING_WORK } from '../apps/worker/src/budget/backlog';
 import { BudgetLoop } from '../apps/worker/src/budget/budget-loop';
 import { summarize, tokenMatches, type ItemOutcome } from '../tools/eval/metrics';
 import { listSourceFiles, sampleWindows } from '../tools/eval/windows';
-import { intOption as int, numberOption as num } from './lib/cli-options';
+import { withEngineBenchOptions, intOption as int, numberOption as num } from './lib/cli-options';
 import { round } from './lib/matmul-peak';
 import { progress } from './lib/timing';
 
-const program = new Command('bench:overload')
-  .description('deadline misses, tokens/s and accuracy under 2x overload: budget "auto" vs the fixed budget')
-  .option('--json <file>', 'also write the JSON result here')
-  .option('--model <dir>', 'model bundle', 'models/dllm-code-small')
+const program = withEngineBenchOptions(new Command('bench:overload'))
+  .description(
+    'deadline misses, tokens/s and accuracy under 2x overload: budget "auto" vs the fixed budget',
+  )
   .option('--minutes <n>', 'arrivals last this long, per run', num(0.01), 3)
   .option('--load <x>', 'arrival rate as a multiple of the measured capacity', num(0.1), 2)
   .option('--deadline <s>', 'each item is due this many seconds after it arrives', num(1), 30)
   .option('--gen-length <n>', 'tokens per item', int(1), 64)
-  .option('--prompt-tokens <n>', 'prompt: this many tokens of a validation file', int(1), 64)
   .option('--capacity-items <n>', 'items of the capacity measurement (all at once)', int(1), 64)
-  .option('--max-batch-rows <n>', 'engine maxBatchRows', int(1), 16)
-  .option('--threads <n>', 'onnxruntime intra-op threads (0 = its default)', int(0), 0)
-  .option('--interval <ms>', 'budget controller interval (BUDGET_INTERVAL_MS)', int(50), 1000)
-  .option('--seed <n>', 'window sample seed', int(0), 4321);
+  .option('--interval <ms>', 'budget controller interval (BUDGET_INTERVAL_MS)', int(50), 1000);
 
 interface Options {
   json?: string;
@@ -70,30 +72,61 @@ async function main(): Promise<void> {
   const modelDir = resolve(o.model);
   const bundle = loadModelBundle(modelDir);
   const tok = DllmTokenizer.fromFile(`${modelDir}/tokenizer.json`);
-  const files = listSourceFiles(undefined, modelDir).map((path) => ({ path, ids: tok.encode(readFileSync(path, 'utf8')) }));
-  const shape = { before: o.promptTokens, span: o.genLength, after: 0, minBefore: o.promptTokens, minAfter: 0 };
+  const files = listSourceFiles(undefined, modelDir).map((path) => ({
+    path,
+    ids: tok.encode(readFileSync(path, 'utf8')),
+  }));
+  const shape = {
+    before: o.promptTokens,
+    span: o.genLength,
+    after: 0,
+    minBefore: o.promptTokens,
+    minAfter: 0,
+  };
   const pool: Request[] = sampleWindows(files, shape, 256, o.seed, bundle.maxLength).map((w) => ({
     prompt: tok.decode(w.before),
     reference: tok.encode(tok.decode(w.span)),
   }));
-  const engine = await Engine.start({ modelDir, maxBatchRows: o.maxBatchRows, intraOpThreads: o.threads, onWarning: progress });
+  const engine = await Engine.start({
+    modelDir,
+    maxBatchRows: o.maxBatchRows,
+    intraOpThreads: o.threads,
+    onWarning: progress,
+  });
   try {
-    const paramsFor = (i: number) => parseGenerationParams({ gen_length: o.genLength, stop_at_eos: false, temperature: 0, seed: 1 + i });
+    const paramsFor = (i: number) =>
+      parseGenerationParams({
+        gen_length: o.genLength,
+        stop_at_eos: false,
+        temperature: 0,
+        seed: 1 + i,
+      });
     // warm-up, then capacity at the default fixed setting with the scheduler saturated
-    await Promise.all(pool.slice(0, o.maxBatchRows).map((r, i) => engine.generate({ task: { prompt: r.prompt }, params: paramsFor(i) })));
+    await Promise.all(
+      pool
+        .slice(0, o.maxBatchRows)
+        .map((r, i) => engine.generate({ task: { prompt: r.prompt }, params: paramsFor(i) })),
+    );
     const c0 = performance.now();
     await Promise.all(
-      Array.from({ length: o.capacityItems }, (_, i) => engine.generate({ task: { prompt: pool[i % pool.length]!.prompt }, params: paramsFor(i) })),
+      Array.from({ length: o.capacityItems }, (_, i) =>
+        engine.generate({ task: { prompt: pool[i % pool.length]!.prompt }, params: paramsFor(i) }),
+      ),
     );
     const capacity = o.capacityItems / ((performance.now() - c0) / 1000);
     progress(`capacity: ${capacity.toFixed(2)} items/s at the default fixed setting`);
     const runs = [];
-    for (const budget of ['auto', 'fixed'] as const) runs.push(await overloadRun(engine, bundle.name, pool, tok, capacity, budget, o));
+    for (const budget of ['auto', 'fixed'] as const)
+      runs.push(await overloadRun(engine, bundle.name, pool, tok, capacity, budget, o));
     const out = {
       benchmark: 'bench:overload',
       date: new Date().toISOString(),
       model: bundle.name,
-      machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavg_at_end: loadavg().map((x) => round(x)) },
+      machine: {
+        cpus: cpus().length,
+        cpu: cpus()[0]?.model,
+        loadavg_at_end: loadavg().map((x) => round(x)),
+      },
       method:
         `in-process Engine (worker thread, production scheduler) + the worker's BudgetLoop, no HTTP/Redis/Postgres; capacity: ${o.capacityItems} items at once at the default fixed setting; ` +
         `arrivals evenly spaced at ${o.load}x capacity for ${o.minutes} min per run, each due ${o.deadline} s after arrival; continuation of ${o.promptTokens}-token prompts from the validation files, ` +
@@ -185,7 +218,9 @@ async function overloadRun(
   const s = summarize(outcomes, wallMs);
   const misses = ended.filter((e) => e.late > 0);
   const thresholds: Record<string, number> = {};
-  for (const e of ended) thresholds[String(e.result.applied_threshold)] = (thresholds[String(e.result.applied_threshold)] ?? 0) + 1;
+  for (const e of ended)
+    thresholds[String(e.result.applied_threshold)] =
+      (thresholds[String(e.result.applied_threshold)] ?? 0) + 1;
   const lates = ended.map((e) => e.late).sort((a, b) => a - b);
   const run = {
     budget,
@@ -193,7 +228,10 @@ async function overloadRun(
     arrivals_per_s: round(rate, 3),
     deadline_misses: misses.length,
     deadline_miss_share: round(misses.length / Math.max(1, ended.length), 4),
-    lateness_s: { p50: round(lates[Math.floor(lates.length / 2)] ?? 0, 2), max: round(lates.at(-1) ?? 0, 2) },
+    lateness_s: {
+      p50: round(lates[Math.floor(lates.length / 2)] ?? 0, 2),
+      max: round(lates.at(-1) ?? 0, 2),
+    },
     tokens_per_s: round(s.tokens_per_s, 1),
     accuracy: round(s.accuracy, 2),
     exact_match: round(s.exact_match, 2),
@@ -201,7 +239,9 @@ async function overloadRun(
     wall_s: round(s.wall_s, 1),
     rows_by_threshold: thresholds,
   };
-  progress(`${budget}: ${run.deadline_misses}/${run.items} missed, ${run.tokens_per_s} tok/s, accuracy ${run.accuracy}%`);
+  progress(
+    `${budget}: ${run.deadline_misses}/${run.items} missed, ${run.tokens_per_s} tok/s, accuracy ${run.accuracy}%`,
+  );
   return run;
 }
 

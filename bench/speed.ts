@@ -27,7 +27,7 @@ import { type ItemOutcome, pairedDeltaCi, summarize, tokenMatches } from '../too
 import { PythonParser } from '../tools/eval/python-parser';
 import { seededRandom } from '../tools/eval/random';
 import { listSourceFiles, sampleWindows, type Window } from '../tools/eval/windows';
-import { intOption as int } from './lib/cli-options';
+import { withEngineBenchOptions, intOption as int } from './lib/cli-options';
 import { round } from './lib/matmul-peak';
 import { median, progress } from './lib/timing';
 
@@ -38,36 +38,60 @@ interface Setting {
 
 /** Every setting decodes in blocks of 32, so "cache alone" differs from vanilla by the cache only. */
 const BLOCK = 32;
-const VANILLA: Setting = { label: 'vanilla: fixed k=1, no cache', params: { policy: 'fixed', tokens_per_step: 1, cache: 'none' } };
+const VANILLA: Setting = {
+  label: 'vanilla: fixed k=1, no cache',
+  params: { policy: 'fixed', tokens_per_step: 1, cache: 'none' },
+};
 export const SETTINGS: Setting[] = [
   VANILLA,
-  { label: 'fixed k=1, dual cache', params: { policy: 'fixed', tokens_per_step: 1, cache: 'dual' } },
-  { label: 'fixed k=1, prefix cache', params: { policy: 'fixed', tokens_per_step: 1, cache: 'prefix' } },
+  {
+    label: 'fixed k=1, dual cache',
+    params: { policy: 'fixed', tokens_per_step: 1, cache: 'dual' },
+  },
+  {
+    label: 'fixed k=1, prefix cache',
+    params: { policy: 'fixed', tokens_per_step: 1, cache: 'prefix' },
+  },
   ...[0.9, 0.7].flatMap((t): Setting[] => [
-    { label: `threshold ${t}, no cache`, params: { policy: 'threshold', threshold: t, cache: 'none' } },
-    { label: `threshold ${t}, dual cache`, params: { policy: 'threshold', threshold: t, cache: 'dual' } },
+    {
+      label: `threshold ${t}, no cache`,
+      params: { policy: 'threshold', threshold: t, cache: 'none' },
+    },
+    {
+      label: `threshold ${t}, dual cache`,
+      params: { policy: 'threshold', threshold: t, cache: 'dual' },
+    },
   ]),
-  { label: 'threshold 0.5, dual cache', params: { policy: 'threshold', threshold: 0.5, cache: 'dual' } },
+  {
+    label: 'threshold 0.5, dual cache',
+    params: { policy: 'threshold', threshold: 0.5, cache: 'dual' },
+  },
   { label: 'factor 1, no cache', params: { policy: 'factor', factor: 1, cache: 'none' } },
   { label: 'factor 1, dual cache', params: { policy: 'factor', factor: 1, cache: 'dual' } },
   { label: 'entropy 1, no cache', params: { policy: 'entropy', entropy_budget: 1, cache: 'none' } },
-  { label: 'entropy 1, dual cache', params: { policy: 'entropy', entropy_budget: 1, cache: 'dual' } },
+  {
+    label: 'entropy 1, dual cache',
+    params: { policy: 'entropy', entropy_budget: 1, cache: 'dual' },
+  },
 ];
 const MAX_ACCURACY_DROP = 1;
 
-const program = new Command('bench:speed')
-  .description('vanilla vs cached and adaptive decoding: tokens/s, forwards per token, accuracy, parse rate')
-  .option('--json <file>', 'also write the JSON result here')
-  .option('--model <dir>', 'model bundle', 'models/dllm-code-small')
-  .option('--lengths <list>', 'generation lengths; "max" = the bundle max length minus the prompt', '64,128,max')
-  .option('--prompt-tokens <n>', 'prompt: this many tokens of a validation file', int(1), 64)
+const program = withEngineBenchOptions(new Command('bench:speed'))
+  .description(
+    'vanilla vs cached and adaptive decoding: tokens/s, forwards per token, accuracy, parse rate',
+  )
+  .option(
+    '--lengths <list>',
+    'generation lengths; "max" = the bundle max length minus the prompt',
+    '64,128,max',
+  )
   .option('--items <n>', 'prompts per length (all at once: the saturated batch)', int(1), 16)
   .option('--batch1-items <n>', 'the first n of them, one at a time (batch 1)', int(1), 4)
   .option('--rounds <n>', 'timed rounds per setting (accuracy from the first)', int(1), 3)
-  .option('--max-batch-rows <n>', 'engine maxBatchRows', int(1), 16)
-  .option('--threads <n>', 'onnxruntime intra-op threads (0 = its default)', int(0), 0)
-  .option('--settings <labels>', 'only settings whose label contains one of these (comma-separated); vanilla always runs')
-  .option('--seed <n>', 'window sample seed', int(0), 4321);
+  .option(
+    '--settings <labels>',
+    'only settings whose label contains one of these (comma-separated); vanilla always runs',
+  );
 
 interface Options {
   json?: string;
@@ -103,12 +127,24 @@ async function main(): Promise<void> {
   const modelDir = resolve(o.model);
   const bundle = loadModelBundle(modelDir);
   const tok = DllmTokenizer.fromFile(`${modelDir}/tokenizer.json`);
-  const lengths = o.lengths.split(',').map((l) => (l === 'max' ? bundle.maxLength - o.promptTokens : int(1)(l)));
+  const lengths = o.lengths
+    .split(',')
+    .map((l) => (l === 'max' ? bundle.maxLength - o.promptTokens : int(1)(l)));
   const filters = o.settings?.split(',').filter(Boolean);
-  const settings = SETTINGS.filter((s) => s === VANILLA || !filters || filters.some((f) => s.label.includes(f)));
-  const files = listSourceFiles(undefined, modelDir).map((path) => ({ path, ids: tok.encode(readFileSync(path, 'utf8')) }));
+  const settings = SETTINGS.filter(
+    (s) => s === VANILLA || !filters || filters.some((f) => s.label.includes(f)),
+  );
+  const files = listSourceFiles(undefined, modelDir).map((path) => ({
+    path,
+    ids: tok.encode(readFileSync(path, 'utf8')),
+  }));
   const parser = PythonParser.start();
-  const engine = await Engine.start({ modelDir, maxBatchRows: o.maxBatchRows, intraOpThreads: o.threads, onWarning: progress });
+  const engine = await Engine.start({
+    modelDir,
+    maxBatchRows: o.maxBatchRows,
+    intraOpThreads: o.threads,
+    onWarning: progress,
+  });
   const report: unknown[] = [];
   try {
     // warm the sessions and their arenas on every graph before timing anything
@@ -116,7 +152,11 @@ async function main(): Promise<void> {
       Array.from({ length: o.maxBatchRows }, (_, i) =>
         engine.generate({
           task: { prompt: `def f${i}(x):\n` },
-          params: parseGenerationParams({ gen_length: 64, block_length: BLOCK, stop_at_eos: false }),
+          params: parseGenerationParams({
+            gen_length: 64,
+            block_length: BLOCK,
+            stop_at_eos: false,
+          }),
         }),
       ),
     );
@@ -133,7 +173,9 @@ async function main(): Promise<void> {
         reference: tok.encode(tok.decode(w.span)),
         around: {
           before: tok.decode(files.find((f) => f.path === w.file)!.ids.slice(0, w.start)),
-          after: tok.decode(files.find((f) => f.path === w.file)!.ids.slice(w.start + w.span.length)),
+          after: tok.decode(
+            files.find((f) => f.path === w.file)!.ids.slice(w.start + w.span.length),
+          ),
         },
         window: w,
       }));
@@ -157,16 +199,25 @@ async function main(): Promise<void> {
           // saturated: every item at once
           let before = await engine.stats();
           let start = performance.now();
-          const results = await Promise.all(requests.map((r) => engine.generate({ task: r.task, params })));
+          const results = await Promise.all(
+            requests.map((r) => engine.generate({ task: r.task, params })),
+          );
           record(saturated, s, results, performance.now() - start, before, await engine.stats());
-          if (round === 0) produced.set(s, await Promise.all(results.map((r, i) => outcome(r, requests[i]!, tok, parser))));
+          if (round === 0)
+            produced.set(
+              s,
+              await Promise.all(results.map((r, i) => outcome(r, requests[i]!, tok, parser))),
+            );
           // batch 1: one item at a time
           before = await engine.stats();
           start = performance.now();
           const one: GenerationResult[] = [];
-          for (const r of requests.slice(0, o.batch1Items)) one.push(await engine.generate({ task: r.task, params }));
+          for (const r of requests.slice(0, o.batch1Items))
+            one.push(await engine.generate({ task: r.task, params }));
           record(single, s, one, performance.now() - start, before, await engine.stats());
-          progress(`L=${length} round ${round + 1}/${o.rounds} ${s.label}: saturated ${last(saturated, s)} tok/s, batch 1 ${last(single, s)} tok/s`);
+          progress(
+            `L=${length} round ${round + 1}/${o.rounds} ${s.label}: saturated ${last(saturated, s)} tok/s, batch 1 ${last(single, s)} tok/s`,
+          );
         }
       }
       report.push(summarizeLength(length, settings, saturated, single, produced, o));
@@ -180,7 +231,11 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     model: bundle.name,
     model_dir: o.model,
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavg_at_end: loadavg().map((x) => round(x)) },
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      loadavg_at_end: loadavg().map((x) => round(x)),
+    },
     method:
       `continuation of ${o.promptTokens}-token prompts cut from the validation files (${o.items} per length; batch 1 = the first ${o.batch1Items}, one at a time), ` +
       `greedy, blocks of ${BLOCK}, end-of-text not a stop; tokens/s: median of ${o.rounds} rounds (min, max), settings rotated per round; ` +
@@ -197,17 +252,31 @@ async function main(): Promise<void> {
   process.stdout.write(json);
 }
 
-function record(into: Map<Setting, Timed>, s: Setting, results: GenerationResult[], ms: number, before: EngineStats, after: EngineStats): void {
-  const t = into.get(s) ?? { tokensPerS: [], forwards: { full: 0, refresh: 0, step: 0 }, rowForwards: 0, tokens: 0 };
+function record(
+  into: Map<Setting, Timed>,
+  s: Setting,
+  results: GenerationResult[],
+  ms: number,
+  before: EngineStats,
+  after: EngineStats,
+): void {
+  const t = into.get(s) ?? {
+    tokensPerS: [],
+    forwards: { full: 0, refresh: 0, step: 0 },
+    rowForwards: 0,
+    tokens: 0,
+  };
   const tokens = results.reduce((a, r) => a + r.tokens, 0);
   t.tokensPerS.push(tokens / (ms / 1000));
   t.tokens += tokens;
   t.rowForwards += results.reduce((a, r) => a + r.steps, 0);
-  for (const g of ['full', 'refresh', 'step'] as const) t.forwards[g] += after.forwards[g] - before.forwards[g];
+  for (const g of ['full', 'refresh', 'step'] as const)
+    t.forwards[g] += after.forwards[g] - before.forwards[g];
   into.set(s, t);
 }
 
-const last = (m: Map<Setting, Timed>, s: Setting): string => m.get(s)!.tokensPerS.at(-1)!.toFixed(1);
+const last = (m: Map<Setting, Timed>, s: Setting): string =>
+  m.get(s)!.tokensPerS.at(-1)!.toFixed(1);
 
 async function outcome(
   r: GenerationResult,
@@ -233,7 +302,11 @@ async function outcome(
 }
 
 function spread(xs: number[]) {
-  return { median: round(median(xs), 1), min: round(Math.min(...xs), 1), max: round(Math.max(...xs), 1) };
+  return {
+    median: round(median(xs), 1),
+    min: round(Math.min(...xs), 1),
+    max: round(Math.max(...xs), 1),
+  };
 }
 
 function summarizeLength(
@@ -267,10 +340,15 @@ function summarizeLength(
       repeated_4gram_share: round(q.repeated_4gram_share, 1),
       forwards_per_token: round(sat.rowForwards / sat.tokens, 3),
       tokens_per_forward: round(sat.tokens / sat.rowForwards, 2),
-      graph_calls_per_round: Object.fromEntries(Object.entries(sat.forwards).map(([g, n]) => [g, round(n / o.rounds, 1)])),
+      graph_calls_per_round: Object.fromEntries(
+        Object.entries(sat.forwards).map(([g, n]) => [g, round(n / o.rounds, 1)]),
+      ),
       saturated_tokens_per_s: spread(sat.tokensPerS),
       batch1_tokens_per_s: spread(one.tokensPerS),
-      saturated_speedup: round(median(sat.tokensPerS) / median(saturated.get(VANILLA)!.tokensPerS), 2),
+      saturated_speedup: round(
+        median(sat.tokensPerS) / median(saturated.get(VANILLA)!.tokensPerS),
+        2,
+      ),
       batch1_speedup: round(median(one.tokensPerS) / median(single.get(VANILLA)!.tokensPerS), 2),
     };
   });

@@ -10,7 +10,15 @@ import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { CACHE_MODES, Engine, GENERATION_PARAM_NAMES, POLICIES, parseGenerationParams, type GenerationParamsInput, type GenerationResult } from '@dllm/engine';
+import {
+  CACHE_MODES,
+  Engine,
+  GENERATION_PARAM_NAMES,
+  POLICIES,
+  parseGenerationParams,
+  type GenerationParamsInput,
+  type GenerationResult,
+} from '@dllm/engine';
 import { CliError, EXIT } from './exit-codes';
 import { LineError, parseInputLine } from './input-line';
 import { OrderedWriter } from './ordered-writer';
@@ -22,37 +30,52 @@ const num = (v: string): number => {
 };
 
 /** The bundled model, wherever the command is run from. */
-const BUNDLED_MODEL = relative(process.cwd(), resolve(__dirname, '../../../models/dllm-code-small')) || '.';
+const BUNDLED_MODEL =
+  relative(process.cwd(), resolve(__dirname, '../../../models/dllm-code-small')) || '.';
 
 const generateCommand = (name: string): Command =>
   new Command()
-  .name(name)
-  .description('Bulk generation with a diffusion LM, in process: one output line per input line, in order.')
-  .requiredOption('-i, --input <file>', 'JSONL: {"custom_id","prompt"} or {"custom_id","prefix","suffix"}, optional per-line params')
-  .requiredOption('-o, --output <file>', 'JSONL results, same order as the input')
-  .option('-m, --model <dir>', 'model bundle', BUNDLED_MODEL)
-  .addOption(new Option('--policy <name>', 'commit policy').choices(POLICIES))
-  .option('--gen-length <n>', 'tokens to generate', num)
-  .option('--block-length <n>', 'semi-autoregressive block size', num)
-  .option('--max-steps <n>', 'cap on forwards per item', num)
-  .option('--min-steps <n>', 'floor on forwards per item', num)
-  .option('--tokens-per-step <n>', 'fixed policy: tokens per step', num)
-  .option('--threshold <p>', 'threshold policy: confidence to commit', num)
-  .option('--factor <f>', 'factor policy: f', num)
-  .option('--entropy-budget <nats>', 'entropy policy: summed entropy per step', num)
-  .option('--temperature <t>', 'sampling temperature (0 = greedy)', num)
-  .option('--top-k <k>', 'sample among the k most probable', num)
-  .option('--top-p <p>', 'nucleus mass', num)
-  .option('--seed <n>', 'sampling seed for every line without one', num)
-  .addOption(new Option('--cache <mode>', 'block cache: auto (dual when the model has cache graphs), dual, prefix, none (vanilla recompute)').choices(CACHE_MODES))
-  .option('--cache-refresh-every <n>', 'also refresh the cache every n steps inside a block (0 = at block starts only)', num)
-  .option('--providers <list>', 'execution providers (webgpu, cuda, cpu), tried in order', 'cpu')
-  .option('--require-gpu', 'fail when no GPU provider works instead of running on the cpu')
-  .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', num, 0)
-  .option('--max-batch-rows <n>', "rows per forward (default: the provider's)", num)
-  .option('--max-batch-tokens <n>', "tokens per forward (default: the provider's)", num)
-  .option('--no-progress', 'no progress bar')
-  .exitOverride();
+    .name(name)
+    .description(
+      'Bulk generation with a diffusion LM, in process: one output line per input line, in order.',
+    )
+    .requiredOption(
+      '-i, --input <file>',
+      'JSONL: {"custom_id","prompt"} or {"custom_id","prefix","suffix"}, optional per-line params',
+    )
+    .requiredOption('-o, --output <file>', 'JSONL results, same order as the input')
+    .option('-m, --model <dir>', 'model bundle', BUNDLED_MODEL)
+    .addOption(new Option('--policy <name>', 'commit policy').choices(POLICIES))
+    .option('--gen-length <n>', 'tokens to generate', num)
+    .option('--block-length <n>', 'semi-autoregressive block size', num)
+    .option('--max-steps <n>', 'cap on forwards per item', num)
+    .option('--min-steps <n>', 'floor on forwards per item', num)
+    .option('--tokens-per-step <n>', 'fixed policy: tokens per step', num)
+    .option('--threshold <p>', 'threshold policy: confidence to commit', num)
+    .option('--factor <f>', 'factor policy: f', num)
+    .option('--entropy-budget <nats>', 'entropy policy: summed entropy per step', num)
+    .option('--temperature <t>', 'sampling temperature (0 = greedy)', num)
+    .option('--top-k <k>', 'sample among the k most probable', num)
+    .option('--top-p <p>', 'nucleus mass', num)
+    .option('--seed <n>', 'sampling seed for every line without one', num)
+    .addOption(
+      new Option(
+        '--cache <mode>',
+        'block cache: auto (dual when the model has cache graphs), dual, prefix, none (vanilla recompute)',
+      ).choices(CACHE_MODES),
+    )
+    .option(
+      '--cache-refresh-every <n>',
+      'also refresh the cache every n steps inside a block (0 = at block starts only)',
+      num,
+    )
+    .option('--providers <list>', 'execution providers (webgpu, cuda, cpu), tried in order', 'cpu')
+    .option('--require-gpu', 'fail when no GPU provider works instead of running on the cpu')
+    .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', num, 0)
+    .option('--max-batch-rows <n>', "rows per forward (default: the provider's)", num)
+    .option('--max-batch-tokens <n>', "tokens per forward (default: the provider's)", num)
+    .option('--no-progress', 'no progress bar')
+    .exitOverride();
 
 interface Opts {
   input: string;
@@ -79,7 +102,8 @@ function paramDefaults(o: Opts): GenerationParamsInput {
 
 async function countLines(path: string): Promise<number> {
   let n = 0;
-  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) if (line.trim()) n++;
+  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity }))
+    if (line.trim()) n++;
   return n;
 }
 
@@ -90,7 +114,10 @@ export async function runGenerate(argv: string[], name = 'generate'): Promise<nu
     o = generateCommand(name).parse(argv, { from: 'user' }).opts<Opts>();
   } catch (err) {
     // commander printed the problem (or the help) already
-    if (err instanceof CommanderError) return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+    if (err instanceof CommanderError)
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.help'
+        ? EXIT.ok
+        : EXIT.usage;
     throw err;
   }
   try {
@@ -102,8 +129,10 @@ export async function runGenerate(argv: string[], name = 'generate'): Promise<nu
 }
 
 async function generate(o: Opts): Promise<number> {
-  if (!existsSync(o.input)) throw new CliError(EXIT.usage, `cannot read --input ${o.input}: no such file`);
-  if (!existsSync(o.model)) throw new CliError(EXIT.usage, `--model ${o.model}: no such model bundle folder`);
+  if (!existsSync(o.input))
+    throw new CliError(EXIT.usage, `cannot read --input ${o.input}: no such file`);
+  if (!existsSync(o.model))
+    throw new CliError(EXIT.usage, `--model ${o.model}: no such model bundle folder`);
   const defaults = paramDefaults(o);
   const engine = await Engine.start({
     modelDir: o.model,
@@ -114,7 +143,13 @@ async function generate(o: Opts): Promise<number> {
     maxBatchTokens: o.maxBatchTokens,
   });
   const total = await countLines(o.input);
-  const bar = new SingleBar({ format: ' {bar} {value}/{total} items | {tps} tok/s | eta {eta_formatted}', stream: process.stderr }, Presets.shades_classic);
+  const bar = new SingleBar(
+    {
+      format: ' {bar} {value}/{total} items | {tps} tok/s | eta {eta_formatted}',
+      stream: process.stderr,
+    },
+    Presets.shades_classic,
+  );
   if (o.progress) bar.start(total, 0, { tps: '0' });
   const out = createWriteStream(o.output);
   const writer = new OrderedWriter(out);
@@ -129,12 +164,16 @@ async function generate(o: Opts): Promise<number> {
   const finish = (index: number, line: string): void => {
     writer.put(index, line);
     done++;
-    if (o.progress) bar.update(done, { tps: (tokens / ((performance.now() - started) / 1000)).toFixed(0) });
+    if (o.progress)
+      bar.update(done, { tps: (tokens / ((performance.now() - started) / 1000)).toFixed(0) });
   };
 
   let index = 0;
   let lineNo = 0;
-  for await (const text of createInterface({ input: createReadStream(o.input), crlfDelay: Infinity })) {
+  for await (const text of createInterface({
+    input: createReadStream(o.input),
+    crlfDelay: Infinity,
+  })) {
     lineNo++;
     if (!text.trim()) continue; // blank lines are not items
     const i = index++;
@@ -143,7 +182,13 @@ async function generate(o: Opts): Promise<number> {
       parsed = parseInputLine(text, lineNo, defaults);
     } catch (err) {
       const e = err as LineError;
-      finish(i, JSON.stringify({ custom_id: e.customId ?? null, error: { line: e.line, message: e.message } }));
+      finish(
+        i,
+        JSON.stringify({
+          custom_id: e.customId ?? null,
+          error: { line: e.line, message: e.message },
+        }),
+      );
       continue;
     }
     const { customId, task, params } = parsed;
@@ -157,7 +202,14 @@ async function generate(o: Opts): Promise<number> {
           forwards += r.steps;
           finish(i, JSON.stringify({ custom_id: customId, ...r }));
         },
-        (err: Error) => finish(i, JSON.stringify({ custom_id: customId, error: { line, message: `line ${line}: ${err.message}` } })),
+        (err: Error) =>
+          finish(
+            i,
+            JSON.stringify({
+              custom_id: customId,
+              error: { line, message: `line ${line}: ${err.message}` },
+            }),
+          ),
       )
       .finally(() => inFlight.delete(job));
     inFlight.add(job);

@@ -1,6 +1,14 @@
 import type { Job } from 'bullmq';
 import pino from 'pino';
-import { EngineCrashedError, GenerationError, parseGenerationParams, RowForwardError, type GenerateOptions, type GenerationRequest, type GenerationResult } from '@dllm/engine';
+import {
+  EngineCrashedError,
+  GenerationError,
+  parseGenerationParams,
+  RowForwardError,
+  type GenerateOptions,
+  type GenerationRequest,
+  type GenerationResult,
+} from '@dllm/engine';
 import type { ChunkJobData, Claim, ItemOutcome } from '@dllm/shared';
 import { CancelWatcher } from './cancel-watcher';
 import { ChunkProcessor, type GenerationEngine } from './chunk-processor';
@@ -10,10 +18,35 @@ const claim = (prompts: Array<string | null>): Claim => ({
   status: 'in_progress',
   model: 'm',
   createdAt: new Date(Date.now() - 1000),
-  items: prompts.map((prompt, index) => ({ index, customId: `c${index}`, prompt, prefix: prompt === null ? 'a' : null, suffix: prompt === null ? 'b' : null, params, attempts: 1, isolatedRuns: 0 })),
+  items: prompts.map((prompt, index) => ({
+    index,
+    customId: `c${index}`,
+    prompt,
+    prefix: prompt === null ? 'a' : null,
+    suffix: prompt === null ? 'b' : null,
+    params,
+    attempts: 1,
+    isolatedRuns: 0,
+  })),
 });
-const ok = (text: string): GenerationResult => ({ text, finish_reason: 'length', steps: 3, tokens: 4, prompt_tokens: 2, queue_ms: 5, compute_ms: 7, seed: 1, provider: 'webgpu', budget: 'fixed', applied_threshold: 0.9, applied_max_steps: 4 });
-const job = { id: 'j', data: { batchId: 'b', chunk: 0, firstIndex: 0, lastIndex: 2 } } as Job<ChunkJobData>;
+const ok = (text: string): GenerationResult => ({
+  text,
+  finish_reason: 'length',
+  steps: 3,
+  tokens: 4,
+  prompt_tokens: 2,
+  queue_ms: 5,
+  compute_ms: 7,
+  seed: 1,
+  provider: 'webgpu',
+  budget: 'fixed',
+  applied_threshold: 0.9,
+  applied_max_steps: 4,
+});
+const job = {
+  id: 'j',
+  data: { batchId: 'b', chunk: 0, firstIndex: 0, lastIndex: 2 },
+} as Job<ChunkJobData>;
 
 /** An engine whose rows run until aborted (then end "cancelled"); `gate` opens once a row started. */
 function runsUntilAborted(): { engine: GenerationEngine; gate: Promise<void> } {
@@ -22,7 +55,9 @@ function runsUntilAborted(): { engine: GenerationEngine; gate: Promise<void> } {
   const engine: GenerationEngine = {
     generate: (_r, opts) =>
       new Promise((resolve) => {
-        opts?.signal?.addEventListener('abort', () => resolve({ ...ok(''), finish_reason: 'cancelled' }));
+        opts?.signal?.addEventListener('abort', () =>
+          resolve({ ...ok(''), finish_reason: 'cancelled' }),
+        );
         release();
       }),
   };
@@ -60,7 +95,10 @@ const promptOf = (r: GenerationRequest) => ('prompt' in r.task ? r.task.prompt :
  * An engine whose thread "dies" whenever a row with prompt `poison` is in it: every row in flight
  * at that moment is rejected with EngineCrashedError, as the real Engine does.
  */
-function crashingEngine(poison: string): { engine: GenerationEngine; runs: Array<{ prompt: string; alone: boolean }> } {
+function crashingEngine(poison: string): {
+  engine: GenerationEngine;
+  runs: Array<{ prompt: string; alone: boolean }>;
+} {
   const runs: Array<{ prompt: string; alone: boolean }> = [];
   let inFlight: Array<{ reject: (e: Error) => void }> = [];
   const engine: GenerationEngine = {
@@ -72,7 +110,8 @@ function crashingEngine(poison: string): { engine: GenerationEngine; runs: Array
         setImmediate(() => {
           if (inFlight.length === 0) return;
           if (runs.slice(-inFlight.length).some((x) => x.prompt === poison)) {
-            for (const f of inFlight) f.reject(new EngineCrashedError('engine thread died: injected'));
+            for (const f of inFlight)
+              f.reject(new EngineCrashedError('engine thread died: injected'));
             inFlight = [];
           } else {
             inFlight = inFlight.filter((f) => f.reject !== reject);
@@ -88,23 +127,48 @@ function crashingEngine(poison: string): { engine: GenerationEngine; runs: Array
 describe('ChunkProcessor', () => {
   it('runs every claimed item and writes each result with its timings', async () => {
     const seen: GenerationRequest[] = [];
-    const { processor, written } = setup({ generate: async (r) => (seen.push(r), ok('x')) }, claim(['p0', null]));
+    const { processor, written } = setup(
+      { generate: async (r) => (seen.push(r), ok('x')) },
+      claim(['p0', null]),
+    );
     const summary = await processor.process(job);
     expect(summary).toMatchObject({ items: 2, completed: 2, failed: 0 });
     expect(seen.map((r) => r.task)).toEqual([{ prompt: 'p0' }, { prefix: 'a', suffix: 'b' }]);
-    expect(written[0]).toMatchObject({ batchId: 'b', index: 0, status: 'completed', output: 'x', steps: 3, tokens: 4, workerId: 'w1', computeMs: 7, provider: 'webgpu' });
+    expect(written[0]).toMatchObject({
+      batchId: 'b',
+      index: 0,
+      status: 'completed',
+      output: 'x',
+      steps: 3,
+      tokens: 4,
+      workerId: 'w1',
+      computeMs: 7,
+      provider: 'webgpu',
+    });
     expect(written[0]!.queueMs).toBeGreaterThanOrEqual(1000); // counted from the batch's submission
   });
 
   it('fails an item alone when the engine rejects it; the others complete', async () => {
-    const engine: GenerationEngine = { generate: async (r) => ('prompt' in r.task && r.task.prompt === 'bad' ? Promise.reject(new GenerationError('prompt is too long')) : ok('y')) };
+    const engine: GenerationEngine = {
+      generate: async (r) =>
+        'prompt' in r.task && r.task.prompt === 'bad'
+          ? Promise.reject(new GenerationError('prompt is too long'))
+          : ok('y'),
+    };
     const { processor, written } = setup(engine, claim(['ok', 'bad', 'ok']));
     expect(await processor.process(job)).toMatchObject({ completed: 2, failed: 1 });
-    expect(written.find((w) => w.index === 1)).toMatchObject({ status: 'failed', failureReason: 'invalid_request', error: 'invalid_request: prompt is too long' });
+    expect(written.find((w) => w.index === 1)).toMatchObject({
+      status: 'failed',
+      failureReason: 'invalid_request',
+      error: 'invalid_request: prompt is too long',
+    });
   });
 
   it('fails the whole chunk (for a retry) when the engine itself breaks', async () => {
-    const { processor } = setup({ generate: async () => Promise.reject(new Error('engine thread exited')) }, claim(['a']));
+    const { processor } = setup(
+      { generate: async () => Promise.reject(new Error('engine thread exited')) },
+      claim(['a']),
+    );
     await expect(processor.process(job)).rejects.toThrow('engine thread exited');
   });
 
@@ -128,7 +192,10 @@ describe('ChunkProcessor', () => {
     const { engine, gate } = runsUntilAborted();
     const { processor, written } = setup(engine, claim(['a']));
     const moved: string[] = [];
-    const j = { ...job, moveToWait: async (token?: string) => (moved.push(token ?? ''), 0) } as unknown as Job<ChunkJobData>;
+    const j = {
+      ...job,
+      moveToWait: async (token?: string) => (moved.push(token ?? ''), 0),
+    } as unknown as Job<ChunkJobData>;
     const done = processor.process(j, 'tok');
     await gate;
     processor.handBackAll();
@@ -138,20 +205,47 @@ describe('ChunkProcessor', () => {
   });
 
   it('a row whose forward failed alone fails as forward_failed; the others complete', async () => {
-    const engine: GenerationEngine = { generate: async (r) => (promptOf(r) === 'bad' ? Promise.reject(new RowForwardError('forward failed for this row alone: boom')) : ok('y')) };
+    const engine: GenerationEngine = {
+      generate: async (r) =>
+        promptOf(r) === 'bad'
+          ? Promise.reject(new RowForwardError('forward failed for this row alone: boom'))
+          : ok('y'),
+    };
     const { processor, written } = setup(engine, claim(['ok', 'bad']));
     expect(await processor.process(job)).toMatchObject({ completed: 1, failed: 1 });
-    expect(written.find((w) => w.index === 1)).toMatchObject({ status: 'failed', failureReason: 'forward_failed' });
+    expect(written.find((w) => w.index === 1)).toMatchObject({
+      status: 'failed',
+      failureReason: 'forward_failed',
+    });
   });
 
   it('when the engine thread dies twice under its rows, reruns them alone: only the poison fails, after 2 counted runs', async () => {
     const { engine, runs } = crashingEngine('poison');
     const { processor, written, isolated } = setup(engine, claim(['a', 'poison', 'b']));
-    expect(await processor.process(job)).toMatchObject({ items: 3, completed: 2, failed: 1, isolated: 3 });
-    expect(written.find((w) => w.index === 1)).toMatchObject({ status: 'failed', failureReason: 'poison', error: expect.stringMatching(/^poison: /) as unknown });
-    expect(written.filter((w) => w.status === 'completed').map((w) => w.output).sort()).toEqual(['out:a', 'out:b']);
+    expect(await processor.process(job)).toMatchObject({
+      items: 3,
+      completed: 2,
+      failed: 1,
+      isolated: 3,
+    });
+    expect(written.find((w) => w.index === 1)).toMatchObject({
+      status: 'failed',
+      failureReason: 'poison',
+      error: expect.stringMatching(/^poison: /) as unknown,
+    });
+    expect(
+      written
+        .filter((w) => w.status === 'completed')
+        .map((w) => w.output)
+        .sort(),
+    ).toEqual(['out:a', 'out:b']);
     // each suspect ran alone, one at a time, counted before each run
-    expect(runs.filter((r) => r.alone).map((r) => r.prompt)).toEqual(['a', 'poison', 'poison', 'b']);
+    expect(runs.filter((r) => r.alone).map((r) => r.prompt)).toEqual([
+      'a',
+      'poison',
+      'poison',
+      'b',
+    ]);
     expect(Object.fromEntries(isolated)).toEqual({ 0: 1, 1: 2, 2: 1 });
   });
 
@@ -165,8 +259,12 @@ describe('ChunkProcessor', () => {
       },
     };
     const { processor, isolated } = setup(engine, claim(['a', 'b']));
-    expect(await processor.process({ ...job, stalledCounter: 1 } as Job<ChunkJobData>)).toMatchObject({ completed: 2, isolated: 0 });
-    expect(await processor.process({ ...job, stalledCounter: 2 } as Job<ChunkJobData>)).toMatchObject({ completed: 2, isolated: 2 });
+    expect(
+      await processor.process({ ...job, stalledCounter: 1 } as Job<ChunkJobData>),
+    ).toMatchObject({ completed: 2, isolated: 0 });
+    expect(
+      await processor.process({ ...job, stalledCounter: 2 } as Job<ChunkJobData>),
+    ).toMatchObject({ completed: 2, isolated: 2 });
     expect(seen).toEqual([false, false, true, true]);
     expect(isolated.size).toBe(2);
   });
@@ -190,7 +288,9 @@ describe('ChunkProcessor', () => {
   });
 
   it('skips a suspect another worker ended meanwhile (duplicate delivery), writing nothing for it', async () => {
-    const engine: GenerationEngine = { generate: async (_r, o) => (await o?.beforeStart?.(), ok('z')) };
+    const engine: GenerationEngine = {
+      generate: async (_r, o) => (await o?.beforeStart?.(), ok('z')),
+    };
     const { processor, written } = setup(engine, claim(['a', 'b']), new Set([0]));
     const suspect = { ...job, data: { ...job.data, suspect: true } } as Job<ChunkJobData>;
     expect(await processor.process(suspect)).toMatchObject({ completed: 1, endedElsewhere: 1 });
