@@ -16,7 +16,10 @@ describe('Engine: the auto threshold reaches the inference thread', () => {
     const task = { prompt: 'def add(a, b):' };
     engine.setAutoThreshold(0.3);
     const [auto, fixed] = await Promise.all([
-      engine.generate({ task, params: parseGenerationParams({ gen_length: 16, budget: 'auto', seed: 1 }) }),
+      engine.generate({
+        task,
+        params: parseGenerationParams({ gen_length: 16, budget: 'auto', seed: 1 }),
+      }),
       engine.generate({ task, params: parseGenerationParams({ gen_length: 16, seed: 1 }) }),
     ]);
     expect(auto).toMatchObject({ budget: 'auto', applied_threshold: 0.3, applied_max_steps: 16 });

@@ -1,9 +1,20 @@
-import type { EngineOptions, GenerationRequest, GenerationResult, IntermediateState } from './types';
+import type {
+  EngineOptions,
+  GenerationRequest,
+  GenerationResult,
+  IntermediateState,
+} from './types';
 import type { StepStats } from './scheduler/scheduler';
 
 /** Messages between the main thread (Engine) and the inference thread (engine-thread.ts). */
 export type ToThread =
-  | { type: 'generate'; id: string; request: GenerationRequest; wantIntermediate: boolean; priority?: number }
+  | {
+      type: 'generate';
+      id: string;
+      request: GenerationRequest;
+      wantIntermediate: boolean;
+      priority?: number;
+    }
   | { type: 'cancel'; id: string }
   | { type: 'stats'; id: string }
   /** the budget controller's threshold for budget "auto" rows that start from now on */

@@ -25,14 +25,29 @@ async function main(): Promise<void> {
   });
   const { providerInfo } = forward;
   const limits = batchLimitsFor(providerInfo.provider, init);
-  const scheduler = new Scheduler(forward, bundle, { maxRows: limits.maxBatchRows, maxTokens: limits.maxBatchTokens });
+  const scheduler = new Scheduler(forward, bundle, {
+    maxRows: limits.maxBatchRows,
+    maxTokens: limits.maxBatchTokens,
+  });
   port.on('message', (m: ToThread) => {
     switch (m.type) {
       case 'generate':
         scheduler
-          .submit(m.id, m.request, m.wantIntermediate ? (state) => send({ type: 'intermediate', id: m.id, state }) : undefined, m.priority)
+          .submit(
+            m.id,
+            m.request,
+            m.wantIntermediate
+              ? (state) => send({ type: 'intermediate', id: m.id, state })
+              : undefined,
+            m.priority,
+          )
           .then(
-            (result) => send({ type: 'result', id: m.id, result: { ...result, provider: providerInfo.provider } }),
+            (result) =>
+              send({
+                type: 'result',
+                id: m.id,
+                result: { ...result, provider: providerInfo.provider },
+              }),
             (err: Error) => send({ type: 'error', id: m.id, name: err.name, message: err.message }),
           );
         break;

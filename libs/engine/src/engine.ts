@@ -148,7 +148,14 @@ export class Engine {
         onIntermediate: opts.onIntermediate,
         cleanup: () => opts.signal?.removeEventListener('abort', onAbort),
       };
-      this.held.push({ id, request, alone: opts.alone === true, beforeStart: opts.beforeStart, priority: opts.priority, pending });
+      this.held.push({
+        id,
+        request,
+        alone: opts.alone === true,
+        beforeStart: opts.beforeStart,
+        priority: opts.priority,
+        pending,
+      });
       this.pump();
     });
   }
@@ -230,7 +237,13 @@ export class Engine {
 
   private postHeld(next: Held): void {
     this.pending.set(next.id, next.pending);
-    this.post({ type: 'generate', id: next.id, request: next.request, wantIntermediate: Boolean(next.pending.onIntermediate), priority: next.priority });
+    this.post({
+      type: 'generate',
+      id: next.id,
+      request: next.request,
+      wantIntermediate: Boolean(next.pending.onIntermediate),
+      priority: next.priority,
+    });
   }
 
   /** Runs an alone row's beforeStart with the thread empty, then posts the row (or skips it). */
@@ -346,7 +359,8 @@ export class Engine {
         this.thread = next;
         this.attach(next);
         this.status = 'ready';
-        if (this.autoThreshold !== null) this.post({ type: 'auto-threshold', threshold: this.autoThreshold });
+        if (this.autoThreshold !== null)
+          this.post({ type: 'auto-threshold', threshold: this.autoThreshold });
         this.pump();
       },
       (err: Error) => this.fail(new Error(`engine thread could not be restarted: ${err.message}`)),

@@ -50,7 +50,27 @@ export {
   type OutputLocation,
   type WebGpuOptions,
 } from './runtime/execution-providers';
-export { diagnoseWebGpu, diagnoseCuda, type WebGpuDiagnosis, type CudaDiagnosis } from './runtime/gpu-diagnostics';
-export { measureNodePlacement, placementFromProfile, type NodePlacement } from './runtime/node-placement';
-export { SCHEDULING_DEFAULTS, batchLimitsFor, type BatchLimits } from './runtime/scheduling-defaults';
-export type { ForwardPass, ForwardBatch, ForwardResult, RefreshBatch, RefreshResult, StepBatch } from './runtime/forward-pass';
+export {
+  diagnoseWebGpu,
+  diagnoseCuda,
+  type WebGpuDiagnosis,
+  type CudaDiagnosis,
+} from './runtime/gpu-diagnostics';
+export {
+  measureNodePlacement,
+  placementFromProfile,
+  type NodePlacement,
+} from './runtime/node-placement';
+export {
+  SCHEDULING_DEFAULTS,
+  batchLimitsFor,
+  type BatchLimits,
+} from './runtime/scheduling-defaults';
+export type {
+  ForwardPass,
+  ForwardBatch,
+  ForwardResult,
+  RefreshBatch,
+  RefreshResult,
+  StepBatch,
+} from './runtime/forward-pass';

@@ -38,46 +38,90 @@ const int = (min: number, max = 1_000_000) => z.number().int().min(min).max(max)
  * defaults. Unknown fields are rejected so a typo never silently falls back to a default.
  */
 export const generationParamsSchema = z
-  .strictObject({
-    policy: z.enum(POLICIES).default('threshold').describe('commit rule per step'),
-    gen_length: int(1, 4096).default(64).describe('tokens to generate (canvas size)'),
-    block_length: int(1, 4096)
-      .optional()
-      .describe(`semi-autoregressive block size; default: ${CACHED_BLOCK_LENGTH} with a cache, gen_length (one block) without`),
-    max_steps: int(1, 4096).optional().describe('cap on forwards; when reached the rest is committed greedily; default: gen_length'),
-    min_steps: int(1, 4096).default(1).describe('floor on forwards (limits tokens committed per step)'),
-    tokens_per_step: int(1, 4096).default(1).describe('fixed: tokens committed per step'),
-    threshold: z.number().gt(0).max(1).default(0.9).describe('threshold: commit every position with confidence >= this'),
-    factor: z.number().gt(0).max(64).default(1).describe('factor: largest n with n-th best confidence >= 1 - factor/(n+1)'),
-    entropy_budget: z.number().gt(0).max(64).default(0.3).describe('entropy: summed entropy (nats) allowed per step'),
-    temperature: z.number().min(0).max(10).default(0).describe('0 = greedy'),
-    top_k: int(1, 4096).optional().describe('sample among the k most probable tokens'),
-    top_p: z.number().gt(0).max(1).default(1).describe('nucleus sampling mass'),
-    seed: int(0, 2 ** 31 - 1)
-      .optional()
-      .describe('sampling seed; default: drawn at random and reported'),
-    stop_at_eos: z.boolean().default(true).describe('end the row at end-of-text (continuation only)'),
-    stop: z.array(z.string().min(1).max(64)).max(4).optional().describe('cut the text at the first of these strings'),
-    cache: z.enum(CACHE_MODES).default('auto').describe('key/value cache between block refreshes: auto, dual, prefix or none'),
-    cache_refresh_every: int(0, 4096).default(0).describe('also refresh the cache every n steps inside a block (0 = only at block starts)'),
-    intermediate_every: int(0, 4096).default(0).describe('report the partially denoised text every k steps (0 = off)'),
-    budget: z
-      .enum(BUDGETS)
-      .default('fixed')
-      .describe('fixed: run these parameters as given; auto: under load the worker lowers the threshold (down to quality_floor) to meet deadlines'),
-    deadline: z
-      .string()
-      .max(64)
-      .refine((s) => parseDeadline(s, 0) !== null, `must be ${DEADLINE_FORMAT}`)
-      .optional()
-      .describe(`finish by: ${DEADLINE_FORMAT}; within the batch's completion window`),
-    quality_floor: z
-      .number()
-      .min(LOWEST_LEVEL)
-      .max(HIGHEST_LEVEL)
-      .optional()
-      .describe(`budget auto: the lowest threshold you accept (${LOWEST_LEVEL} to ${HIGHEST_LEVEL}; default ${LOWEST_LEVEL})`),
-  }, { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : undefined) })
+  .strictObject(
+    {
+      policy: z.enum(POLICIES).default('threshold').describe('commit rule per step'),
+      gen_length: int(1, 4096).default(64).describe('tokens to generate (canvas size)'),
+      block_length: int(1, 4096)
+        .optional()
+        .describe(
+          `semi-autoregressive block size; default: ${CACHED_BLOCK_LENGTH} with a cache, gen_length (one block) without`,
+        ),
+      max_steps: int(1, 4096)
+        .optional()
+        .describe(
+          'cap on forwards; when reached the rest is committed greedily; default: gen_length',
+        ),
+      min_steps: int(1, 4096)
+        .default(1)
+        .describe('floor on forwards (limits tokens committed per step)'),
+      tokens_per_step: int(1, 4096).default(1).describe('fixed: tokens committed per step'),
+      threshold: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(0.9)
+        .describe('threshold: commit every position with confidence >= this'),
+      factor: z
+        .number()
+        .gt(0)
+        .max(64)
+        .default(1)
+        .describe('factor: largest n with n-th best confidence >= 1 - factor/(n+1)'),
+      entropy_budget: z
+        .number()
+        .gt(0)
+        .max(64)
+        .default(0.3)
+        .describe('entropy: summed entropy (nats) allowed per step'),
+      temperature: z.number().min(0).max(10).default(0).describe('0 = greedy'),
+      top_k: int(1, 4096).optional().describe('sample among the k most probable tokens'),
+      top_p: z.number().gt(0).max(1).default(1).describe('nucleus sampling mass'),
+      seed: int(0, 2 ** 31 - 1)
+        .optional()
+        .describe('sampling seed; default: drawn at random and reported'),
+      stop_at_eos: z
+        .boolean()
+        .default(true)
+        .describe('end the row at end-of-text (continuation only)'),
+      stop: z
+        .array(z.string().min(1).max(64))
+        .max(4)
+        .optional()
+        .describe('cut the text at the first of these strings'),
+      cache: z
+        .enum(CACHE_MODES)
+        .default('auto')
+        .describe('key/value cache between block refreshes: auto, dual, prefix or none'),
+      cache_refresh_every: int(0, 4096)
+        .default(0)
+        .describe('also refresh the cache every n steps inside a block (0 = only at block starts)'),
+      intermediate_every: int(0, 4096)
+        .default(0)
+        .describe('report the partially denoised text every k steps (0 = off)'),
+      budget: z
+        .enum(BUDGETS)
+        .default('fixed')
+        .describe(
+          'fixed: run these parameters as given; auto: under load the worker lowers the threshold (down to quality_floor) to meet deadlines',
+        ),
+      deadline: z
+        .string()
+        .max(64)
+        .refine((s) => parseDeadline(s, 0) !== null, `must be ${DEADLINE_FORMAT}`)
+        .optional()
+        .describe(`finish by: ${DEADLINE_FORMAT}; within the batch's completion window`),
+      quality_floor: z
+        .number()
+        .min(LOWEST_LEVEL)
+        .max(HIGHEST_LEVEL)
+        .optional()
+        .describe(
+          `budget auto: the lowest threshold you accept (${LOWEST_LEVEL} to ${HIGHEST_LEVEL}; default ${LOWEST_LEVEL})`,
+        ),
+    },
+    { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : undefined) },
+  )
   .superRefine((p, ctx) => {
     if (p.block_length !== undefined && p.block_length > p.gen_length) {
       ctx.addIssue({

@@ -50,14 +50,19 @@ export function loadModelBundle(dirInput: string): ModelBundle {
     ['eos_token_id', d.eos_token_id],
     ['pad_token_id', d.pad_token_id],
   ] as const) {
-    if (id >= d.vocab_size) throw new BundleError(`${dllmPath}: ${field} ${id} is outside vocab_size ${d.vocab_size}`);
+    if (id >= d.vocab_size)
+      throw new BundleError(`${dllmPath}: ${field} ${id} is outside vocab_size ${d.vocab_size}`);
   }
   const tokenizer = DllmTokenizer.fromFile(file('tokenizer.json'));
   if (d.weights) file(d.weights);
   let cacheGraphs: CacheGraphs | undefined;
   if (d.graphs.refresh && d.graphs.step) {
-    if (!d.cache) throw new BundleError(`${dllmPath}: cache: required with graphs.refresh and graphs.step`);
-    if (d.shift_logits) throw new BundleError(`${dllmPath}: graphs.refresh: cached decoding does not support shift_logits`);
+    if (!d.cache)
+      throw new BundleError(`${dllmPath}: cache: required with graphs.refresh and graphs.step`);
+    if (d.shift_logits)
+      throw new BundleError(
+        `${dllmPath}: graphs.refresh: cached decoding does not support shift_logits`,
+      );
     cacheGraphs = {
       refreshPath: file(d.graphs.refresh),
       stepPath: file(d.graphs.step),
@@ -70,7 +75,9 @@ export function loadModelBundle(dirInput: string): ModelBundle {
     };
   }
   if (tokenizer.vocabSize > d.vocab_size) {
-    throw new BundleError(`${dllmPath}: vocab_size ${d.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize}`);
+    throw new BundleError(
+      `${dllmPath}: vocab_size ${d.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize}`,
+    );
   }
   return {
     dir,

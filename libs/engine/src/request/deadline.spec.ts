@@ -18,7 +18,8 @@ describe('parseDeadline', () => {
   });
 
   it('refuses what names no instant', () => {
-    for (const bad of ['10', 'soon', '10 minutes', '-5m', '2026-05-01T12:05:00', '2026-05-01', '']) expect(parseDeadline(bad, T0)).toBeNull();
+    for (const bad of ['10', 'soon', '10 minutes', '-5m', '2026-05-01T12:05:00', '2026-05-01', ''])
+      expect(parseDeadline(bad, T0)).toBeNull();
   });
 });
 
@@ -40,7 +41,9 @@ describe('budget parameters', () => {
   });
 
   it('accepts auto with a deadline and a floor', () => {
-    expect(parseGenerationParams({ budget: 'auto', deadline: '10m', quality_floor: 0.5 })).toMatchObject({
+    expect(
+      parseGenerationParams({ budget: 'auto', deadline: '10m', quality_floor: 0.5 }),
+    ).toMatchObject({
       budget: 'auto',
       deadline: '10m',
       quality_floor: 0.5,
@@ -58,7 +61,10 @@ describe('budget parameters', () => {
     expect(issues({ budget: 'auto', quality_floor: 0.95 })[0]!.field).toBe('params.quality_floor');
     expect(issues({ budget: 'auto', quality_floor: 0.1 })[0]!.field).toBe('params.quality_floor');
     expect(issues({ budget: 'auto', threshold: 0.6, quality_floor: 0.7 })).toEqual([
-      { field: 'params.quality_floor', message: 'must be <= threshold (0.6), the gentlest setting budget "auto" starts from' },
+      {
+        field: 'params.quality_floor',
+        message: 'must be <= threshold (0.6), the gentlest setting budget "auto" starts from',
+      },
     ]);
   });
 

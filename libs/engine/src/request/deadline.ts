@@ -6,7 +6,8 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as co
 /** zod's own ISO 8601 check (an offset or Z is required: a deadline must name one instant) */
 const ISO_TIME = z.iso.datetime({ offset: true });
 
-export const DEADLINE_FORMAT = 'an ISO time with offset ("2026-05-01T12:00:00Z") or a duration from submission ("90s", "10m", "2h")';
+export const DEADLINE_FORMAT =
+  'an ISO time with offset ("2026-05-01T12:00:00Z") or a duration from submission ("90s", "10m", "2h")';
 
 /**
  * A deadline as epoch ms: an absolute ISO time, or a duration counted from `submittedAt` (epoch ms).

@@ -1,7 +1,14 @@
 import * as ort from 'onnxruntime-node';
 import type { ModelBundle } from '../bundle/model-bundle';
 import { createSession, type ProviderSession } from './execution-providers';
-import type { ForwardBatch, ForwardPass, ForwardResult, RefreshBatch, RefreshResult, StepBatch } from './forward-pass';
+import type {
+  ForwardBatch,
+  ForwardPass,
+  ForwardResult,
+  RefreshBatch,
+  RefreshResult,
+  StepBatch,
+} from './forward-pass';
 
 export interface OrtForwardOptions {
   /** tried in order, e.g. ['webgpu', 'cuda', 'cpu']; cpu is the last resort unless requireGpu */
@@ -56,15 +63,23 @@ export class OrtForward implements ForwardPass {
       // a GPU session is checked to run its nodes on the GPU, with one tiny forward
       probe: async (s) => {
         const ids = new BigInt64Array(8).fill(BigInt(bundle.maskId));
-        const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, [1, 8]) };
-        if (bundle.hasAttentionMask) feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(8).fill(1n), [1, 8]);
+        const feeds: Record<string, ort.Tensor> = {
+          input_ids: new ort.Tensor('int64', ids, [1, 8]),
+        };
+        if (bundle.hasAttentionMask)
+          feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(8).fill(1n), [1, 8]);
         await s.run(feeds);
       },
     });
     try {
       const fetches = OrtForward.checkOutputs(session, bundle);
       // the cache graphs run on the provider the full graph got, or not at all
-      const same = { providers: [info.provider], requireGpu: info.provider !== 'cpu', intraOpThreads: opts.intraOpThreads, onWarning: opts.onWarning };
+      const same = {
+        providers: [info.provider],
+        requireGpu: info.provider !== 'cpu',
+        intraOpThreads: opts.intraOpThreads,
+        onWarning: opts.onWarning,
+      };
       const cache = bundle.cacheGraphs
         ? OrtForward.checkCacheGraphs(
             {
@@ -84,8 +99,12 @@ export class OrtForward implements ForwardPass {
   private static checkOutputs(session: ort.InferenceSession, bundle: ModelBundle): string[] {
     const want = bundle.reducedOutputs ? ['top_ids', 'top_probs', 'entropy'] : ['logits'];
     const missing = want.filter((n) => !session.outputNames.includes(n));
-    if (missing.length) throw new Error(`${bundle.modelPath}: graph lacks output(s) ${missing.join(', ')} named in dllm.json`);
-    if (!session.inputNames.includes('input_ids')) throw new Error(`${bundle.modelPath}: graph has no input named input_ids`);
+    if (missing.length)
+      throw new Error(
+        `${bundle.modelPath}: graph lacks output(s) ${missing.join(', ')} named in dllm.json`,
+      );
+    if (!session.inputNames.includes('input_ids'))
+      throw new Error(`${bundle.modelPath}: graph has no input named input_ids`);
     return want;
   }
 
@@ -102,7 +121,10 @@ export class OrtForward implements ForwardPass {
           'query_mask',
           'past_mask',
           'halo',
-          ...Array.from({ length: bundle.cacheGraphs!.layers }, (_, l) => [`past_keys_${l}`, `past_values_${l}`]).flat(),
+          ...Array.from({ length: bundle.cacheGraphs!.layers }, (_, l) => [
+            `past_keys_${l}`,
+            `past_values_${l}`,
+          ]).flat(),
         ],
         outputs: REDUCED,
       },
@@ -113,7 +135,8 @@ export class OrtForward implements ForwardPass {
         ...want[graph].inputs.filter((n) => !s.inputNames.includes(n)).map((n) => `input ${n}`),
         ...want[graph].outputs.filter((n) => !s.outputNames.includes(n)).map((n) => `output ${n}`),
       ];
-      if (missing.length) throw new Error(`${bundle.dir}: ${graph} graph lacks ${missing.join(', ')}`);
+      if (missing.length)
+        throw new Error(`${bundle.dir}: ${graph} graph lacks ${missing.join(', ')}`);
     }
     return c;
   }
@@ -152,7 +175,12 @@ export class OrtForward implements ForwardPass {
     return OrtForward.reduced(out, b.rows, b.span, this.bundle.vocabSize);
   }
 
-  private static reduced(out: ort.InferenceSession.ReturnType, rows: number, length: number, vocab: number): ForwardResult {
+  private static reduced(
+    out: ort.InferenceSession.ReturnType,
+    rows: number,
+    length: number,
+    vocab: number,
+  ): ForwardResult {
     const topIds = out.top_ids!;
     return {
       rows,
@@ -170,9 +198,11 @@ export class OrtForward implements ForwardPass {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', batch.ids, dims),
     };
-    if (this.bundle.hasAttentionMask) feeds.attention_mask = new ort.Tensor('int64', batch.attention, dims);
+    if (this.bundle.hasAttentionMask)
+      feeds.attention_mask = new ort.Tensor('int64', batch.attention, dims);
     const out = await this.session.run(feeds, this.fetches);
-    if (this.bundle.reducedOutputs) return OrtForward.reduced(out, batch.rows, batch.length, this.bundle.vocabSize);
+    if (this.bundle.reducedOutputs)
+      return OrtForward.reduced(out, batch.rows, batch.length, this.bundle.vocabSize);
     const logits = out.logits!;
     return {
       rows: batch.rows,

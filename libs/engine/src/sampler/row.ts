@@ -5,7 +5,14 @@ import { MASK_PLACEHOLDER } from '../request/canvas';
 import { rowLengthProblem } from '../request/length-check';
 import type { RowCache } from '../scheduler/row-cache';
 import type { FinishReason, GenerationResult, GenerationTask, IntermediateState } from '../types';
-import { type Candidate, selectEntropy, selectFactor, selectFixed, selectThreshold, uniformSchedule } from './policies';
+import {
+  type Candidate,
+  selectEntropy,
+  selectFactor,
+  selectFixed,
+  selectThreshold,
+  uniformSchedule,
+} from './policies';
 import { propose, reduceLogits, type TopK } from './proposals';
 import { Rng, randomSeed } from './rng';
 
@@ -74,10 +81,19 @@ export class Row {
     const before = tok.encode(isInfill ? task.prefix : task.prompt);
     const after = isInfill ? tok.encode(task.suffix) : [];
     const gen = params.gen_length;
-    const tooLong = rowLengthProblem(task, { before: before.length, after: after.length }, gen, bundle);
+    const tooLong = rowLengthProblem(
+      task,
+      { before: before.length, after: after.length },
+      gen,
+      bundle,
+    );
     if (tooLong) throw new GenerationError(tooLong);
     this.promptTokens = before.length + after.length;
-    this.ids = Int32Array.from([...before, ...new Array<number>(gen).fill(bundle.maskId), ...after]);
+    this.ids = Int32Array.from([
+      ...before,
+      ...new Array<number>(gen).fill(bundle.maskId),
+      ...after,
+    ]);
     this.canvasStart = before.length;
     this.canvasEnd = before.length + gen;
     this.masked = new Uint8Array(this.ids.length);
@@ -85,15 +101,20 @@ export class Row {
     this.maskedLeft = gen;
     const mode = params.cache === 'auto' ? (bundle.cacheGraphs ? 'dual' : 'none') : params.cache;
     if (mode !== 'none' && !bundle.cacheGraphs) {
-      throw new GenerationError(`cache "${mode}" needs a model with cache graphs; ${bundle.name} has none (use cache "none")`);
+      throw new GenerationError(
+        `cache "${mode}" needs a model with cache graphs; ${bundle.name} has none (use cache "none")`,
+      );
     }
     this.cacheMode = mode;
-    this.blockLength = params.block_length ?? (mode === 'none' ? gen : Math.min(CACHED_BLOCK_LENGTH, gen));
+    this.blockLength =
+      params.block_length ?? (mode === 'none' ? gen : Math.min(CACHED_BLOCK_LENGTH, gen));
     this.blockStart = this.canvasStart;
     const blocks = Math.ceil(gen / this.blockLength);
     this.maxSteps = params.max_steps ?? gen;
     this.stepsPerBlock =
-      params.max_steps !== undefined ? Math.max(1, Math.floor(params.max_steps / blocks)) : Math.ceil(this.blockLength / params.tokens_per_step);
+      params.max_steps !== undefined
+        ? Math.max(1, Math.floor(params.max_steps / blocks))
+        : Math.ceil(this.blockLength / params.tokens_per_step);
     this.seed = params.seed ?? randomSeed();
     this.rng = new Rng(this.seed);
     this.allowEos = !isInfill && params.stop_at_eos;
@@ -167,13 +188,20 @@ export class Row {
     const stepsBefore = this.steps;
     this.steps++;
     // the final allowed forward commits everything left, greedily, later blocks included
-    const [from, to] = lastAllowed ? [this.canvasStart, this.canvasEnd] : [this.blockStart, this.blockEnd];
+    const [from, to] = lastAllowed
+      ? [this.canvasStart, this.canvasEnd]
+      : [this.blockStart, this.blockEnd];
     const sampling = lastAllowed ? { temperature: 0, top_p: 1 } : this.params;
     const proposals = new Map<number, number>();
     const candidates: Candidate[] = [];
     for (let p = from; p < to; p++) {
       if (!this.masked[p]) continue;
-      const prop = propose(this.distribution(out, r, p - offset), this.disallowed, sampling, this.rng);
+      const prop = propose(
+        this.distribution(out, r, p - offset),
+        this.disallowed,
+        sampling,
+        this.rng,
+      );
       proposals.set(p, prop.token);
       candidates.push({ position: p, confidence: prop.confidence, entropy: prop.entropy });
     }
@@ -186,7 +214,10 @@ export class Row {
     for (const c of chosen) this.commit(c.position, proposals.get(c.position)!);
     this.stepInBlock++;
     if (this.cache) this.cache.stepsSinceRefresh++;
-    while (this.blockStart < this.canvasEnd && !this.anyMasked(this.blockStart, Math.min(this.blockStart + this.blockLength, this.canvasEnd))) {
+    while (
+      this.blockStart < this.canvasEnd &&
+      !this.anyMasked(this.blockStart, Math.min(this.blockStart + this.blockLength, this.canvasEnd))
+    ) {
       this.blockStart += this.blockLength;
       this.stepInBlock = 0;
     }
@@ -279,7 +310,9 @@ export class Row {
           });
     let finish: FinishReason = reason ?? (this.firstEos >= 0 ? 'stop' : 'length');
     if (!reason) {
-      const cut = Math.min(...(this.params.stop ?? []).map((s) => text.indexOf(s)).filter((i) => i >= 0));
+      const cut = Math.min(
+        ...(this.params.stop ?? []).map((s) => text.indexOf(s)).filter((i) => i >= 0),
+      );
       if (Number.isFinite(cut)) {
         text = text.slice(0, cut);
         finish = 'stop';
@@ -296,7 +329,8 @@ export class Row {
       compute_ms: Math.round(Math.max(0, now - started)),
       seed: this.seed,
       budget: this.params.budget,
-      applied_threshold: this.params.policy === 'threshold' ? (this.autoThreshold ?? this.params.threshold) : null,
+      applied_threshold:
+        this.params.policy === 'threshold' ? (this.autoThreshold ?? this.params.threshold) : null,
       applied_max_steps: this.maxSteps,
     };
   }

@@ -10,7 +10,10 @@ const flat: FakePrediction = () => ({ ids: [A], probs: [0.55] });
 function setup() {
   const scheduler = new Scheduler(new FakeForward(flat), bundle, { maxRows: 1, maxTokens: 4096 });
   const gen = (params: GenerationParamsInput) =>
-    scheduler.submit(String(Math.random()), { task: { prompt: 'x' }, params: parseGenerationParams({ gen_length: 8, ...params }) });
+    scheduler.submit(String(Math.random()), {
+      task: { prompt: 'x' },
+      params: parseGenerationParams({ gen_length: 8, ...params }),
+    });
   return { scheduler, gen };
 }
 
@@ -19,15 +22,26 @@ describe('Scheduler: budget "auto" rows', () => {
     const { scheduler, gen } = setup();
     scheduler.autoThreshold = 0.5;
     const r = await gen({ budget: 'auto' });
-    expect(r).toMatchObject({ steps: 1, budget: 'auto', applied_threshold: 0.5, applied_max_steps: 8 });
+    expect(r).toMatchObject({
+      steps: 1,
+      budget: 'auto',
+      applied_threshold: 0.5,
+      applied_max_steps: 8,
+    });
   });
 
   it('never go below their quality_floor nor above their own threshold', async () => {
     const { scheduler, gen } = setup();
     scheduler.autoThreshold = 0.2;
-    expect(await gen({ budget: 'auto', quality_floor: 0.6 })).toMatchObject({ steps: 8, applied_threshold: 0.6 });
+    expect(await gen({ budget: 'auto', quality_floor: 0.6 })).toMatchObject({
+      steps: 8,
+      applied_threshold: 0.6,
+    });
     scheduler.autoThreshold = 0.9;
-    expect(await gen({ budget: 'auto', threshold: 0.5 })).toMatchObject({ steps: 1, applied_threshold: 0.5 });
+    expect(await gen({ budget: 'auto', threshold: 0.5 })).toMatchObject({
+      steps: 1,
+      applied_threshold: 0.5,
+    });
   });
 
   it('leave fixed-budget rows alone', async () => {

@@ -67,7 +67,9 @@ describe('Scheduler', () => {
 
   it('ends a row at end-of-text: no forwards for what follows it', async () => {
     // EOS is confidently predicted at canvas position 3; everything after it needs no forward.
-    const { gen } = setup((ids, p) => (p === 4 ? { ids: [bundle.eosId], probs: [0.99] } : { ids: [A], probs: [0.5] }));
+    const { gen } = setup((ids, p) =>
+      p === 4 ? { ids: [bundle.eosId], probs: [0.99] } : { ids: [A], probs: [0.5] },
+    );
     const r = await gen({ prompt: 'x' }, { policy: 'threshold', threshold: 0.9, gen_length: 32 });
     expect(r.finish_reason).toBe('stop');
     expect(r.text).toBe('aaa');
@@ -76,7 +78,9 @@ describe('Scheduler', () => {
   });
 
   it('never proposes end-of-text when infilling', async () => {
-    const { gen } = setup((_ids, p) => (p === 3 ? { ids: [bundle.eosId, B], probs: [0.99, 0.01] } : { ids: [A], probs: [0.5] }));
+    const { gen } = setup((_ids, p) =>
+      p === 3 ? { ids: [bundle.eosId, B], probs: [0.99, 0.01] } : { ids: [A], probs: [0.5] },
+    );
     const r = await gen({ prefix: 'x', suffix: 'y' }, { policy: 'fixed', gen_length: 4 });
     expect(r.text).toBe('aaba');
     expect(r.finish_reason).toBe('length');
@@ -91,7 +95,11 @@ describe('Scheduler', () => {
 
   it('batches rows from many requests into each forward, within maxRows', async () => {
     const { gen, forward } = setup(rising, { maxRows: 3, maxTokens: 4096 });
-    await Promise.all(Array.from({ length: 7 }, (_, i) => gen({ prompt: 'x' }, { policy: 'fixed', gen_length: 4 + i })));
+    await Promise.all(
+      Array.from({ length: 7 }, (_, i) =>
+        gen({ prompt: 'x' }, { policy: 'fixed', gen_length: 4 + i }),
+      ),
+    );
     expect(Math.max(...forward.calls.map((c) => c.rows))).toBe(3);
     // continuous batching: 7 rows of 4..10 steps in far fewer forwards than run one after another
     expect(forward.calls.length).toBeLessThan(4 + 5 + 6 + 7 + 8 + 9 + 10);
@@ -114,7 +122,12 @@ describe('Scheduler', () => {
     const order: string[] = [];
     const run = (id: string, prompt: string, priority = 0) =>
       scheduler
-        .submit(id, { task: { prompt }, params: parseGenerationParams({ policy: 'fixed', gen_length: 4 }) }, undefined, priority)
+        .submit(
+          id,
+          { task: { prompt }, params: parseGenerationParams({ policy: 'fixed', gen_length: 4 }) },
+          undefined,
+          priority,
+        )
         .then(() => order.push(id));
     const long = 'x '.repeat(30);
     // two bulk rows run, three wait; the short interactive row arrives last
@@ -128,7 +141,9 @@ describe('Scheduler', () => {
 
   it('respects the token limit per forward', async () => {
     const { gen, forward } = setup(rising, { maxRows: 16, maxTokens: 40 });
-    await Promise.all(Array.from({ length: 5 }, () => gen({ prompt: 'x' }, { policy: 'fixed', gen_length: 9 })));
+    await Promise.all(
+      Array.from({ length: 5 }, () => gen({ prompt: 'x' }, { policy: 'fixed', gen_length: 9 })),
+    );
     for (const c of forward.calls) expect(c.rows * c.length).toBeLessThanOrEqual(40);
   });
 
@@ -162,7 +177,9 @@ describe('Scheduler', () => {
 
   it('rejects a row longer than the model with a clear error, without stopping others', async () => {
     const { gen } = setup();
-    await expect(gen({ prompt: 'x '.repeat(300) }, { gen_length: 8 })).rejects.toThrow(GenerationError);
+    await expect(gen({ prompt: 'x '.repeat(300) }, { gen_length: 8 })).rejects.toThrow(
+      GenerationError,
+    );
     await expect(gen({ prompt: 'x '.repeat(300) }, { gen_length: 8 })).rejects.toThrow(
       /prompt is \d+ tokens; with gen_length 8 that is \d+ > the model's max length 256/,
     );
@@ -175,7 +192,10 @@ describe('Scheduler', () => {
     const states: string[] = [];
     await scheduler.submit(
       'v',
-      { task: { prompt: 'x' }, params: parseGenerationParams({ policy: 'fixed', gen_length: 4, intermediate_every: 2 }) },
+      {
+        task: { prompt: 'x' },
+        params: parseGenerationParams({ policy: 'fixed', gen_length: 4, intermediate_every: 2 }),
+      },
       (s) => states.push(s.text),
     );
     expect(states).toEqual(['▒▒aa', 'aaaa']);
@@ -198,7 +218,10 @@ describe('Scheduler', () => {
     // the fake says "a" at even output positions and "b" at odd ones
     const forward = new FakeForward((_ids, p) => ({ ids: [p % 2 ? B : A], probs: [0.9] }));
     const plain = new Scheduler(forward, bundle, { maxRows: 4, maxTokens: 4096 });
-    const shifted = new Scheduler(forward, fakeBundle({ shiftLogits: true }), { maxRows: 4, maxTokens: 4096 });
+    const shifted = new Scheduler(forward, fakeBundle({ shiftLogits: true }), {
+      maxRows: 4,
+      maxTokens: 4096,
+    });
     const params = parseGenerationParams({ policy: 'fixed', gen_length: 4 });
     // prompt "x" is 1 token, so the canvas is positions 1..4
     expect((await plain.submit('p', { task: { prompt: 'x' }, params })).text).toBe('baba');

@@ -86,8 +86,14 @@ export class Scheduler {
   }
 
   /** Queue a request; the promise settles when its row finishes, is cancelled, or fails. */
-  submit(id: string, req: GenerationRequest, onIntermediate?: (s: IntermediateState) => void, priority = 0): Promise<GenerationResult> {
-    if (this.byId.has(id)) return Promise.reject(new GenerationError(`request id ${id} is already in flight`));
+  submit(
+    id: string,
+    req: GenerationRequest,
+    onIntermediate?: (s: IntermediateState) => void,
+    priority = 0,
+  ): Promise<GenerationResult> {
+    if (this.byId.has(id))
+      return Promise.reject(new GenerationError(`request id ${id} is already in flight`));
     let row: Row;
     try {
       row = new Row(id, req.task, req.params, this.bundle, this.now());
@@ -95,7 +101,11 @@ export class Scheduler {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     if (row.length > this.opts.maxTokens) {
-      return Promise.reject(new GenerationError(`row of ${row.length} tokens exceeds the batch token limit ${this.opts.maxTokens}`));
+      return Promise.reject(
+        new GenerationError(
+          `row of ${row.length} tokens exceeds the batch token limit ${this.opts.maxTokens}`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       const entry: Entry = { row, resolve, reject, onIntermediate, passOvers: 0, priority };
@@ -209,9 +219,14 @@ export class Scheduler {
         await this.runGroup(graph, group, plans);
       } catch (err) {
         // one bad row must not fail its neighbours: its rows are retried one at a time
-        await retryRowsAlone(group, err as Error, (rows) => this.runGroup(graph, rows, plans), (e, error) => {
-          if (this.byId.has(e.row.id)) this.settle(e, error);
-        });
+        await retryRowsAlone(
+          group,
+          err as Error,
+          (rows) => this.runGroup(graph, rows, plans),
+          (e, error) => {
+            if (this.byId.has(e.row.id)) this.settle(e, error);
+          },
+        );
       }
       forwardMs += this.now() - f0;
       this.stats.forwards[graph]++;
@@ -231,7 +246,11 @@ export class Scheduler {
   }
 
   /** One forward for rows that need the same graph, then each row consumes its slice. */
-  private async runGroup(graph: ForwardPlan['graph'], group: Entry[], plans: Map<Entry, ForwardPlan>): Promise<void> {
+  private async runGroup(
+    graph: ForwardPlan['graph'],
+    group: Entry[],
+    plans: Map<Entry, ForwardPlan>,
+  ): Promise<void> {
     const span = (e: Entry) => plans.get(e) as Extract<ForwardPlan, { from: number }>;
     let out: ForwardResult;
     let offsets: number[];
@@ -261,7 +280,15 @@ export class Scheduler {
       this.stepBatches ??= new StepBatchBuilder(this.requireCacheGraphs());
       const rows = group.map((e) => {
         const p = plans.get(e) as Extract<ForwardPlan, { graph: 'step' }>;
-        return { entry: e, ids: e.row.ids, from: p.from, to: p.to, cache: e.row.cache!, cached: p.cached, rightHalo: p.rightHalo };
+        return {
+          entry: e,
+          ids: e.row.ids,
+          from: p.from,
+          to: p.to,
+          cache: e.row.cache!,
+          cached: p.cached,
+          rightHalo: p.rightHalo,
+        };
       });
       const { batch, order } = this.stepBatches.build(rows);
       out = await this.forward.step!(batch);
@@ -279,7 +306,8 @@ export class Scheduler {
       try {
         e.row.step(out, r, offsets[r]);
         const every = e.row.params.intermediate_every;
-        if (e.onIntermediate && every > 0 && (e.row.steps % every === 0 || e.row.done)) e.onIntermediate(e.row.intermediate());
+        if (e.onIntermediate && every > 0 && (e.row.steps % every === 0 || e.row.done))
+          e.onIntermediate(e.row.intermediate());
       } catch (err) {
         e.row.cancelled = true;
         this.settle(e, err as Error);
@@ -289,7 +317,8 @@ export class Scheduler {
 
   private requireCacheGraphs() {
     const g = this.bundle.cacheGraphs;
-    if (!g || !this.forward.refresh || !this.forward.step) throw new GenerationError(`${this.bundle.name}: this runtime has no cache graphs`);
+    if (!g || !this.forward.refresh || !this.forward.step)
+      throw new GenerationError(`${this.bundle.name}: this runtime has no cache graphs`);
     return g;
   }
 }

@@ -22,7 +22,9 @@ export class InProcessEngine {
     const id = randomUUID();
     const onAbort = () => this.scheduler.cancel(id);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    return this.scheduler.submit(id, request, opts.onIntermediate, opts.priority).finally(() => opts.signal?.removeEventListener('abort', onAbort));
+    return this.scheduler
+      .submit(id, request, opts.onIntermediate, opts.priority)
+      .finally(() => opts.signal?.removeEventListener('abort', onAbort));
   }
 
   stats(): Promise<EngineStats> {

@@ -313,7 +313,7 @@ export const configSchema = z.object({
     .max(1)
     .default(0.1)
     .describe(
-      'Budget controller safety margin: plan to finish auto rows with this share of each deadline\'s remaining time to spare (at most BUDGET_RELAX_MARGIN).',
+      "Budget controller safety margin: plan to finish auto rows with this share of each deadline's remaining time to spare (at most BUDGET_RELAX_MARGIN).",
     ),
   RESULT_WRITE_ATTEMPTS: count(1, 5).describe(
     'Tries of one result flush before its rows are written one by one and then given up on.',
