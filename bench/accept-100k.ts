@@ -30,7 +30,6 @@ const options = new Command()
   .parse()
   .opts<{ items: number; runs: number; format: string; json?: string; build: boolean }>();
 
-
 /** Varied, realistic code prompts (40-90 bytes), so nothing is suspiciously compressible. */
 function prompt(i: number): string {
   const verbs = ['sum', 'sort', 'filter', 'parse', 'merge', 'count', 'group', 'scale'];
@@ -66,11 +65,24 @@ async function main(): Promise<void> {
     const split = new Map<string, Pick<Run, 'validate_ms' | 'insert_ms' | 'enqueue_ms'>>();
     const onLog = (line: string): void => {
       if (!line.includes('"batch accepted"')) return;
-      const entry = JSON.parse(line) as { batch_id: string; validate_ms: number; insert_ms: number; enqueue_ms: number };
-      split.set(entry.batch_id, { validate_ms: entry.validate_ms, insert_ms: entry.insert_ms, enqueue_ms: entry.enqueue_ms });
+      const entry = JSON.parse(line) as {
+        batch_id: string;
+        validate_ms: number;
+        insert_ms: number;
+        enqueue_ms: number;
+      };
+      split.set(entry.batch_id, {
+        validate_ms: entry.validate_ms,
+        insert_ms: entry.insert_ms,
+        enqueue_ms: entry.enqueue_ms,
+      });
     };
     await stack.startApi(
-      { MAX_BATCH_ITEMS: String(Math.max(100_000, options.items)), RECONCILE_INTERVAL_MS: '3600000', LOG_LEVEL: 'info' },
+      {
+        MAX_BATCH_ITEMS: String(Math.max(100_000, options.items)),
+        RECONCILE_INTERVAL_MS: '3600000',
+        LOG_LEVEL: 'info',
+      },
       onLog,
     );
     const base = stack.baseUrl;

@@ -10,7 +10,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { Engine, loadModelBundle, parseGenerationParams, type GenerationParamsInput } from '@dllm/engine';
+import {
+  Engine,
+  loadModelBundle,
+  parseGenerationParams,
+  type GenerationParamsInput,
+} from '@dllm/engine';
 import { validationPrompts } from './lib/prompts';
 import { ApiClient, ServiceStack } from './lib/service-stack';
 import { progress } from './lib/timing';
@@ -25,10 +30,24 @@ const opts = new Command()
   .option('--poll-seconds <n>', 'how long they read', Number, 10)
   .option('--rounds <n>', 'direct/pipeline rounds, alternating which goes first', Number, 5)
   .parse()
-  .opts<{ json?: string; model: string; items: number; genLength: number; acceptItems: number; pollers: number; pollSeconds: number; rounds: number }>();
+  .opts<{
+    json?: string;
+    model: string;
+    items: number;
+    genLength: number;
+    acceptItems: number;
+    pollers: number;
+    pollSeconds: number;
+    rounds: number;
+  }>();
 
 const ENGINE = { maxBatchRows: 16, maxBatchTokens: 4096 };
-const params: GenerationParamsInput = { policy: 'threshold', threshold: 0.9, gen_length: opts.genLength, seed: 1 };
+const params: GenerationParamsInput = {
+  policy: 'threshold',
+  threshold: 0.9,
+  gen_length: opts.genLength,
+  seed: 1,
+};
 
 interface Batch {
   id: string;
@@ -37,7 +56,8 @@ interface Batch {
   timing: { tokens: number };
 }
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const round = (x: number, d = 1): number => Number(x.toFixed(d));
 
 interface Run {
@@ -51,24 +71,38 @@ async function direct(engine: Engine, prompts: string[]): Promise<Run> {
   progress(`direct: ${prompts.length} prompts through the engine`);
   const p = parseGenerationParams(params);
   const t0 = performance.now();
-  const results = await Promise.all(prompts.map((prompt) => engine.generate({ task: { prompt }, params: p })));
+  const results = await Promise.all(
+    prompts.map((prompt) => engine.generate({ task: { prompt }, params: p })),
+  );
   const seconds = (performance.now() - t0) / 1000;
   const tokens = results.reduce((s, r) => s + r.tokens, 0);
-  return { items: prompts.length, tokens, seconds: round(seconds, 2), tokens_per_second: round(tokens / seconds) };
+  return {
+    items: prompts.length,
+    tokens,
+    seconds: round(seconds, 2),
+    tokens_per_second: round(tokens / seconds),
+  };
 }
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const spread = (xs: number[]) => ({ median: round(median(xs), 3), min: round(Math.min(...xs), 3), max: round(Math.max(...xs), 3) });
+const spread = (xs: number[]) => ({
+  median: round(median(xs), 3),
+  min: round(Math.min(...xs), 3),
+  max: round(Math.max(...xs), 3),
+});
 
 async function pipeline(api: ApiClient, prompts: string[]): Promise<Run> {
-  progress(`pipeline: the same ${prompts.length} prompts through API -> Redis -> worker -> Postgres`);
+  progress(
+    `pipeline: the same ${prompts.length} prompts through API -> Redis -> worker -> Postgres`,
+  );
   const items = prompts.map((prompt, i) => ({ custom_id: `p${i}`, prompt }));
   const t0 = performance.now();
   const res = await api.request<Batch>('POST', '/v1/batches', { params, items });
-  if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${JSON.stringify(res.body)}`);
+  if (res.status !== 201)
+    throw new Error(`submit answered ${res.status}: ${JSON.stringify(res.body)}`);
   let batch = res.body;
   while (!['completed', 'failed', 'cancelled', 'expired'].includes(batch.status)) {
     await new Promise((r) => setTimeout(r, 100));
@@ -76,18 +110,35 @@ async function pipeline(api: ApiClient, prompts: string[]): Promise<Run> {
   }
   const seconds = (performance.now() - t0) / 1000;
   if (batch.status !== 'completed') throw new Error(`pipeline batch ended ${batch.status}`);
-  return { items: prompts.length, tokens: batch.timing.tokens, seconds: round(seconds, 2), tokens_per_second: round(batch.timing.tokens / seconds) };
+  return {
+    items: prompts.length,
+    tokens: batch.timing.tokens,
+    seconds: round(seconds, 2),
+    tokens_per_second: round(batch.timing.tokens / seconds),
+  };
 }
 
 async function accept(api: ApiClient, n: number) {
   progress(`accept: one batch of ${n} items`);
-  const items = Array.from({ length: n }, (_, i) => ({ custom_id: `a${i}`, prompt: `def f${i}(x):` }));
+  const items = Array.from({ length: n }, (_, i) => ({
+    custom_id: `a${i}`,
+    prompt: `def f${i}(x):`,
+  }));
   const body = JSON.stringify({ params: { gen_length: 16 }, items });
   const t0 = performance.now();
   const res = await api.request<Batch>('POST', '/v1/batches', body);
   const ms = performance.now() - t0;
-  if (res.status !== 201) throw new Error(`accept answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
-  return { id: res.body.id, result: { items: n, body_mb: round(body.length / 1e6, 1), ms: Math.round(ms), items_per_second: Math.round((n * 1000) / ms) } };
+  if (res.status !== 201)
+    throw new Error(`accept answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+  return {
+    id: res.body.id,
+    result: {
+      items: n,
+      body_mb: round(body.length / 1e6, 1),
+      ms: Math.round(ms),
+      items_per_second: Math.round((n * 1000) / ms),
+    },
+  };
 }
 
 async function statusReads(api: ApiClient, id: string) {
@@ -126,7 +177,10 @@ async function main(): Promise<void> {
     await stack.createDatabase();
     await stack.startApi();
     const api = new ApiClient(stack.baseUrl, await stack.issueKey('bench'));
-    const worker = await stack.startWorker(19600 + Math.floor(Math.random() * 300), { ENGINE_MAX_BATCH_ROWS: String(ENGINE.maxBatchRows), ENGINE_MAX_BATCH_TOKENS: String(ENGINE.maxBatchTokens) });
+    const worker = await stack.startWorker(19600 + Math.floor(Math.random() * 300), {
+      ENGINE_MAX_BATCH_ROWS: String(ENGINE.maxBatchRows),
+      ENGINE_MAX_BATCH_TOKENS: String(ENGINE.maxBatchTokens),
+    });
     const rounds: Array<{ first: string; direct: Run; pipeline: Run; ratio: number }> = [];
     for (let r = 0; r < opts.rounds; r++) {
       // alternate which side runs first, so neither always meets a machine just warmed (or loaded) by the other
@@ -134,8 +188,15 @@ async function main(): Promise<void> {
       const a = directFirst ? await direct(engine, prompts) : await pipeline(api, prompts);
       const b = directFirst ? await pipeline(api, prompts) : await direct(engine, prompts);
       const [d, p] = directFirst ? [a, b] : [b, a];
-      rounds.push({ first: directFirst ? 'direct' : 'pipeline', direct: d, pipeline: p, ratio: round(p.tokens_per_second / d.tokens_per_second, 3) });
-      progress(`round ${r + 1}/${opts.rounds}: direct ${d.tokens_per_second} tok/s, pipeline ${p.tokens_per_second} tok/s, ratio ${rounds.at(-1)!.ratio}`);
+      rounds.push({
+        first: directFirst ? 'direct' : 'pipeline',
+        direct: d,
+        pipeline: p,
+        ratio: round(p.tokens_per_second / d.tokens_per_second, 3),
+      });
+      progress(
+        `round ${r + 1}/${opts.rounds}: direct ${d.tokens_per_second} tok/s, pipeline ${p.tokens_per_second} tok/s, ratio ${rounds.at(-1)!.ratio}`,
+      );
     }
     await stack.stop(worker); // the acceptance test must not race a worker for the CPU
     await engine.close();
@@ -145,10 +206,22 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'e2e',
       date: new Date().toISOString(),
-      machine: { cpus: (await import('node:os')).cpus().length, loadavg_at_end: (await import('node:os')).loadavg() },
-      config: { model: bundle.name, params, engine: ENGINE, items: opts.items, prompt_tokens: 64, rounds: opts.rounds },
+      machine: {
+        cpus: (await import('node:os')).cpus().length,
+        loadavg_at_end: (await import('node:os')).loadavg(),
+      },
+      config: {
+        model: bundle.name,
+        params,
+        engine: ENGINE,
+        items: opts.items,
+        prompt_tokens: 64,
+        rounds: opts.rounds,
+      },
       direct_engine_tokens_per_second: spread(rounds.map((r) => r.direct.tokens_per_second)),
-      api_redis_worker_postgres_tokens_per_second: spread(rounds.map((r) => r.pipeline.tokens_per_second)),
+      api_redis_worker_postgres_tokens_per_second: spread(
+        rounds.map((r) => r.pipeline.tokens_per_second),
+      ),
       e2e_over_direct: ratio,
       rounds,
       accept: acceptance.result,

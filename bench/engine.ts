@@ -28,24 +28,37 @@ const MATMUL_SHAPES: MatmulShape[] = [
   { m: 1024, k: 1024, n: 1024 },
 ];
 
-const int = (min: number) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
-  return n;
-};
+const int =
+  (min: number) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`must be an integer >= ${min}`);
+    return n;
+  };
 const intList = (v: string): number[] => v.split(',').map(int(1));
 
 const program = new Command('bench:engine')
   .description('matmul peak, model forward FLOP/s and per-policy tokens/s in one run')
   .option('--json <file>', 'also write the JSON result here')
   .option('--model-dir <dir>', 'model bundle', 'models/dllm-code-small')
-  .option('--threads <n>', 'onnxruntime intra-op threads (0 = its default), for every session', int(0), 0)
+  .option(
+    '--threads <n>',
+    'onnxruntime intra-op threads (0 = its default), for every session',
+    int(0),
+    0,
+  )
   .option('--matmul-repeats <n>', 'timed runs per matmul shape', int(1), 7)
   .option('--forward-repeats <n>', 'timed forwards per batch shape', int(1), 5)
   .option('--batches <list>', 'forward batch sizes', intList, [1, 4, 8, 16, 32])
   .option('--lengths <list>', 'forward sequence lengths', intList, [256, 128])
   .option('--items <n>', 'prompts in the saturated scenario', int(1), 64)
-  .option('--batch1-items <n>', 'prompts in the batch-1 scenario (the first of the same set)', int(1), 8)
+  .option(
+    '--batch1-items <n>',
+    'prompts in the batch-1 scenario (the first of the same set)',
+    int(1),
+    8,
+  )
   .option('--max-batch-rows <n>', 'engine maxBatchRows in the saturated scenario', int(1), 16)
   .option('--prompt-tokens <n>', 'prompt window from the validation files', int(1), 64)
   .option('--gen-length <n>', 'tokens generated per prompt', int(1), 64)
@@ -79,7 +92,8 @@ async function main(): Promise<void> {
 
   const matmulBench = await MatmulBench.create(o.threads);
   // reference: the best median matmul rate anywhere in the run; bestReference: the same from fastest runs
-  let matmul: (MatmulPeak & { referenceGflops: number; bestReferenceGflops?: number }) | null = null;
+  let matmul: (MatmulPeak & { referenceGflops: number; bestReferenceGflops?: number }) | null =
+    null;
   let forward: Record<string, unknown> | null = null;
   try {
     if (!skip.has('matmul')) {
@@ -91,11 +105,19 @@ async function main(): Promise<void> {
       progress('2/3 model forward');
       const shapes = o.lengths.flatMap((length) => o.batches.map((batch) => ({ batch, length })));
       const probe = matmulBench.probe(matmul?.peakShape ?? { m: 1024, k: 1024, n: 1024 });
-      const fwd = await measureModelForward(modelDir, shapes, probe, { intraOpThreads: o.threads, warmup: 1, repeats: o.forwardRepeats });
+      const fwd = await measureModelForward(modelDir, shapes, probe, {
+        intraOpThreads: o.threads,
+        warmup: 1,
+        repeats: o.forwardRepeats,
+      });
       // a busy neighbour only slows things down: the best matmul rate seen anywhere in the run is the peak
       const reference = Math.max(matmul?.peakGflops ?? 0, ...fwd.points.map((p) => p.matmulGflops));
-      const bestReference = Math.max(matmul?.bestPeakGflops ?? 0, ...fwd.points.map((p) => p.bestMatmulGflops));
-      if (matmul) Object.assign(matmul, { referenceGflops: reference, bestReferenceGflops: bestReference });
+      const bestReference = Math.max(
+        matmul?.bestPeakGflops ?? 0,
+        ...fwd.points.map((p) => p.bestMatmulGflops),
+      );
+      if (matmul)
+        Object.assign(matmul, { referenceGflops: reference, bestReferenceGflops: bestReference });
       for (const p of fwd.points) {
         p.ofPeak = round(p.gflops / reference, 3);
         p.bestOfPeak = round(p.bestGflops / bestReference, 3);
@@ -107,9 +129,13 @@ async function main(): Promise<void> {
         points: fwd.points,
         target: {
           ...FORWARD_TARGET,
-          metAgainstPeak: counted.length > 0 && counted.every((p) => p.ofPeak >= FORWARD_TARGET.minOfPeak),
-          metAgainstInterleaved: counted.length > 0 && counted.every((p) => p.ofInterleavedPeak >= FORWARD_TARGET.minOfPeak),
-          metBestOfRuns: counted.length > 0 && counted.every((p) => p.bestOfPeak >= FORWARD_TARGET.minOfPeak),
+          metAgainstPeak:
+            counted.length > 0 && counted.every((p) => p.ofPeak >= FORWARD_TARGET.minOfPeak),
+          metAgainstInterleaved:
+            counted.length > 0 &&
+            counted.every((p) => p.ofInterleavedPeak >= FORWARD_TARGET.minOfPeak),
+          metBestOfRuns:
+            counted.length > 0 && counted.every((p) => p.bestOfPeak >= FORWARD_TARGET.minOfPeak),
         },
       };
     }
@@ -121,15 +147,38 @@ async function main(): Promise<void> {
   if (!skip.has('policies')) {
     progress('3/3 policies through the Engine');
     const bundle = loadModelBundle(modelDir);
-    const set = validationPrompts(modelDir, bundle.tokenizer, Math.max(o.items, o.batch1Items), o.promptTokens);
-    const common = { modelDir, intraOpThreads: o.threads, genLength: o.genLength, seed: o.seed, policies: DEFAULT_POLICIES };
-    const batch1 = await measurePolicies('batch 1', { ...common, maxBatchRows: 1, prompts: set.prompts.slice(0, o.batch1Items) });
-    const saturated = await measurePolicies('saturated', { ...common, maxBatchRows: o.maxBatchRows, prompts: set.prompts.slice(0, o.items) });
+    const set = validationPrompts(
+      modelDir,
+      bundle.tokenizer,
+      Math.max(o.items, o.batch1Items),
+      o.promptTokens,
+    );
+    const common = {
+      modelDir,
+      intraOpThreads: o.threads,
+      genLength: o.genLength,
+      seed: o.seed,
+      policies: DEFAULT_POLICIES,
+    };
+    const batch1 = await measurePolicies('batch 1', {
+      ...common,
+      maxBatchRows: 1,
+      prompts: set.prompts.slice(0, o.batch1Items),
+    });
+    const saturated = await measurePolicies('saturated', {
+      ...common,
+      maxBatchRows: o.maxBatchRows,
+      prompts: set.prompts.slice(0, o.items),
+    });
     policies = {
       settings: DEFAULT_POLICIES,
       batch1,
       saturated,
-      jsOverheadTarget: { ...JS_OVERHEAD_TARGET, scenario: 'saturated', met: saturated.every((p) => p.jsOverheadShare <= JS_OVERHEAD_TARGET.maxShare) },
+      jsOverheadTarget: {
+        ...JS_OVERHEAD_TARGET,
+        scenario: 'saturated',
+        met: saturated.every((p) => p.jsOverheadShare <= JS_OVERHEAD_TARGET.maxShare),
+      },
       promptSources: set.sources.slice(0, Math.max(o.items, o.batch1Items)),
     };
   }

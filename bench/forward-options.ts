@@ -38,23 +38,42 @@ async function main(): Promise<void> {
     .option('--rounds <n>', 'timed forwards per variant', Number, 7)
     .option('--threads <n>', "the engine's intra-op threads (0 = default)", Number, 0)
     .option('--only-engine', 'skip the session-option variants (compare --graph files only)')
-    .option('--graph <file...>', 'alternative graphs (same inputs and reduced outputs) run with the engine options')
+    .option(
+      '--graph <file...>',
+      'alternative graphs (same inputs and reduced outputs) run with the engine options',
+    )
     .parse()
-    .opts<{ modelDir: string; batch: number; length: number; rounds: number; threads: number; onlyEngine?: boolean; graph?: string[] }>();
+    .opts<{
+      modelDir: string;
+      batch: number;
+      length: number;
+      rounds: number;
+      threads: number;
+      onlyEngine?: boolean;
+      graph?: string[];
+    }>();
   const bundle = loadModelBundle(resolve(o.modelDir));
   const base = engineSessionOptions(o.threads);
   const cores = (await import('node:os')).cpus().length;
   const variants = (o.onlyEngine ? VARIANTS.slice(0, 1) : VARIANTS).map(([name, change]) => ({
     name,
     path: bundle.modelPath,
-    options: { ...base, ...change, ...(change.intraOpNumThreads === 0 ? { intraOpNumThreads: cores } : {}) },
+    options: {
+      ...base,
+      ...change,
+      ...(change.intraOpNumThreads === 0 ? { intraOpNumThreads: cores } : {}),
+    },
   }));
-  for (const g of o.graph ?? []) variants.push({ name: `graph ${g}`, path: resolve(g), options: base });
+  for (const g of o.graph ?? [])
+    variants.push({ name: `graph ${g}`, path: resolve(g), options: base });
   const sessions = [];
   for (const v of variants) sessions.push(await ort.InferenceSession.create(v.path, v.options));
   const b = syntheticBatch(o.batch, o.length, bundle.vocabSize, bundle.maskId);
   const dims = [o.batch, o.length];
-  const feeds = { input_ids: new ort.Tensor('int64', b.ids, dims), attention_mask: new ort.Tensor('int64', b.attention, dims) };
+  const feeds = {
+    input_ids: new ort.Tensor('int64', b.ids, dims),
+    attention_mask: new ort.Tensor('int64', b.attention, dims),
+  };
   const fetches = ['top_ids', 'top_probs', 'entropy'];
   for (const s of sessions) await s.run(feeds, fetches);
   const ms: number[][] = variants.map(() => []);
@@ -71,11 +90,19 @@ async function main(): Promise<void> {
   }
   for (const s of sessions) await s.release();
   const baseMs = median(ms[0]!);
-  const rows = variants.map((v, i) => ({ variant: v.name, medianMs: round(median(ms[i]!)), ratio: round(median(ms[i]!) / baseMs, 3) }));
-  process.stdout.write(`${JSON.stringify({ batch: o.batch, length: o.length, rounds: o.rounds, variants: rows }, null, 2)}\n`);
+  const rows = variants.map((v, i) => ({
+    variant: v.name,
+    medianMs: round(median(ms[i]!)),
+    ratio: round(median(ms[i]!) / baseMs, 3),
+  }));
+  process.stdout.write(
+    `${JSON.stringify({ batch: o.batch, length: o.length, rounds: o.rounds, variants: rows }, null, 2)}\n`,
+  );
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`forward-options failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(
+    `forward-options failed: ${err instanceof Error ? err.stack : String(err)}\n`,
+  );
   process.exit(1);
 });

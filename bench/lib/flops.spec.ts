@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import { flopsPerForward, flopsPerToken, readModelDimensions, type ModelDimensions } from './flops';
 
-const tiny: ModelDimensions = { d_model: 2, n_layers: 1, n_heads: 1, mlp_ratio: 1, conv_kernel: 3, vocab_size: 5 };
+const tiny: ModelDimensions = {
+  d_model: 2,
+  n_layers: 1,
+  n_heads: 1,
+  mlp_ratio: 1,
+  conv_kernel: 3,
+  vocab_size: 5,
+};
 
 describe('forward FLOPs', () => {
   it('counts QKV, proj, MLP, conv and attention per layer plus the tied LM head per token', () => {
@@ -24,7 +31,14 @@ describe('forward FLOPs', () => {
 
   it('gives about 11.3 MFLOP per token for the bundled model at L=256', () => {
     const dims = readModelDimensions(join(__dirname, '..', '..', 'models', 'dllm-code-small'));
-    expect(dims).toEqual({ d_model: 256, n_layers: 5, n_heads: 4, mlp_ratio: 4, conv_kernel: 5, vocab_size: 4096 });
+    expect(dims).toEqual({
+      d_model: 256,
+      n_layers: 5,
+      n_heads: 4,
+      mlp_ratio: 4,
+      conv_kernel: 5,
+      vocab_size: 4096,
+    });
     // 5 * (QKV 6 + proj 2 + MLP 16 = 24 d^2, conv 2*5*d, attention 4*256*d) + head 2*d*4096, d = 256
     expect(flopsPerToken(dims, 256)).toBe(5 * (24 * 65536 + 2560 + 262144) + 2097152);
   });

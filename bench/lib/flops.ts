@@ -24,7 +24,12 @@ export interface ModelDimensions {
  */
 export function flopsPerToken(dims: ModelDimensions, length: number): number {
   const d = dims.d_model;
-  const perLayer = 2 * 3 * d * d + 2 * d * d + 2 * 2 * dims.mlp_ratio * d * d + 2 * dims.conv_kernel * d + 2 * 2 * length * d;
+  const perLayer =
+    2 * 3 * d * d +
+    2 * d * d +
+    2 * 2 * dims.mlp_ratio * d * d +
+    2 * dims.conv_kernel * d +
+    2 * 2 * length * d;
   return dims.n_layers * perLayer + 2 * d * dims.vocab_size;
 }
 
@@ -36,7 +41,10 @@ export function flopsPerForward(dims: ModelDimensions, rows: number, length: num
 /** Reads d_model, n_layers, n_heads, mlp_ratio, conv_kernel and vocab_size from `<modelDir>/dllm.json`. */
 export function readModelDimensions(modelDir: string): ModelDimensions {
   const path = join(modelDir, 'dllm.json');
-  const json = JSON.parse(readFileSync(path, 'utf8')) as { vocab_size?: unknown; dimensions?: Record<string, unknown> };
+  const json = JSON.parse(readFileSync(path, 'utf8')) as {
+    vocab_size?: unknown;
+    dimensions?: Record<string, unknown>;
+  };
   const dims = json.dimensions ?? {};
   const field = (value: unknown, name: string): number => {
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {

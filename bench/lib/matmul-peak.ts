@@ -43,7 +43,9 @@ export class MatmulBench {
   private constructor(private readonly session: ort.InferenceSession) {}
 
   static async create(intraOpThreads: number): Promise<MatmulBench> {
-    return new MatmulBench(await ort.InferenceSession.create(MATMUL_GRAPH, engineSessionOptions(intraOpThreads)));
+    return new MatmulBench(
+      await ort.InferenceSession.create(MATMUL_GRAPH, engineSessionOptions(intraOpThreads)),
+    );
   }
 
   probe(shape: MatmulShape): MatmulProbe {
@@ -64,17 +66,32 @@ export class MatmulBench {
   }
 
   /** GFLOP/s (2*M*N*K over the median time) at each shape; the peak is the best of them. */
-  async peak(shapes: MatmulShape[], opts: { warmup: number; repeats: number }): Promise<MatmulPeak> {
+  async peak(
+    shapes: MatmulShape[],
+    opts: { warmup: number; repeats: number },
+  ): Promise<MatmulPeak> {
     const points: MatmulPoint[] = [];
     for (const shape of shapes) {
       const probe = this.probe(shape);
       const t = await timeIt(probe.run, opts.warmup, opts.repeats);
       const gflops = probe.flops / (t.medianMs * 1e6);
-      points.push({ ...shape, medianMs: round(t.medianMs), gflops: round(gflops), bestGflops: round(probe.flops / (t.minMs * 1e6)) });
-      progress(`matmul ${shape.m}x${shape.k}x${shape.n}: ${t.medianMs.toFixed(1)} ms, ${gflops.toFixed(1)} GFLOP/s`);
+      points.push({
+        ...shape,
+        medianMs: round(t.medianMs),
+        gflops: round(gflops),
+        bestGflops: round(probe.flops / (t.minMs * 1e6)),
+      });
+      progress(
+        `matmul ${shape.m}x${shape.k}x${shape.n}: ${t.medianMs.toFixed(1)} ms, ${gflops.toFixed(1)} GFLOP/s`,
+      );
     }
     const best = points.reduce((a, b) => (b.gflops > a.gflops ? b : a));
-    return { peakGflops: best.gflops, bestPeakGflops: Math.max(...points.map((p) => p.bestGflops)), peakShape: { m: best.m, k: best.k, n: best.n }, points };
+    return {
+      peakGflops: best.gflops,
+      bestPeakGflops: Math.max(...points.map((p) => p.bestGflops)),
+      peakShape: { m: best.m, k: best.k, n: best.n },
+      points,
+    };
   }
 
   release(): Promise<void> {

@@ -81,7 +81,12 @@ export async function measureModelForward(
 }
 
 /** Rows like the engine's mid-generation: ordinary tokens, then half of the second half masked. */
-export function syntheticBatch(rows: number, length: number, vocab: number, maskId: number): ForwardBatch {
+export function syntheticBatch(
+  rows: number,
+  length: number,
+  vocab: number,
+  maskId: number,
+): ForwardBatch {
   const ids = new BigInt64Array(rows * length);
   for (let r = 0; r < rows; r++) {
     for (let p = 0; p < length; p++) {

@@ -1,4 +1,10 @@
-import { Engine, parseGenerationParams, type EngineStats, type GenerationParamsInput, type GenerationResult } from '@dllm/engine';
+import {
+  Engine,
+  parseGenerationParams,
+  type EngineStats,
+  type GenerationParamsInput,
+  type GenerationResult,
+} from '@dllm/engine';
 import { round } from './matmul-peak';
 import { progress } from './timing';
 
@@ -60,12 +66,25 @@ export interface ScenarioOptions {
  * same prompts, all submitted at once so the scheduler stays as full as `maxBatchRows` allows.
  * Rows run to gen_length (stop_at_eos off) so every policy produces the same number of tokens.
  */
-export async function measurePolicies(label: string, opts: ScenarioOptions): Promise<PolicyPoint[]> {
-  const engine = await Engine.start({ modelDir: opts.modelDir, intraOpThreads: opts.intraOpThreads, maxBatchRows: opts.maxBatchRows, onWarning: progress });
+export async function measurePolicies(
+  label: string,
+  opts: ScenarioOptions,
+): Promise<PolicyPoint[]> {
+  const engine = await Engine.start({
+    modelDir: opts.modelDir,
+    intraOpThreads: opts.intraOpThreads,
+    maxBatchRows: opts.maxBatchRows,
+    onWarning: progress,
+  });
   const points: PolicyPoint[] = [];
   try {
     // one untimed pass so the session's arena and shapes are warm before the baseline
-    await runAll(engine, opts.prompts.slice(0, opts.maxBatchRows), { policy: 'fixed', tokens_per_step: 16 }, opts);
+    await runAll(
+      engine,
+      opts.prompts.slice(0, opts.maxBatchRows),
+      { policy: 'fixed', tokens_per_step: 16 },
+      opts,
+    );
     for (const setting of opts.policies) {
       const before = await engine.stats();
       const t0 = performance.now();
@@ -91,12 +110,22 @@ export async function measurePolicies(label: string, opts: ScenarioOptions): Pro
   return points;
 }
 
-function runAll(engine: Engine, prompts: string[], params: GenerationParamsInput, opts: ScenarioOptions): Promise<GenerationResult[]> {
+function runAll(
+  engine: Engine,
+  prompts: string[],
+  params: GenerationParamsInput,
+  opts: ScenarioOptions,
+): Promise<GenerationResult[]> {
   return Promise.all(
     prompts.map((prompt, i) =>
       engine.generate({
         task: { prompt },
-        params: parseGenerationParams({ ...params, gen_length: opts.genLength, seed: opts.seed + i, stop_at_eos: false }),
+        params: parseGenerationParams({
+          ...params,
+          gen_length: opts.genLength,
+          seed: opts.seed + i,
+          stop_at_eos: false,
+        }),
       }),
     ),
   );
@@ -109,7 +138,12 @@ function diff(a: EngineStats, b: EngineStats): Counters {
   return Object.fromEntries(COUNTERS.map((k) => [k, a[k] - b[k]])) as Counters;
 }
 
-function summarize(policy: string, results: GenerationResult[], wallMs: number, s: Counters): PolicyPoint {
+function summarize(
+  policy: string,
+  results: GenerationResult[],
+  wallMs: number,
+  s: Counters,
+): PolicyPoint {
   const tokens = results.reduce((a, r) => a + r.tokens, 0);
   const rowForwards = results.reduce((a, r) => a + r.steps, 0);
   return {

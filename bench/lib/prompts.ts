@@ -14,12 +14,21 @@ export interface PromptSet {
  * without a random generator. Re-encoding a decoded window can merge differently at its edges, so
  * the engine may see a token more or fewer.
  */
-export function validationPrompts(modelDir: string, tokenizer: DllmTokenizer, count: number, tokens: number): PromptSet {
-  const split = JSON.parse(readFileSync(join(modelDir, 'validation_files.json'), 'utf8')) as { root: string; files: string[] };
+export function validationPrompts(
+  modelDir: string,
+  tokenizer: DllmTokenizer,
+  count: number,
+  tokens: number,
+): PromptSet {
+  const split = JSON.parse(readFileSync(join(modelDir, 'validation_files.json'), 'utf8')) as {
+    root: string;
+    files: string[];
+  };
   const files = split.files
     .map((f) => ({ name: f, ids: tokenizer.encode(readFileSync(join(split.root, f), 'utf8')) }))
     .filter((f) => f.ids.length > tokens);
-  if (!files.length) throw new Error(`${split.root}: no validation file longer than ${tokens} tokens`);
+  if (!files.length)
+    throw new Error(`${split.root}: no validation file longer than ${tokens} tokens`);
   const prompts: string[] = [];
   const sources: string[] = [];
   for (let i = 0; i < count; i++) {

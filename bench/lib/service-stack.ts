@@ -21,7 +21,8 @@ export class ServiceStack {
   private readonly children: ChildProcess[] = [];
 
   constructor(
-    private readonly adminUrl = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    private readonly adminUrl = process.env.BENCH_DATABASE_ADMIN_URL ??
+      'postgres://postgres@127.0.0.1:5432/postgres',
     readonly redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   ) {}
 
@@ -58,7 +59,10 @@ export class ServiceStack {
   }
 
   /** Starts the built API on a free port; `onLog` receives its stdout (JSON log lines). */
-  async startApi(extra: Record<string, string> = {}, onLog?: (line: string) => void): Promise<ChildProcess> {
+  async startApi(
+    extra: Record<string, string> = {},
+    onLog?: (line: string) => void,
+  ): Promise<ChildProcess> {
     this.apiPort = await freePort();
     const child = this.spawn(API_MAIN, extra, onLog);
     await this.waitHttp(`${this.baseUrl}/readyz`, 60_000);
@@ -67,12 +71,19 @@ export class ServiceStack {
 
   /** A fresh tenant key, issued through the admin route. */
   async issueKey(tenant: string): Promise<string> {
-    const res = await new ApiClient(this.baseUrl, this.adminKey).request<{ key: string }>('POST', '/v1/admin/api-keys', { tenant, name: tenant });
+    const res = await new ApiClient(this.baseUrl, this.adminKey).request<{ key: string }>(
+      'POST',
+      '/v1/admin/api-keys',
+      { tenant, name: tenant },
+    );
     if (res.status !== 201) throw new Error(`issuing a key answered ${res.status}`);
     return res.body.key;
   }
 
-  async startWorker(metricsPort: number, extra: Record<string, string> = {}): Promise<ChildProcess> {
+  async startWorker(
+    metricsPort: number,
+    extra: Record<string, string> = {},
+  ): Promise<ChildProcess> {
     const child = this.spawn(WORKER_MAIN, { WORKER_METRICS_PORT: String(metricsPort), ...extra });
     await this.waitHttp(`http://127.0.0.1:${metricsPort}/readyz`, 60_000);
     return child;
@@ -99,9 +110,16 @@ export class ServiceStack {
     await this.admin(`DROP DATABASE IF EXISTS ${this.dbName} WITH (FORCE)`);
   }
 
-  private spawn(main: string, extra: Record<string, string>, onLog?: (line: string) => void): ChildProcess {
+  private spawn(
+    main: string,
+    extra: Record<string, string>,
+    onLog?: (line: string) => void,
+  ): ChildProcess {
     if (!existsSync(main)) throw new Error(`${main} missing: run \`npm run build\` first`);
-    const child = spawn(process.execPath, [main], { env: this.env(extra), stdio: ['ignore', onLog ? 'pipe' : 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [main], {
+      env: this.env(extra),
+      stdio: ['ignore', onLog ? 'pipe' : 'ignore', 'inherit'],
+    });
     if (onLog) {
       let pending = '';
       child.stdout!.on('data', (chunk: Buffer) => {
@@ -155,10 +173,18 @@ export class ApiClient {
     private readonly key: string,
   ) {}
 
-  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: T }> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<{ status: number; body: T }> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.key}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      headers: {
+        authorization: `Bearer ${this.key}`,
+        ...(body !== undefined ? { 'content-type': contentType } : {}),
+      },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();

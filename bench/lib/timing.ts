@@ -14,7 +14,11 @@ export interface Timing {
 }
 
 /** Runs `fn` `warmup` times untimed, then `repeats` times timed; the median resists a busy machine. */
-export async function timeIt(fn: () => Promise<unknown>, warmup: number, repeats: number): Promise<Timing> {
+export async function timeIt(
+  fn: () => Promise<unknown>,
+  warmup: number,
+  repeats: number,
+): Promise<Timing> {
   for (let i = 0; i < warmup; i++) await fn();
   const ms: number[] = [];
   for (let i = 0; i < repeats; i++) {

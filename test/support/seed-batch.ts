@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Client } from 'pg';
-import { CHUNK_QUEUE, addChunkJobs, chunkJobOptions, chunkJobs, type ChunkJobData } from '@dllm/shared';
+import {
+  CHUNK_QUEUE,
+  addChunkJobs,
+  chunkJobOptions,
+  chunkJobs,
+  type ChunkJobData,
+} from '@dllm/shared';
 import { REDIS_URL } from './services';
 import { parseGenerationParams, type GenerationParamsInput } from '@dllm/engine/params';
 

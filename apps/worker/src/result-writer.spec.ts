@@ -1,7 +1,12 @@
 import type { BatchProgress, ItemOutcome } from '@dllm/shared';
 import { ResultWriter } from './result-writer';
 
-const outcome = (index: number): ItemOutcome => ({ batchId: 'b', index, status: 'completed', output: `out ${index}` });
+const outcome = (index: number): ItemOutcome => ({
+  batchId: 'b',
+  index,
+  status: 'completed',
+  output: `out ${index}`,
+});
 const progress = (closed = false): BatchProgress => ({
   batchId: 'b',
   status: closed ? 'completed' : 'in_progress',
@@ -13,14 +18,22 @@ const progress = (closed = false): BatchProgress => ({
 describe('ResultWriter', () => {
   it('writes many results in one call once maxRows wait', async () => {
     const calls: number[][] = [];
-    const writer = new ResultWriter(async (o) => (calls.push(o.map((x) => x.index)), [progress()]), { maxRows: 3, flushMs: 10_000, attempts: 1, backoffMs: 1 });
+    const writer = new ResultWriter(
+      async (o) => (calls.push(o.map((x) => x.index)), [progress()]),
+      { maxRows: 3, flushMs: 10_000, attempts: 1, backoffMs: 1 },
+    );
     await Promise.all([0, 1, 2].map((i) => writer.write(outcome(i))));
     expect(calls).toEqual([[0, 1, 2]]);
   });
 
   it('flushes a partial batch after flushMs', async () => {
     const calls: number[][] = [];
-    const writer = new ResultWriter(async (o) => (calls.push(o.map((x) => x.index)), []), { maxRows: 100, flushMs: 20, attempts: 1, backoffMs: 1 });
+    const writer = new ResultWriter(async (o) => (calls.push(o.map((x) => x.index)), []), {
+      maxRows: 100,
+      flushMs: 20,
+      attempts: 1,
+      backoffMs: 1,
+    });
     await writer.write(outcome(7));
     expect(calls).toEqual([[7]]);
   });
@@ -55,7 +68,13 @@ describe('ResultWriter', () => {
 
   it('reports batches its writes closed', async () => {
     const closed: string[] = [];
-    const writer = new ResultWriter(async () => [progress(true)], { maxRows: 1, flushMs: 10, attempts: 1, backoffMs: 1, onClosed: (p) => closed.push(p.status) });
+    const writer = new ResultWriter(async () => [progress(true)], {
+      maxRows: 1,
+      flushMs: 10,
+      attempts: 1,
+      backoffMs: 1,
+      onClosed: (p) => closed.push(p.status),
+    });
     await writer.write(outcome(1));
     expect(closed).toEqual(['completed']);
   });
@@ -70,7 +89,13 @@ describe('ResultWriter', () => {
         if (o.some((x) => x.index === 1 && x.status === 'completed')) throw refused;
         return [];
       },
-      { maxRows: 3, flushMs: 10_000, attempts: 5, backoffMs: 1, onUnstorable: (o) => unstorable.push(o.index) },
+      {
+        maxRows: 3,
+        flushMs: 10_000,
+        attempts: 5,
+        backoffMs: 1,
+        onUnstorable: (o) => unstorable.push(o.index),
+      },
     );
     await Promise.all([0, 1, 2].map((i) => writer.write(outcome(i))));
     // the batch once (no blind retries of a data error), then each row alone, then the guilty one as failed
@@ -84,12 +109,16 @@ describe('ResultWriter', () => {
     const writer = new ResultWriter(
       async (o) => {
         calls.push(o.map((x) => x.index));
-        if (failures-- > 0) throw Object.assign(new Error('terminating connection'), { code: '57P01' });
+        if (failures-- > 0)
+          throw Object.assign(new Error('terminating connection'), { code: '57P01' });
         return [];
       },
       { maxRows: 2, flushMs: 10_000, attempts: 3, backoffMs: 1 },
     );
     await Promise.all([0, 1].map((i) => writer.write(outcome(i))));
-    expect(calls).toEqual([[0, 1], [0, 1]]);
+    expect(calls).toEqual([
+      [0, 1],
+      [0, 1],
+    ]);
   });
 });

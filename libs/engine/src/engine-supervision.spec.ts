@@ -101,9 +101,14 @@ describe('Engine supervision (bundled model, real thread)', () => {
       });
       await Promise.all([...busy, alone]);
       expect(inThread).toMatchObject({ active: 0, waiting: 0 });
-      const skipped = engine.generate(req('d = 4'), { alone: true, beforeStart: () => Promise.reject(new Error('ended elsewhere')) });
+      const skipped = engine.generate(req('d = 4'), {
+        alone: true,
+        beforeStart: () => Promise.reject(new Error('ended elsewhere')),
+      });
       await expect(skipped).rejects.toThrow('ended elsewhere');
-      await expect(engine.generate(req('e = 5', { policy: 'fixed', gen_length: 4 }))).resolves.toMatchObject({ tokens: 4 });
+      await expect(
+        engine.generate(req('e = 5', { policy: 'fixed', gen_length: 4 })),
+      ).resolves.toMatchObject({ tokens: 4 });
     } finally {
       await engine.close();
     }

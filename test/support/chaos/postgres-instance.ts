@@ -78,7 +78,8 @@ export class PostgresInstance {
 
   /** Stops the server (fast: open connections are terminated, as in a real outage). */
   stop(): Promise<void> {
-    if (this.running) asPostgres('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', 'stop']);
+    if (this.running)
+      asPostgres('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', 'stop']);
     this.running = false;
     return Promise.resolve();
   }

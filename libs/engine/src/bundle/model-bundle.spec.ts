@@ -7,8 +7,10 @@ describe('loadModelBundle', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'bundle-'));
-    for (const f of ['dllm.json', 'tokenizer.json']) cpSync(join('models/dllm-code-small', f), join(dir, f));
-    for (const f of ['model.onnx', 'refresh.onnx', 'step.onnx', 'weights.bin']) writeFileSync(join(dir, f), '');
+    for (const f of ['dllm.json', 'tokenizer.json'])
+      cpSync(join('models/dllm-code-small', f), join(dir, f));
+    for (const f of ['model.onnx', 'refresh.onnx', 'step.onnx', 'weights.bin'])
+      writeFileSync(join(dir, f), '');
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -49,12 +51,16 @@ describe('loadModelBundle', () => {
 
   it('refuses half a pair of cache graphs, or graphs without their shapes', () => {
     editDllm((j) => (j.graphs = { full: 'model.onnx', refresh: 'refresh.onnx' }));
-    expect(() => loadModelBundle(dir)).toThrow(/dllm\.json: graphs: name both "refresh" and "step", or neither/);
+    expect(() => loadModelBundle(dir)).toThrow(
+      /dllm\.json: graphs: name both "refresh" and "step", or neither/,
+    );
     editDllm((j) => {
       j.graphs = { full: 'model.onnx', refresh: 'refresh.onnx', step: 'step.onnx' };
       delete j.cache;
     });
-    expect(() => loadModelBundle(dir)).toThrow(/dllm\.json: cache: required with graphs.refresh and graphs.step/);
+    expect(() => loadModelBundle(dir)).toThrow(
+      /dllm\.json: cache: required with graphs.refresh and graphs.step/,
+    );
   });
 
   it('names a missing graph or weights file', () => {
@@ -84,7 +90,9 @@ describe('loadModelBundle', () => {
     editDllm((j) => delete j.mask_token_id);
     expect(() => loadModelBundle(dir)).toThrow(/dllm\.json: mask_token_id: /);
     editDllm((j) => (j.mask_token_id = 99999));
-    expect(() => loadModelBundle(dir)).toThrow(/dllm\.json: mask_token_id 99999 is outside vocab_size 4096/);
+    expect(() => loadModelBundle(dir)).toThrow(
+      /dllm\.json: mask_token_id 99999 is outside vocab_size 4096/,
+    );
     editDllm((j) => {
       j.mask_token_id = 2;
       j.outputs = { hidden: 'x' };

@@ -17,7 +17,10 @@ interface Fixture {
 }
 
 const int64 = (rows: number[][]): ort.Tensor =>
-  new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0]!.length]);
+  new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [
+    rows.length,
+    rows[0]!.length,
+  ]);
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let d = 0;
@@ -40,20 +43,29 @@ describe(`model bundle ${bundle}`, () => {
   });
 
   it('declares the inputs and outputs dllm.json names', () => {
-    const dllm = JSON.parse(readFileSync(join(bundle, 'dllm.json'), 'utf8')) as { outputs: Record<string, string> };
+    const dllm = JSON.parse(readFileSync(join(bundle, 'dllm.json'), 'utf8')) as {
+      outputs: Record<string, string>;
+    };
     expect([...session.inputNames].sort()).toEqual(['attention_mask', 'input_ids']);
     expect([...session.outputNames].sort()).toEqual(Object.keys(dllm.outputs).sort());
   });
 
   it('matches PyTorch on the same inputs, padded rows included, with no NaN', async () => {
-    const out = await session.run({ input_ids: int64(fx.input_ids), attention_mask: int64(fx.attention_mask) });
+    const out = await session.run({
+      input_ids: int64(fx.input_ids),
+      attention_mask: int64(fx.attention_mask),
+    });
     const [B, L] = [fx.input_ids.length, fx.input_ids[0]!.length];
     const V = out.logits!.dims[2]!;
     expect(out.logits!.dims).toEqual([B, L, V]);
     const logits = out.logits!.data as Float32Array;
-    expect(maxAbsDiff(logits.subarray(10 * V, 11 * V), fx.logits_first_row_pos_10)).toBeLessThan(1e-3);
+    expect(maxAbsDiff(logits.subarray(10 * V, 11 * V), fx.logits_first_row_pos_10)).toBeLessThan(
+      1e-3,
+    );
     expect(maxAbsDiff(out.entropy!.data as Float32Array, fx.entropy.flat())).toBeLessThan(1e-3);
-    expect(maxAbsDiff(out.top_probs!.data as Float32Array, fx.top_probs.flat(2))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(out.top_probs!.data as Float32Array, fx.top_probs.flat(2))).toBeLessThan(
+      1e-4,
+    );
     // Top-1 ids must agree where PyTorch's top-1 is not a near tie.
     const ids = out.top_ids!.data as BigInt64Array;
     const K = out.top_ids!.dims[2]!;
@@ -67,7 +79,10 @@ describe(`model bundle ${bundle}`, () => {
   it('uses context: changing a neighbour moves the prediction at a masked position', async () => {
     const row = [...fx.input_ids[0]!];
     const run = async (ids: number[]): Promise<Float32Array> => {
-      const out = await session.run({ input_ids: int64([ids]), attention_mask: int64([ids.map(() => 1)]) }, ['top_probs', 'entropy']);
+      const out = await session.run(
+        { input_ids: int64([ids]), attention_mask: int64([ids.map(() => 1)]) },
+        ['top_probs', 'entropy'],
+      );
       return out.entropy!.data as Float32Array;
     };
     const before = await run(row);

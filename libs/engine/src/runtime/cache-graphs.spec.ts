@@ -1,5 +1,11 @@
 import { loadModelBundle } from '../bundle/model-bundle';
-import { fullBatch, refreshBatch, takeCache, type PackedRow, type StepRow } from '../scheduler/row-cache';
+import {
+  fullBatch,
+  refreshBatch,
+  takeCache,
+  type PackedRow,
+  type StepRow,
+} from '../scheduler/row-cache';
 import { StepBatchBuilder } from '../scheduler/step-batch-builder';
 import type { ForwardResult } from './forward-pass';
 import { OrtForward } from './ort-forward';
@@ -12,12 +18,21 @@ const tok = bundle.tokenizer;
 const stepBatch = (rows: StepRow[]) => new StepBatchBuilder(g).build(rows).batch;
 
 const seq = (text: string, masks: number, suffix = ''): Int32Array =>
-  Int32Array.from([...tok.encode(text), ...new Array<number>(masks).fill(bundle.maskId), ...tok.encode(suffix)]);
+  Int32Array.from([
+    ...tok.encode(text),
+    ...new Array<number>(masks).fill(bundle.maskId),
+    ...tok.encode(suffix),
+  ]);
 
 const probsAt = (out: ForwardResult, r: number, slot: number): number[] =>
-  Array.from(out.topProbs!.subarray((r * out.length + slot) * out.k, (r * out.length + slot + 1) * out.k));
+  Array.from(
+    out.topProbs!.subarray((r * out.length + slot) * out.k, (r * out.length + slot + 1) * out.k),
+  );
 const idsAt = (out: ForwardResult, r: number, slot: number): number[] =>
-  Array.from(out.topIds!.subarray((r * out.length + slot) * out.k, (r * out.length + slot + 1) * out.k), Number);
+  Array.from(
+    out.topIds!.subarray((r * out.length + slot) * out.k, (r * out.length + slot + 1) * out.k),
+    Number,
+  );
 
 describe('cache graphs of the bundled model', () => {
   let forward: OrtForward;
@@ -47,7 +62,9 @@ describe('cache graphs of the bundled model', () => {
     rows.forEach((row, r) => {
       for (let p = row.from; p < row.to; p++) {
         expect(idsAt(refresh.head, r, p - row.from)).toEqual(idsAt(full, r, p));
-        probsAt(refresh.head, r, p - row.from).forEach((q, i) => expect(q).toBeCloseTo(probsAt(full, r, p)[i]!, 5));
+        probsAt(refresh.head, r, p - row.from).forEach((q, i) =>
+          expect(q).toBeCloseTo(probsAt(full, r, p)[i]!, 5),
+        );
       }
     });
   });
@@ -55,26 +72,32 @@ describe('cache graphs of the bundled model', () => {
   it.each([
     ['dual', true],
     ['prefix', false],
-  ] as const)('a %s step on unchanged tokens reproduces the refresh it follows', async (mode, dual) => {
-    const batch = refreshBatch(rows, bundle.padId, g.halo);
-    const refresh = await forward.refresh!(batch);
-    const stepRows = rows.map((row, r) => ({
-      ...row,
-      to: dual ? row.to : row.ids.length,
-      cache: takeCache(refresh, r, batch.length, row, g),
-      cached: dual ? row.ids.length : row.from,
-      rightHalo: dual,
-    }));
-    const step = await forward.step!(stepBatch(stepRows));
-    let worst = 0;
-    rows.forEach((row, r) => {
-      for (let p = row.from; p < row.to; p++) {
-        expect(idsAt(step, r, p - row.from)[0]).toBe(idsAt(refresh.head, r, p - row.from)[0]);
-        probsAt(step, r, p - row.from).forEach((q, i) => (worst = Math.max(worst, Math.abs(q - probsAt(refresh.head, r, p - row.from)[i]!))));
-      }
-    });
-    expect(worst).toBeLessThan(1e-4);
-  });
+  ] as const)(
+    'a %s step on unchanged tokens reproduces the refresh it follows',
+    async (mode, dual) => {
+      const batch = refreshBatch(rows, bundle.padId, g.halo);
+      const refresh = await forward.refresh!(batch);
+      const stepRows = rows.map((row, r) => ({
+        ...row,
+        to: dual ? row.to : row.ids.length,
+        cache: takeCache(refresh, r, batch.length, row, g),
+        cached: dual ? row.ids.length : row.from,
+        rightHalo: dual,
+      }));
+      const step = await forward.step!(stepBatch(stepRows));
+      let worst = 0;
+      rows.forEach((row, r) => {
+        for (let p = row.from; p < row.to; p++) {
+          expect(idsAt(step, r, p - row.from)[0]).toBe(idsAt(refresh.head, r, p - row.from)[0]);
+          probsAt(step, r, p - row.from).forEach(
+            (q, i) =>
+              (worst = Math.max(worst, Math.abs(q - probsAt(refresh.head, r, p - row.from)[i]!))),
+          );
+        }
+      });
+      expect(worst).toBeLessThan(1e-4);
+    },
+  );
 
   it('a step sees the tokens committed in its block since the refresh', async () => {
     const batch = refreshBatch(rows, bundle.padId, g.halo);
@@ -83,8 +106,12 @@ describe('cache graphs of the bundled model', () => {
     const cache = takeCache(refresh, 0, batch.length, row, g);
     const changed = Int32Array.from(row.ids);
     changed.fill(tok.encode('x')[0]!, row.from, row.from + 8);
-    const before = await forward.step!(stepBatch([{ ...row, cache, cached: row.ids.length, rightHalo: true }]));
-    const after = await forward.step!(stepBatch([{ ...row, ids: changed, cache, cached: row.ids.length, rightHalo: true }]));
+    const before = await forward.step!(
+      stepBatch([{ ...row, cache, cached: row.ids.length, rightHalo: true }]),
+    );
+    const after = await forward.step!(
+      stepBatch([{ ...row, ids: changed, cache, cached: row.ids.length, rightHalo: true }]),
+    );
     expect(probsAt(after, 0, 10)).not.toEqual(probsAt(before, 0, 10));
   });
 });

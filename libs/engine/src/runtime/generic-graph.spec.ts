@@ -12,8 +12,12 @@ describe('generic logits-only graphs', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'generic-'));
-    for (const f of ['model.onnx', 'weights.bin', 'tokenizer.json', 'dllm.json']) cpSync(join('models/dllm-code-small', f), join(dir, f));
-    const dllm = JSON.parse(readFileSync(join(dir, 'dllm.json'), 'utf8')) as Record<string, unknown>;
+    for (const f of ['model.onnx', 'weights.bin', 'tokenizer.json', 'dllm.json'])
+      cpSync(join('models/dllm-code-small', f), join(dir, f));
+    const dllm = JSON.parse(readFileSync(join(dir, 'dllm.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     dllm.outputs = { logits: 'float32 [batch, length, vocab]' };
     dllm.graphs = { full: 'model.onnx' }; // a generic graph comes without cache graphs
     delete dllm.cache;

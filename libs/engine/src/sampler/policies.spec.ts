@@ -1,6 +1,16 @@
-import { type Candidate, selectEntropy, selectFactor, selectFixed, selectThreshold, uniformSchedule } from './policies';
+import {
+  type Candidate,
+  selectEntropy,
+  selectFactor,
+  selectFixed,
+  selectThreshold,
+  uniformSchedule,
+} from './policies';
 
-const cands = (confidences: number[], entropies: number[] = confidences.map(() => 1)): Candidate[] =>
+const cands = (
+  confidences: number[],
+  entropies: number[] = confidences.map(() => 1),
+): Candidate[] =>
   confidences.map((confidence, i) => ({ position: 10 + i, confidence, entropy: entropies[i]! }));
 const positions = (c: Candidate[]): number[] => c.map((x) => x.position).sort((a, b) => a - b);
 

@@ -13,8 +13,10 @@ export interface Candidate {
   entropy: number;
 }
 
-const byConfidence = (a: Candidate, b: Candidate): number => b.confidence - a.confidence || a.position - b.position;
-const byEntropy = (a: Candidate, b: Candidate): number => a.entropy - b.entropy || a.position - b.position;
+const byConfidence = (a: Candidate, b: Candidate): number =>
+  b.confidence - a.confidence || a.position - b.position;
+const byEntropy = (a: Candidate, b: Candidate): number =>
+  a.entropy - b.entropy || a.position - b.position;
 
 /**
  * LLaDA's uniform schedule: how many tokens each of `steps` steps commits so that `masked` tokens

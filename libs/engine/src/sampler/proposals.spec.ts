@@ -6,7 +6,11 @@ const none = new Set<number>();
 
 describe('propose', () => {
   it('is greedy at temperature 0 and reports the model probability as confidence', () => {
-    expect(propose(dist, none, { temperature: 0, top_p: 1 }, new Rng(1))).toEqual({ token: 7, confidence: 0.5, entropy: 1.2 });
+    expect(propose(dist, none, { temperature: 0, top_p: 1 }, new Rng(1))).toEqual({
+      token: 7,
+      confidence: 0.5,
+      entropy: 1.2,
+    });
   });
 
   it('skips disallowed tokens (mask, pad, end-of-text when not allowed)', () => {
@@ -16,7 +20,10 @@ describe('propose', () => {
   it('samples reproducibly from a seed, and in proportion to the probabilities', () => {
     const draw = (seed: number): number[] => {
       const rng = new Rng(seed);
-      return Array.from({ length: 2000 }, () => propose(dist, none, { temperature: 1, top_p: 1 }, rng).token);
+      return Array.from(
+        { length: 2000 },
+        () => propose(dist, none, { temperature: 1, top_p: 1 }, rng).token,
+      );
     };
     expect(draw(42)).toEqual(draw(42));
     const counts = new Map<number, number>();
@@ -27,9 +34,19 @@ describe('propose', () => {
 
   it('top_p and top_k cut the tail', () => {
     const rng = new Rng(3);
-    const seen = new Set(Array.from({ length: 500 }, () => propose(dist, none, { temperature: 1, top_p: 0.75 }, rng).token));
+    const seen = new Set(
+      Array.from(
+        { length: 500 },
+        () => propose(dist, none, { temperature: 1, top_p: 0.75 }, rng).token,
+      ),
+    );
     expect([...seen].sort()).toEqual([3, 7]);
-    const seenK = new Set(Array.from({ length: 500 }, () => propose(dist, none, { temperature: 1, top_p: 1, top_k: 1 }, rng).token));
+    const seenK = new Set(
+      Array.from(
+        { length: 500 },
+        () => propose(dist, none, { temperature: 1, top_p: 1, top_k: 1 }, rng).token,
+      ),
+    );
     expect([...seenK]).toEqual([7]);
   });
 

@@ -27,7 +27,12 @@ export interface Proposal {
  * top-K reduced distribution sharpened by temperature, then cut by top_k / top_p. Draws exactly one
  * number from `rng` either way, so a row's random stream depends only on its own positions.
  */
-export function propose(dist: TopK, disallowed: ReadonlySet<number>, opts: SamplingOptions, rng: Rng): Proposal {
+export function propose(
+  dist: TopK,
+  disallowed: ReadonlySet<number>,
+  opts: SamplingOptions,
+  rng: Rng,
+): Proposal {
   const u = rng.next();
   const ids: number[] = [];
   const probs: number[] = [];
@@ -41,7 +46,8 @@ export function propose(dist: TopK, disallowed: ReadonlySet<number>, opts: Sampl
     // every top-K candidate is disallowed: fall back to the best one anyway rather than stall
     return { token: dist.ids[0]!, confidence: dist.probs[0]!, entropy: dist.entropy };
   }
-  if (opts.temperature === 0) return { token: ids[0]!, confidence: probs[0]!, entropy: dist.entropy };
+  if (opts.temperature === 0)
+    return { token: ids[0]!, confidence: probs[0]!, entropy: dist.entropy };
 
   const keep = Math.min(ids.length, opts.top_k ?? ids.length);
   const weights = probs.slice(0, keep).map((p) => Math.pow(p, 1 / opts.temperature));

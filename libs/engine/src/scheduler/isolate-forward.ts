@@ -34,5 +34,6 @@ export async function retryRowsAlone<Row>(
     for (const row of rows) fail(row, original);
     return;
   }
-  for (const [row, err] of failures) fail(row, new RowForwardError(`forward failed for this row alone: ${err.message}`));
+  for (const [row, err] of failures)
+    fail(row, new RowForwardError(`forward failed for this row alone: ${err.message}`));
 }

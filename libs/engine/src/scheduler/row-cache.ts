@@ -21,7 +21,8 @@ export interface RowCache {
   stepsSinceRefresh: number;
 }
 
-export const rowCacheBytes = (c: RowCache): number => 4 * (c.keys.length + c.values.length + c.halo.length);
+export const rowCacheBytes = (c: RowCache): number =>
+  4 * (c.keys.length + c.values.length + c.halo.length);
 
 /** A row's sequence and the positions its forward is about. */
 export interface PackedRow {
@@ -44,7 +45,11 @@ export function fullBatch(rows: readonly Int32Array[], padId: number): ForwardBa
 }
 
 /** Whole sequences in; head over each row's [from, to), halo around it. */
-export function refreshBatch(rows: readonly PackedRow[], padId: number, halo: number): RefreshBatch {
+export function refreshBatch(
+  rows: readonly PackedRow[],
+  padId: number,
+  halo: number,
+): RefreshBatch {
   const base = fullBatch(
     rows.map((r) => r.ids),
     padId,
@@ -54,7 +59,8 @@ export function refreshBatch(rows: readonly PackedRow[], padId: number, halo: nu
   const haloPositions = new BigInt64Array(rows.length * 2 * halo);
   rows.forEach((row, r) => {
     // padding slots repeat the last position: in range, never read
-    for (let i = 0; i < headLength; i++) headPositions[r * headLength + i] = BigInt(row.from + Math.min(i, row.to - row.from - 1));
+    for (let i = 0; i < headLength; i++)
+      headPositions[r * headLength + i] = BigInt(row.from + Math.min(i, row.to - row.from - 1));
     const last = row.ids.length - 1;
     for (let j = 0; j < halo; j++) {
       haloPositions[r * 2 * halo + j] = BigInt(Math.max(0, row.from - halo + j));
@@ -65,7 +71,13 @@ export function refreshBatch(rows: readonly PackedRow[], padId: number, halo: nu
 }
 
 /** Row `r`'s slice of a refresh's outputs, copied out of the padded batch (the batch is then dropped). */
-export function takeCache(res: RefreshResult, r: number, paddedLength: number, row: PackedRow, g: CacheGraphs): RowCache {
+export function takeCache(
+  res: RefreshResult,
+  r: number,
+  paddedLength: number,
+  row: PackedRow,
+  g: CacheGraphs,
+): RowCache {
   const planes = g.layers * g.heads;
   const length = row.ids.length;
   const copyPlanes = (src: Float32Array): Float32Array => {
@@ -81,7 +93,8 @@ export function takeCache(res: RefreshResult, r: number, paddedLength: number, r
   for (let l = 0; l < g.layers; l++) {
     for (let j = 0; j < 2 * g.halo; j++) {
       const position = j < g.halo ? row.from - g.halo + j : row.to + (j - g.halo);
-      if (position < 0 || position >= length) halo.fill(0, (l * 2 * g.halo + j) * g.dModel, (l * 2 * g.halo + j + 1) * g.dModel);
+      if (position < 0 || position >= length)
+        halo.fill(0, (l * 2 * g.halo + j) * g.dModel, (l * 2 * g.halo + j + 1) * g.dModel);
     }
   }
   return {

@@ -11,13 +11,19 @@ const [A, B, C] = ['a', 'b', 'c'].map((s) => tok.encode(s)[0]!) as [number, numb
 
 // Context-dependent: the token proposed at p is "b" when the position before it holds "a", else "a";
 // confidence rises with position, so the commit order is predictable.
-const contextual: FakePrediction = (ids, p) => ({ ids: ids[p - 1] === A ? [B, C] : [A, C], probs: [0.3 + (p % 50) / 100, 0.1] });
+const contextual: FakePrediction = (ids, p) => ({
+  ids: ids[p - 1] === A ? [B, C] : [A, C],
+  probs: [0.3 + (p % 50) / 100, 0.1],
+});
 
 function setup(predict: FakePrediction = contextual, opts = { maxRows: 4, maxTokens: 4096 }) {
   const forward = new FakeCachedForward(predict);
   const scheduler = new Scheduler(forward, bundle, opts);
   const gen = (task: GenerationTask, params: GenerationParamsInput, id = String(Math.random())) =>
-    scheduler.submit(id, { task, params: parseGenerationParams({ stop_at_eos: false, ...params }) });
+    scheduler.submit(id, {
+      task,
+      params: parseGenerationParams({ stop_at_eos: false, ...params }),
+    });
   const count = (graph: string) => forward.graphCalls.filter((c) => c.graph === graph).length;
   return { forward, scheduler, gen, count };
 }
@@ -25,7 +31,10 @@ function setup(predict: FakePrediction = contextual, opts = { maxRows: 4, maxTok
 describe('Scheduler with cached block decoding', () => {
   it('refreshes at each block start, steps inside the block, and runs the last allowed forward in full', async () => {
     const { gen, count } = setup();
-    const r = await gen({ prompt: 'x' }, { policy: 'fixed', gen_length: 16, block_length: 8, cache: 'dual' });
+    const r = await gen(
+      { prompt: 'x' },
+      { policy: 'fixed', gen_length: 16, block_length: 8, cache: 'dual' },
+    );
     expect(r.steps).toBe(16);
     // block 1: refresh + 7 steps; block 2: refresh + 6 steps; the 16th forward commits what is left
     expect([count('refresh'), count('step'), count('full')]).toEqual([2, 13, 1]);
@@ -38,27 +47,46 @@ describe('Scheduler with cached block decoding', () => {
     expect(count('full')).toBe(1);
   });
 
-  it.each(['dual', 'prefix'] as const)('%s with a refresh at every step gives exactly the outputs of full recompute', async (cache) => {
-    const tasks: GenerationTask[] = [{ prompt: 'x' }, { prefix: 'ab', suffix: 'c' }, { prompt: 'abc abc' }];
-    const base = { policy: 'threshold', threshold: 0.6, gen_length: 24, block_length: 8 } as const;
-    const full = setup();
-    const want = await Promise.all(tasks.map((t) => full.gen(t, { ...base, cache: 'none' })));
-    const cached = setup();
-    const got = await Promise.all(tasks.map((t) => cached.gen(t, { ...base, cache, cache_refresh_every: 1 })));
-    expect(got.map((r) => [r.text, r.steps])).toEqual(want.map((r) => [r.text, r.steps]));
-    expect(cached.count('step')).toBe(0);
-    expect(cached.count('refresh')).toBeGreaterThan(0);
-  });
+  it.each(['dual', 'prefix'] as const)(
+    '%s with a refresh at every step gives exactly the outputs of full recompute',
+    async (cache) => {
+      const tasks: GenerationTask[] = [
+        { prompt: 'x' },
+        { prefix: 'ab', suffix: 'c' },
+        { prompt: 'abc abc' },
+      ];
+      const base = {
+        policy: 'threshold',
+        threshold: 0.6,
+        gen_length: 24,
+        block_length: 8,
+      } as const;
+      const full = setup();
+      const want = await Promise.all(tasks.map((t) => full.gen(t, { ...base, cache: 'none' })));
+      const cached = setup();
+      const got = await Promise.all(
+        tasks.map((t) => cached.gen(t, { ...base, cache, cache_refresh_every: 1 })),
+      );
+      expect(got.map((r) => [r.text, r.steps])).toEqual(want.map((r) => [r.text, r.steps]));
+      expect(cached.count('step')).toBe(0);
+      expect(cached.count('refresh')).toBeGreaterThan(0);
+    },
+  );
 
   it('a step sees the commits in its own block since the refresh', async () => {
     // confidence falls with position (left to right); the proposal at p depends on p-1
-    const leftToRight: FakePrediction = (ids, p) => ({ ids: ids[p - 1] === A ? [B, C] : [A, C], probs: [0.9 - p / 100, 0.05] });
+    const leftToRight: FakePrediction = (ids, p) => ({
+      ids: ids[p - 1] === A ? [B, C] : [A, C],
+      probs: [0.9 - p / 100, 0.05],
+    });
     const params = { policy: 'fixed', gen_length: 8, block_length: 4 } as const;
     const dual = await setup(leftToRight).gen({ prompt: 'x' }, { ...params, cache: 'dual' });
     // inside each block the step sees its fresh commits, so it alternates as full recompute does
     expect(dual.text).toBe('abababab');
     // the dual cache of block 2 was taken when block 1 was done: the same as recomputing
-    expect(dual.text).toBe((await setup(leftToRight).gen({ prompt: 'x' }, { ...params, cache: 'none' })).text);
+    expect(dual.text).toBe(
+      (await setup(leftToRight).gen({ prompt: 'x' }, { ...params, cache: 'none' })).text,
+    );
   });
 
   it('mixes rows at different phases in one step: one call per graph', async () => {
@@ -70,14 +98,26 @@ describe('Scheduler with cached block decoding', () => {
     await Promise.all([first, second]);
     // some step held a refresh (the newcomer) and a cached step (the row already in its block)
     expect(forward.graphCalls.length).toBeGreaterThan(scheduler.stats.steps);
-    expect(scheduler.stats.forwards.refresh + scheduler.stats.forwards.step + scheduler.stats.forwards.full).toBe(forward.graphCalls.length);
+    expect(
+      scheduler.stats.forwards.refresh +
+        scheduler.stats.forwards.step +
+        scheduler.stats.forwards.full,
+    ).toBe(forward.graphCalls.length);
   });
 
   it('holds cache memory while rows run and frees it when they finish or are cancelled', async () => {
     const slow = setup();
     slow.forward.delayMs = 2;
-    const done = slow.gen({ prompt: 'x' }, { policy: 'fixed', gen_length: 32, block_length: 8 }, 'keep');
-    const cancelled = slow.gen({ prompt: 'y' }, { policy: 'fixed', gen_length: 64, block_length: 8 }, 'drop');
+    const done = slow.gen(
+      { prompt: 'x' },
+      { policy: 'fixed', gen_length: 32, block_length: 8 },
+      'keep',
+    );
+    const cancelled = slow.gen(
+      { prompt: 'y' },
+      { policy: 'fixed', gen_length: 64, block_length: 8 },
+      'drop',
+    );
 
     while (slow.scheduler.stats.steps < 4) await new Promise((r) => setTimeout(r, 1));
     const held = slow.scheduler.stats.cacheBytes;
@@ -90,9 +130,19 @@ describe('Scheduler with cached block decoding', () => {
   });
 
   it('refuses a cache the model cannot run, and rows beyond max_length, with clear errors', async () => {
-    const plain = new Scheduler(new FakeCachedForward(contextual), fakeBundle(), { maxRows: 4, maxTokens: 4096 });
-    await expect(plain.submit('p', { task: { prompt: 'x' }, params: parseGenerationParams({ cache: 'dual' }) })).rejects.toThrow(
-      new GenerationError('cache "dual" needs a model with cache graphs; fake has none (use cache "none")'),
+    const plain = new Scheduler(new FakeCachedForward(contextual), fakeBundle(), {
+      maxRows: 4,
+      maxTokens: 4096,
+    });
+    await expect(
+      plain.submit('p', {
+        task: { prompt: 'x' },
+        params: parseGenerationParams({ cache: 'dual' }),
+      }),
+    ).rejects.toThrow(
+      new GenerationError(
+        'cache "dual" needs a model with cache graphs; fake has none (use cache "none")',
+      ),
     );
     const { gen } = setup();
     await expect(gen({ prompt: 'x' }, { gen_length: 300, cache: 'dual' })).rejects.toThrow(

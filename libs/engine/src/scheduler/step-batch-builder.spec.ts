@@ -3,7 +3,16 @@ import type { RowCache, StepRow } from './row-cache';
 import { StepBatchBuilder } from './step-batch-builder';
 
 // 2 layers x 1 head x head_dim 2; a row's keys hold its tag so a slot's content shows whose it is
-const g: CacheGraphs = { refreshPath: '', stepPath: '', layers: 2, heads: 1, headDim: 2, dModel: 1, halo: 1, floatsPerPosition: 4 };
+const g: CacheGraphs = {
+  refreshPath: '',
+  stepPath: '',
+  layers: 2,
+  heads: 1,
+  headDim: 2,
+  dModel: 1,
+  halo: 1,
+  floatsPerPosition: 4,
+};
 
 function row(tag: number, length = 4): StepRow {
   const cache: RowCache = {
@@ -14,10 +23,18 @@ function row(tag: number, length = 4): StepRow {
     blockStart: 1,
     stepsSinceRefresh: 0,
   };
-  return { ids: Int32Array.from({ length }, (_, i) => tag * 10 + i), from: 1, to: 3, cache, cached: length, rightHalo: true };
+  return {
+    ids: Int32Array.from({ length }, (_, i) => tag * 10 + i),
+    from: 1,
+    to: 3,
+    cache,
+    cached: length,
+    rightHalo: true,
+  };
 }
 
-const slotTag = (keys: Float32Array, slot: number, capacity: number) => keys[slot * capacity * g.headDim]!;
+const slotTag = (keys: Float32Array, slot: number, capacity: number) =>
+  keys[slot * capacity * g.headDim]!;
 
 describe('StepBatchBuilder', () => {
   it('packs spans, masks and each row cache into its slot, per layer', () => {

@@ -30,7 +30,8 @@ export class StepBatchBuilder {
     const n = rows.length;
     // room for the longest cache; shrink only when the longest is under half of it (a restride copies every row)
     const longest = Math.max(1, ...rows.map((r) => r.cache.length));
-    if (longest > this.capacity || longest < this.capacity / 2 || n > this.slotsAllocated) this.allocate(n, longest);
+    if (longest > this.capacity || longest < this.capacity / 2 || n > this.slotsAllocated)
+      this.allocate(n, longest);
     const order = this.place(rows);
     const planeSize = g.heads * this.capacity * g.headDim;
     order.forEach((row, slot) => {
@@ -98,7 +99,8 @@ export class StepBatchBuilder {
         queryMask[r * span + i] = real ? 1n : 0n;
       }
       // cached positions the row attends to: its first `cached` ones, minus the span it brings fresh
-      for (let p = 0; p < row.cached; p++) pastMask[r * cached + p] = p < row.from || p >= row.to ? 1n : 0n;
+      for (let p = 0; p < row.cached; p++)
+        pastMask[r * cached + p] = p < row.from || p >= row.to ? 1n : 0n;
       halo.set(row.cache.halo, r * haloSize);
       if (!row.rightHalo) {
         for (let l = 0; l < g.layers; l++) {

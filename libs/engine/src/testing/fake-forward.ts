@@ -3,7 +3,10 @@ import type { ForwardBatch, ForwardPass, ForwardResult } from '../runtime/forwar
 import { DllmTokenizer } from '../tokenizer';
 
 /** What the fake model says about position `p` of a row (ids = the row's unpadded tokens). */
-export type FakePrediction = (ids: number[], p: number) => { ids: number[]; probs: number[]; entropy?: number };
+export type FakePrediction = (
+  ids: number[],
+  p: number,
+) => { ids: number[]; probs: number[]; entropy?: number };
 
 /**
  * A ForwardPass with a hand-written "model", for scheduler and sampler tests that need exact control
@@ -25,7 +28,8 @@ export class FakeForward implements ForwardPass {
     let real = 0;
     for (let r = 0; r < b.rows; r++) {
       const ids: number[] = [];
-      for (let p = 0; p < b.length; p++) if (b.attention[r * b.length + p] === 1n) ids.push(Number(b.ids[r * b.length + p]));
+      for (let p = 0; p < b.length; p++)
+        if (b.attention[r * b.length + p] === 1n) ids.push(Number(b.ids[r * b.length + p]));
       real += ids.length;
       for (let p = 0; p < ids.length; p++) {
         const pred = this.predict(ids, p);

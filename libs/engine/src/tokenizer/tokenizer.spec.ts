@@ -34,7 +34,12 @@ describe('DllmTokenizer', () => {
   });
 
   it('is the identity on 100 KB lines, quickly', () => {
-    const lines = ['a'.repeat(100_000), ' '.repeat(100_000), 'x = 1; '.repeat(15_000), '😀'.repeat(25_000)];
+    const lines = [
+      'a'.repeat(100_000),
+      ' '.repeat(100_000),
+      'x = 1; '.repeat(15_000),
+      '😀'.repeat(25_000),
+    ];
     for (const line of lines) {
       const t0 = Date.now();
       expect(roundTrip(line)).toBe(line);
@@ -49,37 +54,51 @@ describe('DllmTokenizer', () => {
   });
 
   it('renders special ids as their text, or skips them', () => {
-    const ids = [...tok.encode('a'), tok.specialId('<|mask|>'), ...tok.encode('b'), tok.specialId('<|endoftext|>')];
+    const ids = [
+      ...tok.encode('a'),
+      tok.specialId('<|mask|>'),
+      ...tok.encode('b'),
+      tok.specialId('<|endoftext|>'),
+    ];
     expect(tok.decode(ids)).toBe('a<|mask|>b<|endoftext|>');
     expect(tok.decode(ids, { skipSpecial: true })).toBe('ab');
   });
 
   it('rejects ids outside the vocabulary with a clear error', () => {
-    expect(() => tok.decode([5000])).toThrow(/token id 5000 is outside the vocabulary \(size 4096\)/);
+    expect(() => tok.decode([5000])).toThrow(
+      /token id 5000 is outside the vocabulary \(size 4096\)/,
+    );
   });
 
   it('names the file when tokenizer.json is unreadable', () => {
-    expect(() => DllmTokenizer.fromFile('/nonexistent/tokenizer.json')).toThrow(/\/nonexistent\/tokenizer.json: cannot read tokenizer/);
-    expect(() => new DllmTokenizer({ model: { type: 'WordPiece', vocab: {} } }, 'x.json')).toThrow(/x.json: model.type must be "BPE"/);
+    expect(() => DllmTokenizer.fromFile('/nonexistent/tokenizer.json')).toThrow(
+      /\/nonexistent\/tokenizer.json: cannot read tokenizer/,
+    );
+    expect(() => new DllmTokenizer({ model: { type: 'WordPiece', vocab: {} } }, 'x.json')).toThrow(
+      /x.json: model.type must be "BPE"/,
+    );
   });
 
   const stdlib = '/usr/lib/python3.11';
-  (existsSync(stdlib) ? it : it.skip)('is the identity on the training corpus (every 4th stdlib file)', () => {
-    const files = readdirSync(stdlib, { recursive: true, encoding: 'utf8' })
-      .filter((f) => f.endsWith('.py') && !f.includes('dist-packages'))
-      .sort()
-      .filter((_f, i) => i % 4 === 0);
-    expect(files.length).toBeGreaterThan(100);
-    let bytes = 0;
-    for (const f of files) {
-      const path = join(stdlib, f);
-      if (!statSync(path).isFile()) continue;
-      const text = readFileSync(path, 'utf8');
-      bytes += text.length;
-      expect(roundTrip(text)).toBe(text);
-    }
-    expect(bytes).toBeGreaterThan(1_000_000);
-  });
+  (existsSync(stdlib) ? it : it.skip)(
+    'is the identity on the training corpus (every 4th stdlib file)',
+    () => {
+      const files = readdirSync(stdlib, { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.py') && !f.includes('dist-packages'))
+        .sort()
+        .filter((_f, i) => i % 4 === 0);
+      expect(files.length).toBeGreaterThan(100);
+      let bytes = 0;
+      for (const f of files) {
+        const path = join(stdlib, f);
+        if (!statSync(path).isFile()) continue;
+        const text = readFileSync(path, 'utf8');
+        bytes += text.length;
+        expect(roundTrip(text)).toBe(text);
+      }
+      expect(bytes).toBeGreaterThan(1_000_000);
+    },
+  );
 });
 
 describe('WTF-8', () => {

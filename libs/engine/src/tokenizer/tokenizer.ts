@@ -35,13 +35,20 @@ export class DllmTokenizer {
   constructor(json: TokenizerJson, source = 'tokenizer.json') {
     const vocab = json.model?.vocab;
     if (json.model?.type !== 'BPE' || !vocab) {
-      throw new Error(`${source}: model.type must be "BPE" with a model.vocab (byte-level BPE expected)`);
+      throw new Error(
+        `${source}: model.type must be "BPE" with a model.vocab (byte-level BPE expected)`,
+      );
     }
     if (json.decoder?.type !== 'ByteLevel') {
-      throw new Error(`${source}: decoder.type must be "ByteLevel" (got ${JSON.stringify(json.decoder?.type)})`);
+      throw new Error(
+        `${source}: decoder.type must be "ByteLevel" (got ${JSON.stringify(json.decoder?.type)})`,
+      );
     }
     // Added tokens are left out of the encoder so text can never be matched to a special token.
-    this.hf = new HfTokenizer({ ...json, added_tokens: [] }, { clean_up_tokenization_spaces: false });
+    this.hf = new HfTokenizer(
+      { ...json, added_tokens: [] },
+      { clean_up_tokenization_spaces: false },
+    );
     for (const t of json.added_tokens ?? []) this.specialText.set(t.id, t.content);
 
     const u2b = new Map<string, number>();
@@ -55,14 +62,18 @@ export class DllmTokenizer {
       const bytes: number[] = [];
       for (const ch of piece) {
         const b = u2b.get(ch);
-        if (b === undefined) throw new Error(`${source}: vocab entry ${JSON.stringify(piece)} (id ${id}) is not byte-level`);
+        if (b === undefined)
+          throw new Error(
+            `${source}: vocab entry ${JSON.stringify(piece)} (id ${id}) is not byte-level`,
+          );
         bytes.push(b);
       }
       this.idBytes[id] = Uint8Array.from(bytes);
       if (bytes.length === 1) this.byteId[bytes[0]!] = id;
     }
     const missing = [...this.byteId].findIndex((id) => id < 0);
-    if (missing >= 0) throw new Error(`${source}: vocab lacks the single-byte token for byte ${missing}`);
+    if (missing >= 0)
+      throw new Error(`${source}: vocab lacks the single-byte token for byte ${missing}`);
   }
 
   static fromFile(path: string): DllmTokenizer {
@@ -114,7 +125,8 @@ export class DllmTokenizer {
         continue;
       }
       const piece = this.idBytes[id];
-      if (!piece) throw new Error(`token id ${id} is outside the vocabulary (size ${this.vocabSize})`);
+      if (!piece)
+        throw new Error(`token id ${id} is outside the vocabulary (size ${this.vocabSize})`);
       for (const b of piece) bytes.push(b);
     }
     flush();

@@ -17,7 +17,13 @@ export function encodeWtf8(text: string): Uint8Array {
     if (cp < 0x80) out.push(cp);
     else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 63));
     else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));
-    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 63), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));
+    else
+      out.push(
+        0xf0 | (cp >> 18),
+        0x80 | ((cp >> 12) & 63),
+        0x80 | ((cp >> 6) & 63),
+        0x80 | (cp & 63),
+      );
   }
   return Uint8Array.from(out);
 }
@@ -47,14 +53,19 @@ export function decodeWtf8(bytes: ArrayLike<number>): string {
         len = 3;
       }
     } else if (b >= 0xf0 && b <= 0xf4 && cont(i + 1) && cont(i + 2) && cont(i + 3)) {
-      const c = ((b & 7) << 18) | ((bytes[i + 1]! & 63) << 12) | ((bytes[i + 2]! & 63) << 6) | (bytes[i + 3]! & 63);
+      const c =
+        ((b & 7) << 18) |
+        ((bytes[i + 1]! & 63) << 12) |
+        ((bytes[i + 2]! & 63) << 6) |
+        (bytes[i + 3]! & 63);
       if (c >= 0x10000 && c <= 0x10ffff) {
         cp = c;
         len = 4;
       }
     }
     if (cp < 0) cp = 0xfffd;
-    if (cp >= 0x10000) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 1023));
+    if (cp >= 0x10000)
+      units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 1023));
     else units.push(cp);
     if (units.length > 4096) flush();
     i += len;
