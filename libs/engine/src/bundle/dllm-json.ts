@@ -100,5 +100,5 @@ export function readDllmJson(dirInput: string): {
   const parsed = isV3(raw) ? dllmJsonV3Schema.safeParse(raw) : dllmJsonSchema.safeParse(raw);
   if (!parsed.success) throw new BundleError(`${path}: ${formatIssues(zodIssues(parsed.error))}`);
   const nameGiven = typeof raw === 'object' && raw !== null && 'name' in raw;
-  return { path, json: parsed.data as DllmJson, nameGiven };
+  return { path, json: parsed.data, nameGiven };
 }

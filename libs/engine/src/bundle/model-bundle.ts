@@ -85,7 +85,7 @@ export function loadModelBundle(dirInput: string): ModelBundle {
   };
   const { path: dllmPath, json } = readDllmJson(dir);
   if (json.format_version === 3) return loadDecoderBundle(dir, dllmPath, json, file);
-  const d = json as Exclude<DllmJson, DllmJsonV3>;
+  const d = json;
   for (const [field, id] of [
     ['mask_token_id', d.mask_token_id],
     ['eos_token_id', d.eos_token_id],
