@@ -4,7 +4,6 @@ import { DllmTokenizer } from '../tokenizer';
 import {
   BundleError,
   readDllmJson,
-  type DllmJson,
   type DllmJsonV3,
   type ModelDefaults,
   type ModelKind,
