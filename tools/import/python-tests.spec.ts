@@ -12,12 +12,16 @@ const scripts = readdirSync(dir)
 describe('tools/import Python tests', () => {
   it('finds the test scripts', () => expect(scripts.length).toBeGreaterThanOrEqual(3));
 
-  it.each(scripts)('%s passes', (script) => {
-    const run = spawnSync('/usr/bin/python3', [join(dir, script)], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    if (run.status !== 0) throw new Error(`${script} failed:\n${run.stdout}\n${run.stderr}`);
-    expect(run.stderr).toMatch(/\nOK/);
-  }, 130_000);
+  it.each(scripts)(
+    '%s passes',
+    (script) => {
+      const run = spawnSync('/usr/bin/python3', [join(dir, script)], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      if (run.status !== 0) throw new Error(`${script} failed:\n${run.stdout}\n${run.stderr}`);
+      expect(run.stderr).toMatch(/\nOK/);
+    },
+    130_000,
+  );
 });
