@@ -30,18 +30,20 @@ REAL = {
 }
 
 
-def tiny_config(which: str) -> dict:
+def tiny_config(which: str, vocab: int | None = None) -> dict:
     config = read_config(os.path.join(FIXTURES, REAL[which]))
     config.update(SHRINK["llada" if which == "llada" else "qwen"])
+    if vocab:  # the real vocabulary size, so the real tokenizer's special ids fit
+        config.update({"vocab_size": vocab, **({"embedding_size": vocab} if which == "llada" else {})})
     if which == "sdar":
         config["head_dim"] = 16  # differs from hidden/heads = 8: head_dim must come from the config
     return config
 
 
-def write_tiny(folder: str, which: str, dtype: str = "BF16", shards: int = 2) -> tuple[dict, dict]:
+def write_tiny(folder: str, which: str, dtype: str = "BF16", shards: int = 2, vocab: int | None = None) -> tuple[dict, dict]:
     """A checkpoint whose every tensor is distinct (value = its index + position), so a swapped
     name or a transpose shows. Returns (config, {checkpoint name: array})."""
-    config = tiny_config(which)
+    config = tiny_config(which, vocab)
     spec, _ = spec_from_config(config)
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "config.json"), "w") as f:
