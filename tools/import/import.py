@@ -104,7 +104,12 @@ def build_bundle(args, tmp: str) -> dict:
     log(f"{variant.label}: {spec.n_layers} layers, d {spec.d_model}, {spec.n_heads}/{spec.n_kv_heads} heads, "
         f"vocab {spec.vocab_size}, {spec.attention}{'' if spec.block_size is None else f' block {spec.block_size}'}")
 
-    import graph_builder  # imported here: every check above runs without onnx or the builder
+    try:
+        import graph_builder  # imported here: every check above runs without onnx or the builder
+    except ModuleNotFoundError as err:
+        if err.name != "graph_builder":
+            raise
+        raise ImportError_(f"{os.path.dirname(os.path.abspath(__file__))}/graph_builder.py is missing: this checkout has no graph builder") from err
 
     tokenizer_how = write_tokenizer(src, tmp)
     template_file, template_source = write_chat_template(src, tmp)
