@@ -30,7 +30,8 @@ def placeholder_tokenizer() -> dict:
         extra += b not in keep
     vocab = {chars[b]: b for b in range(256)}
     bl = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": True}
-    return {"version": "1.0", "added_tokens": [], "normalizer": None, "pre_tokenizer": bl, "decoder": bl,
+    return {"version": "1.0", "truncation": None, "padding": None, "added_tokens": [], "normalizer": None,
+            "pre_tokenizer": bl, "post_processor": None, "decoder": bl,
             "model": {"type": "BPE", "vocab": vocab, "merges": []}}
 
 
