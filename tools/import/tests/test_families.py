@@ -30,26 +30,36 @@ REAL = {
 }
 
 
-def tiny_config(which: str) -> dict:
+def tiny_config(which: str, vocab: int | None = None) -> dict:
     config = read_config(os.path.join(FIXTURES, REAL[which]))
     config.update(SHRINK["llada" if which == "llada" else "qwen"])
+    if vocab:  # the real vocabulary size, so the real tokenizer's special ids fit
+        config.update({"vocab_size": vocab, **({"embedding_size": vocab} if which == "llada" else {})})
     if which == "sdar":
         config["head_dim"] = 16  # differs from hidden/heads = 8: head_dim must come from the config
     return config
 
 
-def write_tiny(folder: str, which: str, dtype: str = "BF16", shards: int = 2) -> tuple[dict, dict]:
+def write_tiny(folder: str, which: str, dtype: str = "BF16", shards: int = 2, vocab: int | None = None,
+               seed: int | None = None) -> tuple[dict, dict]:
     """A checkpoint whose every tensor is distinct (value = its index + position), so a swapped
-    name or a transpose shows. Returns (config, {checkpoint name: array})."""
-    config = tiny_config(which)
+    name or a transpose shows; with a seed, random weights scaled like a trained model's instead (for
+    forward passes). Returns (config, {checkpoint name: array})."""
+    config = tiny_config(which, vocab)
     spec, _ = spec_from_config(config)
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "config.json"), "w") as f:
         json.dump(config, f)
     tensors = {}
+    rng = np.random.default_rng(seed) if seed is not None else None
     for i, (canon, name) in enumerate(NAME_MAPS[spec.family](spec).items()):
         shape = spec.canonical_shape(canon)
-        tensors[name] = (i + np.arange(int(np.prod(shape))).reshape(shape) / 256.0).astype(np.float32)
+        if rng is None:
+            tensors[name] = (i + np.arange(int(np.prod(shape))).reshape(shape) / 256.0).astype(np.float32)
+        elif canon.endswith("norm"):
+            tensors[name] = (1 + 0.2 * rng.standard_normal(shape)).astype(np.float32)
+        else:  # scaled like a trained layer, so the output depends on every input token
+            tensors[name] = (rng.standard_normal(shape) / np.sqrt(shape[-1]) * (4.0 if canon in ("embed", "lm_head") else 1.0)).astype(np.float32)
     if shards:
         write_sharded(folder, tensors, shards, dtype)
     else:

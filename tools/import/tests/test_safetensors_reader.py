@@ -12,6 +12,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
+import safetensors_reader  # noqa: E402
 from safetensors_reader import CheckpointError, SafetensorsCheckpoint, read_header  # noqa: E402
 from st_write import write_file, write_sharded  # noqa: E402
 
@@ -43,6 +44,18 @@ class Reader(unittest.TestCase):
         for n in "bhf":
             self.assertEqual(ck.read(n).dtype, np.float32)
             self.assertEqual(ck.read(n).shape, (7, 5))
+
+    def test_chunked_reads_give_the_same_tensor(self):
+        path = os.path.join(self.dir, "model.safetensors")
+        write_file(path, {"b": self.a, "f": self.a}, dtypes={"b": "BF16", "f": "F32"})
+        whole = {n: SafetensorsCheckpoint(self.dir).read(n) for n in "bf"}
+        saved = safetensors_reader.CHUNK_BYTES
+        safetensors_reader.CHUNK_BYTES = 6  # 3 bf16 / 1 f32 values a chunk, not a divisor of 35
+        try:
+            for n in "bf":
+                np.testing.assert_array_equal(SafetensorsCheckpoint(self.dir).read(n), whole[n])
+        finally:
+            safetensors_reader.CHUNK_BYTES = saved
 
     def test_sharded_index(self):
         tensors = {f"t{i}": np.full((3, i + 1), i, np.float32) for i in range(5)}
