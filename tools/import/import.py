@@ -144,7 +144,9 @@ def build_bundle(args, tmp: str) -> dict:
         "chat_template": template_file,
         "defaults": generation_defaults(spec, variant.label),
     }
-    clash = sorted(set(fragment) & {k for k in dllm if k not in ("graphs", "weights", "weights_dtype")})
+    # the builder may echo what it built (attention); it must agree with what the importer decided
+    clash = sorted(k for k in set(fragment) & {k for k in dllm if k not in ("graphs", "weights", "weights_dtype")}
+                   if fragment[k] != dllm[k])
     if clash:
         raise RuntimeError(f"graph_builder.build_decoder returned fields the importer owns: {clash}")
     dllm.update(fragment)
