@@ -32,4 +32,21 @@ gpu_stage=$(sed -n '/ AS gpu$/,$p' Dockerfile)
 for want in 'RUN bash tools/gpu/check-cuda-provider.sh' 'libvulkan1' 'NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics'; do
   grep -qF -- "$want" <<<"$gpu_stage" || { echo "Dockerfile: the gpu target lacks '$want'" >&2; exit 1; }
 done
+# Defects found by building and running the stack (issue 19); each came back once already.
+! grep -q '^# *syntax=' Dockerfile || { echo "Dockerfile: a '# syntax=' line makes BuildKit pull a frontend image" >&2; exit 1; }
+! grep -qE '^COPY .*\.npmrc' Dockerfile || { echo "Dockerfile: set ONNXRUNTIME_NODE_INSTALL, do not copy .npmrc" >&2; exit 1; }
+for want in 'USER node' 'npx-cli.js /usr/local/bin/npx'; do
+  grep -qF -- "$want" <<<"$gpu_stage" || { echo "Dockerfile: the gpu target lacks '$want'" >&2; exit 1; }
+done
+runtime_stage=$(sed -n '/ AS runtime$/,/^FROM /p' Dockerfile)
+grep -qF 'prune-onnxruntime-binaries.sh' <<<"$(sed -n '/ AS prod-deps$/,/^FROM /p' Dockerfile)" \
+  || { echo "Dockerfile: the CPU image keeps every platform's onnxruntime-node binaries" >&2; exit 1; }
+grep -q 'USER node' <<<"$runtime_stage" || { echo "Dockerfile: the runtime stage runs as root" >&2; exit 1; }
+resolved=$(env -u API_BIND -u WORKER_METRICS_PORT "${compose[@]}" --profile gpu config)
+for svc in worker worker-gpu; do
+  grep -qF 'process.env.WORKER_METRICS_PORT' <<<"$(sed -n "/^  $svc:/,/^  [a-z]/p" <<<"$resolved")" \
+    || { echo "docker-compose.yml: the $svc healthcheck ignores WORKER_METRICS_PORT" >&2; exit 1; }
+done
+grep -qE '127\.0\.0\.1:?.*8080' <<<"$(sed -n '/^  api:/,/^  [a-z]/p' <<<"$resolved")" \
+  || { echo "docker-compose.yml: the api is not published on loopback only by default" >&2; exit 1; }
 echo "==> docker-compose.yml valid: $services"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the model trainer (tools/train) needs, only when missing.
+# Installs the Debian packages the model trainer (tools/train) and the importer's tests (tools/import: python3-regex runs the slow Qwen2 tokenizer reference), only when missing.
 set -euo pipefail
 
-packages=(python3-torch python3-onnx libopenblas0-pthread python3-numpy)
+packages=(python3-torch python3-onnx libopenblas0-pthread python3-numpy python3-regex)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadModelBundle } from './bundle/model-bundle';
 import type { FromThread, ThreadInit, ToThread } from './engine-protocol';
 import { describeAttempts } from './runtime/execution-providers';
-import { OrtForward } from './runtime/ort-forward';
+import { createOrtForward } from './runtime/create-forward';
 import { batchLimitsFor } from './runtime/scheduling-defaults';
 import { Scheduler } from './scheduler/scheduler';
 
@@ -17,7 +17,7 @@ const send = (m: FromThread): void => port.postMessage(m);
 async function main(): Promise<void> {
   const init = workerData as ThreadInit;
   const bundle = loadModelBundle(init.modelDir);
-  const forward = await OrtForward.create(bundle, {
+  const forward = await createOrtForward(bundle, {
     executionProviders: init.executionProviders,
     requireGpu: init.requireGpu,
     intraOpThreads: init.intraOpThreads,

@@ -13,13 +13,26 @@ export {
   paramFieldSchemas,
   requestJsonSchema,
   rowLengthProblem,
+  modelParamsProblem,
+  AR_IGNORED_PARAMS,
+  type ModelShape,
   settledText,
   PromptBudget,
   MAX_CUSTOM_ID,
   type ItemInput,
   type RowLimits,
 } from './request';
-export { dllmJsonSchema, readDllmJson, type DllmJson } from './bundle/dllm-json';
+export {
+  dllmJsonSchema,
+  dllmJsonV3Schema,
+  modelDefaultsSchema,
+  readDllmJson,
+  type DllmJson,
+  type DllmJsonV3,
+  type ModelDefaults,
+  type ModelKind,
+  type Topology,
+} from './bundle/dllm-json';
 export * from './types';
 export * from './tokenizer';
 export {
@@ -30,11 +43,19 @@ export {
   type GenerateOptions,
 } from './engine';
 export type { EngineInfo, EngineStats } from './engine-protocol';
-export { loadModelBundle, BundleError, type ModelBundle } from './bundle/model-bundle';
+export {
+  loadModelBundle,
+  BundleError,
+  type ModelBundle,
+  type AttentionTopology,
+  type GraphLayout,
+} from './bundle/model-bundle';
 export { GenerationError, MASK_PLACEHOLDER } from './sampler/row';
 export { RowForwardError } from './scheduler/isolate-forward';
 export { Scheduler, type SchedulerOptions, type StepStats } from './scheduler/scheduler';
 export { OrtForward, type OrtForwardOptions } from './runtime/ort-forward';
+export { OrtDecoderForward } from './runtime/ort-decoder-forward';
+export { createOrtForward, type OrtForwardPass } from './runtime/create-forward';
 export {
   createSession,
   parseProviders,
@@ -73,4 +94,6 @@ export type {
   RefreshBatch,
   RefreshResult,
   StepBatch,
+  DecodeBatch,
+  DecodeResult,
 } from './runtime/forward-pass';

@@ -31,6 +31,8 @@ export const AUTO_THRESHOLD_LEVELS = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2] as
 const LOWEST_LEVEL = AUTO_THRESHOLD_LEVELS[AUTO_THRESHOLD_LEVELS.length - 1]!;
 const HIGHEST_LEVEL = AUTO_THRESHOLD_LEVELS[0];
 
+const DEFAULT_GEN_LENGTH = 64;
+
 const int = (min: number, max = 1_000_000) => z.number().int().min(min).max(max);
 
 /**
@@ -41,7 +43,9 @@ export const generationParamsSchema = z
   .strictObject(
     {
       policy: z.enum(POLICIES).default('threshold').describe('commit rule per step'),
-      gen_length: int(1, 4096).default(64).describe('tokens to generate (canvas size)'),
+      gen_length: int(1, 4096)
+        .default(DEFAULT_GEN_LENGTH)
+        .describe('tokens to generate (canvas size)'),
       block_length: int(1, 4096)
         .optional()
         .describe(
@@ -157,9 +161,48 @@ export const generationParamsSchema = z
 export type GenerationParamsInput = z.input<typeof generationParamsSchema>;
 export type GenerationParams = z.output<typeof generationParamsSchema>;
 
-/** Validates and fills defaults; throws ParamsError listing every bad field. */
-export function parseGenerationParams(input: unknown, prefix = 'params'): GenerationParams {
-  const r = generationParamsSchema.safeParse(input ?? {});
+/** A model's own generation defaults (dllm.json `defaults`; bundle/dllm-json-v3.ts validates them). */
+export interface ModelParamDefaults {
+  gen_length?: number;
+  block_length?: number;
+  policy?: PolicyName;
+  threshold?: number;
+}
+
+/**
+ * A request's parameters over a model's defaults: a field the request sets wins, a field it leaves
+ * out takes the model's value, and only then the schema's own default. A model's block_length is
+ * capped at the request's gen_length (a short request must not fail on a default it never chose).
+ * Input that is not an object is returned as is, for the schema to refuse.
+ */
+export function withModelDefaults(
+  input: unknown,
+  defaults: ModelParamDefaults | undefined,
+): unknown {
+  if (!defaults || (input !== undefined && input !== null && typeof input !== 'object'))
+    return input;
+  if (Array.isArray(input)) return input;
+  const given = (input ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...given };
+  for (const [key, value] of Object.entries(defaults))
+    if (value !== undefined && given[key] === undefined) out[key] = value;
+  if (given.block_length === undefined && defaults.block_length !== undefined) {
+    const gen = typeof out.gen_length === 'number' ? out.gen_length : DEFAULT_GEN_LENGTH;
+    out.block_length = Math.min(defaults.block_length, gen);
+  }
+  return out;
+}
+
+/**
+ * Validates and fills defaults (the model's, when given, under the request's own values); throws
+ * ParamsError listing every bad field.
+ */
+export function parseGenerationParams(
+  input: unknown,
+  prefix = 'params',
+  modelDefaults?: ModelParamDefaults,
+): GenerationParams {
+  const r = generationParamsSchema.safeParse(withModelDefaults(input, modelDefaults) ?? {});
   if (!r.success) throw new ParamsError(zodIssues(r.error, prefix));
   return r.data;
 }

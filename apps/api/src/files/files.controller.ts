@@ -12,6 +12,7 @@ import {
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import type { HttpRequest, HttpResponse } from '../common/http';
 import { LimitConcurrency } from '../limits/limit-concurrency.decorator';
+import { attachmentHeader } from './file-name';
 import { fileView } from './file-view';
 import { FilesService } from './files.service';
 import { readUpload } from './multipart-upload';
@@ -81,10 +82,7 @@ export class FilesController {
     @Res() res: HttpResponse,
   ): Promise<void> {
     const file = await this.files.get(principal, id);
-    res.setHeader(
-      'Content-Disposition',
-      `attachment; filename="${file.filename.replace(/["\\\r\n]/g, '_')}"`,
-    );
+    res.setHeader('Content-Disposition', attachmentHeader(file.filename));
     if (file.storage !== 'batch') {
       const content = await this.files.content(file);
       res.setHeader('Content-Type', 'application/octet-stream');

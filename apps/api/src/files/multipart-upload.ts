@@ -3,6 +3,7 @@ import busboy from 'busboy';
 import { ApiError } from '../common/api-error';
 import type { HttpRequest } from '../common/http';
 import { mediaType } from '../common/read-body';
+import { cleanFileName } from './file-name';
 
 /** An uploaded file as `POST /v1/files` received it (multipart/form-data, OpenAI's format). */
 export interface Upload {
@@ -68,6 +69,8 @@ export function readUpload(req: HttpRequest, limitBytes: number): Promise<Upload
     try {
       parser = busboy({
         headers: req.headers,
+        // RFC 7578: a file name is UTF-8 (busboy's default, latin1, turns UTF-8 names into mojibake)
+        defParamCharset: 'utf8',
         limits: { fileSize: limitBytes, files: 1, fields: 10, fieldSize: 1024 },
       });
     } catch (error) {
@@ -115,7 +118,7 @@ export function readUpload(req: HttpRequest, limitBytes: number): Promise<Upload
       });
       stream.on('close', () => {
         file = {
-          filename: info.filename || 'upload.jsonl',
+          filename: cleanFileName(info.filename, 'upload.jsonl'),
           content: Buffer.concat(chunks, size),
           sha256: hash.digest('hex'),
         };

@@ -14,6 +14,13 @@ export function isAllowedWebhookUrl(url: string, allowed: readonly string[]): bo
   if (target.username || target.password) return false;
   return allowed.some((entry) => {
     const base = new URL(entry);
-    return target.origin === base.origin && target.pathname.startsWith(base.pathname);
+    return target.origin === base.origin && underPath(target.pathname, base.pathname);
   });
+}
+
+/** `path` is `base` or below it, matched on whole segments: "/hooks" allows "/hooks/x", not "/hooksevil". */
+function underPath(path: string, base: string): boolean {
+  if (path === base) return true;
+  const prefix = base.endsWith('/') ? base : `${base}/`;
+  return path.startsWith(prefix);
 }

@@ -5,6 +5,14 @@ import { isAllowedWebhookUrl } from './webhook-url';
 describe('isAllowedWebhookUrl', () => {
   const allowed = ['https://hooks.example.com/dllm/', 'http://127.0.0.1:9000/'];
 
+  it('matches an entry without a trailing slash on a path-segment boundary only', () => {
+    const entries = ['https://hooks.example.com/hooks'];
+    expect(isAllowedWebhookUrl('https://hooks.example.com/hooks', entries)).toBe(true);
+    expect(isAllowedWebhookUrl('https://hooks.example.com/hooks/done', entries)).toBe(true);
+    expect(isAllowedWebhookUrl('https://hooks.example.com/hooksevil', entries)).toBe(false);
+    expect(isAllowedWebhookUrl('https://hooks.example.com/hooks.evil/x', entries)).toBe(false);
+  });
+
   it('allows URLs under an allowed origin and path only', () => {
     expect(isAllowedWebhookUrl('https://hooks.example.com/dllm/done?x=1', allowed)).toBe(true);
     expect(isAllowedWebhookUrl('http://127.0.0.1:9000/anything', allowed)).toBe(true);

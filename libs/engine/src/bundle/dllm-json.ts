@@ -2,9 +2,22 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatIssues, zodIssues } from '../request/issues';
+import { dllmJsonV3Schema, type DllmJsonV3 } from './dllm-json-v3';
+
+export {
+  dllmJsonV3Schema,
+  modelDefaultsSchema,
+  DECODER_OUTPUTS,
+  MODEL_KINDS,
+  TOPOLOGIES,
+  type DllmJsonV3,
+  type ModelDefaults,
+  type ModelKind,
+  type Topology,
+} from './dllm-json-v3';
 
 /**
- * dllm.json: what the sampler must know about a graph. Our own exports add reduced outputs
+ * dllm.json formats 1-2 (the bundled model, tools/train): what the sampler must know about a graph. Our own exports add reduced outputs
  * (top_ids, top_probs, entropy); a generic graph with only `logits` works too (reduced in JS).
  * Pure (fs + zod): the API reads the same file by the same schema without loading the runtime.
  */
@@ -52,7 +65,14 @@ export const dllmJsonSchema = z.object({
     .describe('shapes of the cached state the refresh graph returns'),
 });
 
-export type DllmJson = z.output<typeof dllmJsonSchema>;
+export type DllmJsonV2 = z.output<typeof dllmJsonSchema>;
+/** Either format; `format_version` 3 tells them apart (earlier files may not write theirs). */
+export type DllmJson = (DllmJsonV2 & { format_version?: 1 | 2 }) | DllmJsonV3;
+
+const isV3 = (raw: unknown): boolean =>
+  typeof raw === 'object' &&
+  raw !== null &&
+  (raw as { format_version?: unknown }).format_version === 3;
 
 export class BundleError extends Error {
   constructor(message: string) {
@@ -77,7 +97,7 @@ export function readDllmJson(dirInput: string): {
   } catch (err) {
     throw new BundleError(`${path}: not valid JSON (${(err as Error).message})`);
   }
-  const parsed = dllmJsonSchema.safeParse(raw);
+  const parsed = isV3(raw) ? dllmJsonV3Schema.safeParse(raw) : dllmJsonSchema.safeParse(raw);
   if (!parsed.success) throw new BundleError(`${path}: ${formatIssues(zodIssues(parsed.error))}`);
   const nameGiven = typeof raw === 'object' && raw !== null && 'name' in raw;
   return { path, json: parsed.data, nameGiven };

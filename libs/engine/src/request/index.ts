@@ -7,3 +7,4 @@ export * from './item';
 export * from './length-check';
 export * from './canvas';
 export * from './deadline';
+export * from './model-rules';

@@ -70,6 +70,44 @@ export interface StepBatch {
   halo: Float32Array;
 }
 
+/**
+ * The decoder graph's own call (format-3 bundles, tools/import/spec.py): a span of positions against
+ * a past, the reduced head at chosen span slots, and optionally the span's own keys/values so the
+ * caller can append them to an exact cache (causal and block-causal models).
+ */
+export interface DecodeBatch {
+  rows: number;
+  /** span slots per row (padded) */
+  span: number;
+  /** [rows, span] token ids of the span */
+  ids: BigInt64Array;
+  /** [rows, span] absolute positions (RoPE and the attention topology read them) */
+  positions: BigInt64Array;
+  /** [rows, span] 1 = real span slot, 0 = right padding */
+  queryMask: BigInt64Array;
+  /** past positions per row (padded); at least 1 (a masked dummy when there is no past) */
+  cached: number;
+  /** per layer, [rows, heads, cached, head_dim], keys after the rotary embedding */
+  pastKeys: Float32Array[];
+  pastValues: Float32Array[];
+  /** [rows, cached] 1 = attend to this past position */
+  pastMask: BigInt64Array;
+  /** head slots per row (padded) */
+  headLength: number;
+  /** [rows, headLength] span SLOTS (0..span-1) whose reduced head is wanted */
+  headSlots: BigInt64Array;
+  /** return the span's keys/values (present_keys/present_values) */
+  presents: boolean;
+}
+
+export interface DecodeResult {
+  /** the head at headSlots: length = headLength */
+  head: ForwardResult;
+  /** [rows, layers, heads, span, head_dim] when asked for */
+  presentKeys?: Float32Array;
+  presentValues?: Float32Array;
+}
+
 export interface ForwardPass {
   /** the execution provider that actually runs the graph */
   readonly provider: string;
@@ -77,5 +115,7 @@ export interface ForwardPass {
   /** present when the bundle has cache graphs */
   refresh?(batch: RefreshBatch): Promise<RefreshResult>;
   step?(batch: StepBatch): Promise<ForwardResult>;
+  /** present for a decoder-graph bundle (format 3): spans against an exact, appended cache */
+  decode?(batch: DecodeBatch): Promise<DecodeResult>;
   release(): Promise<void>;
 }

@@ -3,7 +3,10 @@ import type { ForwardResult } from '../runtime/forward-pass';
 import { CACHED_BLOCK_LENGTH, type GenerationParams } from '../params';
 import { MASK_PLACEHOLDER } from '../request/canvas';
 import { rowLengthProblem } from '../request/length-check';
+import { modelParamsProblem } from '../request/model-rules';
+import type { ExactCache } from '../scheduler/exact-cache';
 import type { RowCache } from '../scheduler/row-cache';
+import { exactPlan, type ExactPlan } from './exact-plan';
 import type { FinishReason, GenerationResult, GenerationTask, IntermediateState } from '../types';
 import {
   type Candidate,
@@ -34,7 +37,9 @@ export type ForwardPlan =
   /** the whole sequence; head over [from, to); the cache comes back */
   | { graph: 'refresh'; from: number; to: number }
   /** the span [from, to) against cached positions [0, cached), the span itself excepted; `rightHalo`: the span ends before the row does */
-  | { graph: 'step'; from: number; to: number; cached: number; rightHalo: boolean };
+  | { graph: 'step'; from: number; to: number; cached: number; rightHalo: boolean }
+  /** causal / block-causal models: a span against the exact cache (sampler/exact-plan.ts) */
+  | ExactPlan;
 
 /**
  * One sequence being denoised: prompt (or prefix) | canvas of masks | (suffix).
@@ -62,10 +67,19 @@ export class Row {
   private readonly rng: Rng;
   private readonly disallowed: Set<number>;
   private readonly allowEos: boolean;
+  private readonly eosIds: ReadonlySet<number>;
   /** resolved from params.cache and what the bundle supports */
   readonly cacheMode: 'dual' | 'prefix' | 'none';
   /** keys/values from this row's last refresh; freed when the row ends */
   cache?: RowCache;
+  /** causal and block-causal models: one token per forward (AR) / blocks aligned to the graph's */
+  private readonly autoregressive: boolean;
+  private readonly alignedBlocks: boolean;
+  /** the exact cache (causal / block-causal models with a cache); freed when the row ends */
+  exactCache?: ExactCache;
+  readonly usesExactCache: boolean;
+  /** shifted logits: forwards start one position left of the block (see exact-plan.ts) */
+  private readonly lead: number;
   /** budget "auto": the threshold the worker's controller gave it as it started (null: params.threshold) */
   private autoThreshold: number | null = null;
 
@@ -88,6 +102,8 @@ export class Row {
       bundle,
     );
     if (tooLong) throw new GenerationError(tooLong);
+    const unfit = modelParamsProblem(bundle, params, isInfill);
+    if (unfit) throw new GenerationError(unfit);
     this.promptTokens = before.length + after.length;
     this.ids = Int32Array.from([
       ...before,
@@ -99,18 +115,26 @@ export class Row {
     this.masked = new Uint8Array(this.ids.length);
     this.masked.fill(1, this.canvasStart, this.canvasEnd);
     this.maskedLeft = gen;
-    const mode = params.cache === 'auto' ? (bundle.cacheGraphs ? 'dual' : 'none') : params.cache;
+    const topology = bundle.attention.type;
+    // causal / block-causal: the prefix cache is exact, a dual one meaningless (refused above)
+    const autoMode = topology !== 'bidirectional' ? 'prefix' : 'dual';
+    const mode = params.cache === 'auto' ? (bundle.cacheGraphs ? autoMode : 'none') : params.cache;
     if (mode !== 'none' && !bundle.cacheGraphs) {
       throw new GenerationError(
         `cache "${mode}" needs a model with cache graphs; ${bundle.name} has none (use cache "none")`,
       );
     }
     this.cacheMode = mode;
-    this.blockLength =
-      params.block_length ?? (mode === 'none' ? gen : Math.min(CACHED_BLOCK_LENGTH, gen));
+    this.autoregressive = bundle.kind === 'autoregressive';
+    this.alignedBlocks = topology !== 'bidirectional';
+    this.usesExactCache = this.alignedBlocks && mode !== 'none';
+    this.lead = bundle.shiftLogits ? 1 : 0;
+    this.blockLength = this.alignedBlocks
+      ? bundle.attention.blockSize!
+      : (params.block_length ?? (mode === 'none' ? gen : Math.min(CACHED_BLOCK_LENGTH, gen)));
     this.blockStart = this.canvasStart;
     const blocks = Math.ceil(gen / this.blockLength);
-    this.maxSteps = params.max_steps ?? gen;
+    this.maxSteps = this.autoregressive ? gen : (params.max_steps ?? gen);
     this.stepsPerBlock =
       params.max_steps !== undefined
         ? Math.max(1, Math.floor(params.max_steps / blocks))
@@ -118,8 +142,9 @@ export class Row {
     this.seed = params.seed ?? randomSeed();
     this.rng = new Rng(this.seed);
     this.allowEos = !isInfill && params.stop_at_eos;
+    this.eosIds = new Set(bundle.eosIds);
     this.disallowed = new Set([bundle.maskId, bundle.padId]);
-    if (!this.allowEos) this.disallowed.add(bundle.eosId);
+    if (!this.allowEos) for (const e of this.eosIds) this.disallowed.add(e);
     this.submittedAt = now;
   }
 
@@ -141,12 +166,21 @@ export class Row {
     return this.maskedLeft === 0;
   }
 
+  /** an AR row's every forward commits one token: there is no greedy "rest" to commit */
   private get lastAllowed(): boolean {
-    return this.steps + 1 >= this.maxSteps;
+    return !this.autoregressive && this.steps + 1 >= this.maxSteps;
   }
 
   private get blockEnd(): number {
-    return Math.min(this.blockStart + this.blockLength, this.canvasEnd);
+    return this.blockEndFrom(this.blockStart);
+  }
+
+  /** blocks of blockLength from the canvas start, or the graph's own blocks (aligned to absolute positions) */
+  private blockEndFrom(start: number): number {
+    const end = this.alignedBlocks
+      ? (Math.floor(start / this.blockLength) + 1) * this.blockLength
+      : start + this.blockLength;
+    return Math.min(end, this.canvasEnd);
   }
 
   /**
@@ -157,24 +191,37 @@ export class Row {
    */
   plan(): ForwardPlan {
     if (this.cacheMode === 'none' || this.lastAllowed) return { graph: 'full' };
+    if (this.usesExactCache) {
+      return exactPlan({
+        blockStart: this.blockStart,
+        blockEnd: this.blockEnd,
+        cached: this.exactCache?.length ?? 0,
+        blockSize: this.blockLength,
+        shift: this.bundle.shiftLogits,
+        causal: this.bundle.attention.type === 'causal',
+      });
+    }
     const every = this.params.cache_refresh_every;
     const c = this.cache;
-    if (!c || c.blockStart !== this.blockStart || (every > 0 && c.stepsSinceRefresh >= every)) {
-      return { graph: 'refresh', from: this.blockStart, to: this.blockEnd };
+    // shifted logits: the block's first prediction is the output of the slot before it, so the
+    // head and the fresh span start one position left (that slot is left out of the past)
+    const from = this.blockStart - this.lead;
+    if (!c || c.blockStart !== from || (every > 0 && c.stepsSinceRefresh >= every)) {
+      return { graph: 'refresh', from, to: this.blockEnd };
     }
     return this.cacheMode === 'dual'
       ? {
           graph: 'step',
-          from: this.blockStart,
+          from,
           to: this.blockEnd,
           cached: this.ids.length,
           rightHalo: true,
         }
       : {
           graph: 'step',
-          from: this.blockStart,
+          from,
           to: this.ids.length,
-          cached: this.blockStart,
+          cached: from,
           rightHalo: false,
         };
   }
@@ -205,8 +252,9 @@ export class Row {
       proposals.set(p, prop.token);
       candidates.push({ position: p, confidence: prop.confidence, entropy: prop.entropy });
     }
-    let chosen = lastAllowed ? candidates : this.select(candidates);
-    if (!lastAllowed && stepsBefore + 1 < this.params.min_steps) {
+    // an AR row's block is its one next position: commit it, whatever the policy says
+    let chosen = lastAllowed || this.autoregressive ? candidates : this.select(candidates);
+    if (!lastAllowed && !this.autoregressive && stepsBefore + 1 < this.params.min_steps) {
       // floor on forwards: spread the remaining tokens over the remaining required steps
       const cap = Math.max(1, Math.ceil(this.maskedLeft / (this.params.min_steps - stepsBefore)));
       chosen = chosen.slice(0, cap);
@@ -214,11 +262,8 @@ export class Row {
     for (const c of chosen) this.commit(c.position, proposals.get(c.position)!);
     this.stepInBlock++;
     if (this.cache) this.cache.stepsSinceRefresh++;
-    while (
-      this.blockStart < this.canvasEnd &&
-      !this.anyMasked(this.blockStart, Math.min(this.blockStart + this.blockLength, this.canvasEnd))
-    ) {
-      this.blockStart += this.blockLength;
+    while (this.blockStart < this.canvasEnd && !this.anyMasked(this.blockStart, this.blockEnd)) {
+      this.blockStart = this.blockEnd;
       this.stepInBlock = 0;
     }
   }
@@ -227,7 +272,7 @@ export class Row {
     const p = this.params;
     switch (p.policy) {
       case 'fixed': {
-        const blockLen = Math.min(this.blockLength, this.canvasEnd - this.blockStart);
+        const blockLen = this.blockEnd - this.blockStart;
         const schedule = uniformSchedule(blockLen, Math.min(this.stepsPerBlock, blockLen));
         const k = this.stepInBlock < schedule.length ? schedule[this.stepInBlock]! : c.length;
         return selectFixed(c, k);
@@ -262,7 +307,7 @@ export class Row {
     this.ids[p] = token;
     this.masked[p] = 0;
     this.maskedLeft--;
-    if (token === this.bundle.eosId && this.allowEos && (this.firstEos < 0 || p < this.firstEos)) {
+    if (this.eosIds.has(token) && this.allowEos && (this.firstEos < 0 || p < this.firstEos)) {
       // end of text: everything after it is padding, so it needs no more forwards
       this.firstEos = p;
       for (let q = p + 1; q < this.canvasEnd; q++) {

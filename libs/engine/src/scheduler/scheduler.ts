@@ -1,8 +1,10 @@
 import type { ModelBundle } from '../bundle/model-bundle';
 import type { ForwardPass, ForwardResult } from '../runtime/forward-pass';
+import type { ExactPlan } from '../sampler/exact-plan';
 import { type ForwardPlan, GenerationError, Row } from '../sampler/row';
 import { retryRowsAlone } from './isolate-forward';
 import type { GenerationRequest, GenerationResult, IntermediateState } from '../types';
+import { ExactBatchBuilder, exactCacheBytes, newExactCache, runExactForward } from './exact-cache';
 import { fullBatch, refreshBatch, rowCacheBytes, takeCache } from './row-cache';
 import { StepBatchBuilder } from './step-batch-builder';
 
@@ -18,8 +20,8 @@ export interface SchedulerOptions {
 
 export interface StepStats {
   steps: number;
-  /** forwards run, by graph (a step may run one of each) */
-  forwards: { full: number; refresh: number; step: number };
+  /** forwards run, by graph (a step may run one of each); prefill/extend: exact-cache spans (causal, block-causal) */
+  forwards: { full: number; refresh: number; step: number; prefill: number; extend: number };
   forwardMs: number;
   /** whole step: admission, batch building, forward, sampling, bookkeeping */
   stepMs: number;
@@ -58,12 +60,13 @@ export class Scheduler {
   private running: Promise<void> | null = null;
   /** step batches reuse their buffers, and each row's slot, across steps */
   private stepBatches?: StepBatchBuilder;
+  private exactBatches?: ExactBatchBuilder;
   private readonly now: () => number;
   /** the budget controller's threshold for budget "auto" rows, applied as each starts (null: their own) */
   autoThreshold: number | null = null;
   readonly stats: StepStats = {
     steps: 0,
-    forwards: { full: 0, refresh: 0, step: 0 },
+    forwards: { full: 0, refresh: 0, step: 0, prefill: 0, extend: 0 },
     forwardMs: 0,
     stepMs: 0,
     rowsInForwards: 0,
@@ -193,7 +196,9 @@ export class Scheduler {
 
   private dropCache(row: Row): void {
     if (row.cache) this.stats.cacheBytes -= rowCacheBytes(row.cache);
+    if (row.exactCache) this.stats.cacheBytes -= exactCacheBytes(row.exactCache);
     row.cache = undefined;
+    row.exactCache = undefined;
   }
 
   private async step(): Promise<void> {
@@ -203,7 +208,13 @@ export class Scheduler {
     }
     this.admit();
     if (!this.active.length) return;
-    const groups = { full: [] as Entry[], refresh: [] as Entry[], step: [] as Entry[] };
+    const groups: Record<ForwardPlan['graph'], Entry[]> = {
+      full: [],
+      refresh: [],
+      step: [],
+      prefill: [],
+      extend: [],
+    };
     const plans = new Map<Entry, ForwardPlan>();
     for (const e of this.active) {
       const plan = e.row.plan();
@@ -211,7 +222,7 @@ export class Scheduler {
       groups[plan.graph].push(e);
     }
     let forwardMs = 0;
-    for (const graph of ['full', 'refresh', 'step'] as const) {
+    for (const graph of ['full', 'refresh', 'step', 'prefill', 'extend'] as const) {
       const group = groups[graph];
       if (!group.length) continue;
       const f0 = this.now();
@@ -276,6 +287,24 @@ export class Scheduler {
       out = res.head;
       offsets = rows.map((r) => r.from);
       tokens = batch.rows * batch.length;
+    } else if (graph === 'prefill' || graph === 'extend') {
+      // causal / block-causal: spans against the exact cache (exact-cache.ts)
+      const g = this.requireCacheGraphs();
+      if (!this.forward.decode)
+        throw new GenerationError(`${this.bundle.name}: this runtime has no decoder graph`);
+      this.exactBatches ??= new ExactBatchBuilder(g);
+      const rows = group.map((e) => ({ entry: e, row: e.row, plan: plans.get(e) as ExactPlan }));
+      for (const r of rows) {
+        // allocated at the row's full length by its first exact forward, freed when it ends
+        if (r.row.exactCache) continue;
+        r.row.exactCache = newExactCache(r.row.ids.length, g);
+        this.stats.cacheBytes += exactCacheBytes(r.row.exactCache);
+      }
+      const res = await runExactForward(rows, this.exactBatches, (b) => this.forward.decode!(b), g);
+      out = res.out.head;
+      group = res.order.map((r) => r.entry);
+      offsets = res.order.map((r) => r.plan.headFrom);
+      tokens = res.tokens;
     } else {
       this.stepBatches ??= new StepBatchBuilder(this.requireCacheGraphs());
       const rows = group.map((e) => {
@@ -300,7 +329,7 @@ export class Scheduler {
     this.stats.paddedTokens += tokens;
     this.stats.realTokens += group.reduce((a, e) => {
       const p = plans.get(e)!;
-      return a + (p.graph === 'step' ? p.to - p.from : e.row.length);
+      return a + (p.graph === 'full' || p.graph === 'refresh' ? e.row.length : p.to - p.from);
     }, 0);
     group.forEach((e, r) => {
       try {

@@ -53,7 +53,9 @@ export class DllmTokenizer {
 
     const u2b = new Map<string, number>();
     for (const [b, ch] of bytesToUnicode()) u2b.set(ch, b);
-    const size = Math.max(...Object.values(vocab)) + 1;
+    // a loop, not Math.max(...ids): a 150k-entry spread overflows the call stack (Qwen vocabularies)
+    let size = 0;
+    for (const id of Object.values(vocab)) if (id >= size) size = id + 1;
     this.vocabSize = size;
     this.idBytes = new Array<Uint8Array | null>(size).fill(null);
     this.byteId = new Int32Array(256).fill(-1);

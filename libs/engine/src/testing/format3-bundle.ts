@@ -1,0 +1,35 @@
+/** A format-3 dllm.json as tools/import writes it (tools/import/spec.py), for a Dream-like model. */
+export function dllmJsonV3(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    format_version: 3,
+    name: 'tiny-dream',
+    kind: 'masked-diffusion',
+    family: 'qwen2',
+    source: { path: '/x', architectures: ['DreamModel'], model_type: 'Dream' },
+    vocab_size: 4096,
+    max_length: 256,
+    mask_token_id: 2,
+    eos_token_id: 1,
+    eos_token_ids: [1, 7],
+    pad_token_id: 0,
+    bos_token_id: null,
+    shift_logits: true,
+    attention: { type: 'bidirectional', block_size: null },
+    graphs: { decoder: 'model.onnx' },
+    weights: 'weights.bin',
+    weights_dtype: 'float32',
+    inputs: {},
+    outputs: {
+      top_ids: 'int64',
+      top_probs: 'float32',
+      entropy: 'float32',
+      present_keys: 'float32',
+      present_values: 'float32',
+    },
+    top_k: 8,
+    cache: { layers: 2, heads: 2, head_dim: 16, d_model: 64, halo: 0 },
+    chat_template: 'chat_template.jinja',
+    defaults: { gen_length: 128, block_length: 32, policy: 'threshold', threshold: 0.9 },
+    ...overrides,
+  };
+}
