@@ -14,6 +14,10 @@ export interface WaitOptions {
 /** Reconnects to the progress stream before giving up (the API restarting ends streams). */
 const MAX_RECONNECTS = 10;
 
+/** The bar's line: cli-progress tokens ({duration_formatted} is the elapsed time) and `show`'s payload. */
+export const PROGRESS_FORMAT =
+  ' {bar} {percentage}% | {value}/{total} items | {failed} failed | {tps} tok/s | {status} | {duration_formatted}';
+
 /**
  * Follows a batch over its server-sent progress events until it ends, drawing a progress bar;
  * reconnects when the stream drops. Returns the final batch.
@@ -27,8 +31,7 @@ export async function waitForBatch(
     options.timeoutS !== undefined ? AbortSignal.timeout(options.timeoutS * 1000) : undefined;
   const bar = new SingleBar(
     {
-      format:
-        ' {bar} {percentage}% | {value}/{total} items | {failed} failed | {tps} tok/s | {status} | {elapsed}',
+      format: PROGRESS_FORMAT,
       stream: process.stderr,
       hideCursor: true,
       barsize: 30,
