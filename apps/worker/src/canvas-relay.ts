@@ -1,45 +1,28 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import {
-  CANVAS_FRAME_FIELD,
-  CANVAS_STREAM_LIMITS,
-  canvasStreamKey,
-  type CanvasFrame,
-} from '@dllm/shared';
+import { BatchEventLog, type CanvasFrame } from '@dllm/shared';
 
 /**
- * Appends an item's intermediate canvases to its batch's Redis stream, for the API to relay
- * (GET /v1/batches/:id/canvas). Fire and forget: a lost frame must never slow or fail generation.
+ * Appends an item's intermediate canvases to its batch's event stream, for the API to relay
+ * (GET /v1/batches/:id/canvas, streamed completions). Fire and forget: a lost frame must never
+ * slow or fail generation. Give it the connection the worker's BatchEventLog uses, so a batch's
+ * canvases are in its stream before the item-ended and batch-ended events that follow them.
  */
 export class CanvasRelay {
-  private warned = false;
+  private readonly events: BatchEventLog;
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
-    private readonly log: Logger,
-  ) {}
+    prefix: string,
+    log: Logger,
+  ) {
+    this.events = new BatchEventLog(redis, prefix, undefined, (message, detail) =>
+      log.warn(detail, message),
+    );
+  }
 
   publish(batchId: string, frame: CanvasFrame): void {
-    const key = canvasStreamKey(this.prefix, batchId);
-    this.redis
-      .multi()
-      .xadd(
-        key,
-        'MAXLEN',
-        '~',
-        CANVAS_STREAM_LIMITS.maxFrames,
-        '*',
-        CANVAS_FRAME_FIELD,
-        JSON.stringify(frame),
-      )
-      .expire(key, CANVAS_STREAM_LIMITS.ttlSeconds)
-      .exec()
-      .catch((err: Error) => {
-        if (this.warned) return;
-        this.warned = true; // once per process: a Redis outage would otherwise log every step
-        this.log.warn({ err: err.message, batch_id: batchId }, 'intermediate canvas not relayed');
-      });
+    this.events.canvas(batchId, frame);
   }
 
   close(): void {

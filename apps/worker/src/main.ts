@@ -11,6 +11,7 @@ import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { Engine } from '@dllm/engine';
 import {
+  BatchEventLog,
   BatchProgressRepository,
   dataSourceOptions,
   loadConfig,
@@ -97,10 +98,19 @@ async function main(): Promise<void> {
     );
   }
 
-  const progress = new BatchProgressRepository(dataSource, {
-    maxAttempts: config.ITEM_MAX_ATTEMPTS,
-    poisonRuns: config.ITEM_POISON_RUNS,
-  });
+  // One connection for every append: a batch's canvases reach its stream before its end events.
+  const eventsConnection = new Redis(config.REDIS_URL, { enableOfflineQueue: false });
+  const events = new BatchEventLog(
+    eventsConnection,
+    config.QUEUE_PREFIX,
+    dataSource,
+    (msg, detail) => log.warn(detail, msg),
+  );
+  const progress = new BatchProgressRepository(
+    dataSource,
+    { maxAttempts: config.ITEM_MAX_ATTEMPTS, poisonRuns: config.ITEM_POISON_RUNS },
+    events,
+  );
   const writer = new ResultWriter((outcomes) => progress.finishItems(outcomes), {
     maxRows: config.RESULT_FLUSH_ROWS,
     flushMs: config.RESULT_FLUSH_MS,
@@ -120,11 +130,7 @@ async function main(): Promise<void> {
   });
   const cancels = new CancelWatcher(new Redis(config.REDIS_URL, redisOptions('consumer')));
   await cancels.start();
-  const canvases = new CanvasRelay(
-    new Redis(config.REDIS_URL, { enableOfflineQueue: false }),
-    config.QUEUE_PREFIX,
-    log,
-  );
+  const canvases = new CanvasRelay(eventsConnection, config.QUEUE_PREFIX, log);
   const generator = injectFaults(config.FAULT_INJECTION, engine, log);
   const lane = new IsolationLane();
   // the queue as a producer sees it: waiting chunks for the budget controller, and the repair loop
@@ -176,6 +182,7 @@ async function main(): Promise<void> {
     dataSource,
     queue: repairQueue,
     progress,
+    events,
     log: log.child({ component: 'repair' }),
     onAction: (action, count) => metrics.repairActions.inc({ action }, count),
   });
@@ -253,6 +260,7 @@ async function main(): Promise<void> {
     await interactiveDrained;
     await repair.stop();
     await repairQueue.closeAll();
+    await events.settled(); // the last commits' events, before their connection goes
     await Promise.allSettled([cancels.stop(), engine.close(), dataSource.destroy()]);
     canvases.close();
     connection.disconnect();

@@ -15,6 +15,8 @@ export { BatchItemEntity } from './database/entities/batch-item.entity';
 export { FileEntity, FILE_PURPOSES, type FilePurpose } from './database/entities/file.entity';
 export {
   BatchProgressRepository,
+  type BatchChange,
+  type BatchChangeSink,
   type BatchProgress,
   type ChunkEnding,
   type Claim,
@@ -76,8 +78,18 @@ export {
   type WebhookJobData,
 } from './queue/interactive-queue';
 export {
-  CANVAS_FRAME_FIELD,
-  CANVAS_STREAM_LIMITS,
-  canvasStreamKey,
+  BATCH_EVENTS_LIMITS,
+  batchEventsKey,
+  compareStreamIds,
+  decodeEvent,
+  encodeEvent,
+  endedBatchesKey,
+  eventsEpochKey,
+  type BatchCounts,
+  type BatchEnded,
+  type BatchEvent,
+  type BatchEventType,
   type CanvasFrame,
-} from './queue/canvas-stream';
+  type ItemEnded,
+} from './events/batch-events';
+export { BatchEventLog } from './events/batch-event-log';

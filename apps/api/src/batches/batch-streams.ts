@@ -78,9 +78,9 @@ export class BatchStreams implements BeforeApplicationShutdown {
   }
 
   /**
-   * Server-sent events: `progress` whenever the batch row changes (BatchWatcher rereads every
-   * watched batch once per SSE_POLL_MS, which works whichever API replica the workers' writes
-   * land behind), then `done` with the final state, and the stream ends.
+   * Server-sent events: `progress` whenever the batch row changes (BatchWatcher rereads a
+   * watched batch when its events say it changed, at most once per SSE_POLL_MS), then `done`
+   * with the final state, and the stream ends.
    *
    * Bounded buffering: an event is written only once the previous one left the socket buffer;
    * meanwhile newer states replace the pending one (a client needs the latest, not each). A

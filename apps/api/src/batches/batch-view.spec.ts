@@ -23,6 +23,7 @@ const batch = (over: Partial<BatchEntity> = {}): BatchEntity => ({
   webhookUrl: null,
   webhookEnqueuedAt: null,
   webhookDeliveredAt: null,
+  endedEventAt: null,
   totalCount: 4,
   completedCount: 4,
   failedCount: 0,

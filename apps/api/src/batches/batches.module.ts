@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '../database/database.module';
+import { EventsModule } from '../events/events.module';
 import { FilesModule } from '../files/files.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RedisModule } from '../redis/redis.module';
@@ -23,7 +24,7 @@ import { BatchStatsService } from './stats/batch-stats.service';
 
 // SUBMISSION_RULES comes from the global ModelModule (the served model is read once).
 @Module({
-  imports: [DatabaseModule, RedisModule, MetricsModule, FilesModule],
+  imports: [DatabaseModule, RedisModule, EventsModule, MetricsModule, FilesModule],
   controllers: [BatchesController, BatchRetryController, BatchStatsController, CanvasController],
   providers: [
     BatchesService,

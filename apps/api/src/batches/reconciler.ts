@@ -5,6 +5,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import {
+  BatchEventLog,
   BatchProgressRepository,
   repairLoopFor,
   type Config,
@@ -30,6 +31,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   constructor(
     dataSource: DataSource,
     progress: BatchProgressRepository,
+    events: BatchEventLog,
     @Inject(CHUNK_QUEUE_TOKEN) queue: ChunkQueue,
     metrics: MetricsService,
     @Inject(CONFIG) config: Config,
@@ -39,6 +41,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       dataSource,
       queue,
       progress,
+      events,
       log: logger.child({ component: 'repair' }),
       onAction: (action, count) => metrics.reconcilerActions.inc({ action }, count),
     });

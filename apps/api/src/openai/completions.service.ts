@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  CANVAS_FRAME_FIELD,
-  canvasStreamKey,
+  batchEventsKey,
   TERMINAL_ITEM_STATUSES,
+  type BatchEvent,
   type BatchItemEntity,
   type CanvasFrame,
   type Config,
+  type ItemEnded,
 } from '@dllm/shared';
 import type { Redis } from 'ioredis';
 import type { Principal } from '../auth/principal';
@@ -27,20 +27,26 @@ import {
 import { ApiError } from '../common/api-error';
 import { CONFIG } from '../common/core.module';
 import type { HttpRequest, HttpResponse } from '../common/http';
+import { BatchEventReader } from '../events/batch-event-reader';
 import { REDIS } from '../redis/redis.module';
 import { CompletionStream } from './completion-stream';
 import { InteractiveEnqueuer } from './interactive-enqueuer';
 
-/** How often a waiting request reads its item's outcome (a primary-key read). */
-const OUTCOME_EVERY_MS = 100;
-/** How often a streaming request reads new canvases (a step of the bundled model takes ~10 ms). */
-const FRAMES_EVERY_MS = 40;
+/** How a request's wait ended. */
+type Wait =
+  | { kind: 'ended'; item: ItemEnded }
+  /** its batch ended without an item-ended event here (re-announced): read Postgres */
+  | { kind: 'batch-ended' }
+  | { kind: 'timeout' }
+  | { kind: 'gone' };
 
 /**
  * POST /v1/completions and /v1/chat/completions: the request becomes a one-item batch (origin
  * "interactive", hidden from history) in the interactive queue, which workers take ahead of bulk
- * chunks; the reply waits for its result in Postgres, or streams it (SSE) from the canvases the
- * worker appends to the batch's Redis stream (the same relay as GET /v1/batches/:id/canvas).
+ * chunks. The reply is a fold over the batch's event stream, followed by the process's one event
+ * reader: canvases (streamed as SSE when asked), then item-ended with the result. Should only
+ * the batch's end be heard (an event lost and announced again by the repair loop), the item is
+ * read from Postgres.
  */
 @Injectable()
 export class CompletionsService {
@@ -48,6 +54,7 @@ export class CompletionsService {
     private readonly batches: BatchesService,
     private readonly repository: BatchesRepository,
     private readonly enqueuer: InteractiveEnqueuer,
+    private readonly events: BatchEventReader,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(SUBMISSION_RULES) private readonly rules: SubmissionRules,
     @Inject(CONFIG) private readonly config: Config,
@@ -65,12 +72,26 @@ export class CompletionsService {
     const item = submission.items[0]!;
     const id = randomUUID();
     const started = Date.now();
-    const gone = new AbortController(); // the client went away: stop its row
+    let output: CompletionStream | undefined;
+    const early: CanvasFrame[] = []; // canvases that came before the reply started
+    let settle!: (wait: Wait) => void;
+    const waited = new Promise<Wait>((resolve) => (settle = resolve));
     res.once('close', () => {
-      if (!res.writableFinished) gone.abort();
+      if (!res.writableFinished) settle({ kind: 'gone' }); // the client went away: stop its row
     });
-    const frames = canvasStreamKey(this.config.QUEUE_PREFIX, id);
-    let outcome: BatchItemEntity | undefined;
+    // Watching before the batch exists: its stream is read from the first entry.
+    const unwatch = await this.events.watch(id, '0-0', (event: BatchEvent) => {
+      if (event.type === 'canvas') {
+        if (output) output.canvas(event.frame);
+        else if (stream) early.push(event.frame);
+      } else if (event.type === 'item-ended' && event.item.index === 0) {
+        settle({ kind: 'ended', item: event.item });
+      } else if (event.type === 'batch-ended') settle({ kind: 'batch-ended' });
+    });
+    const deadline = setTimeout(
+      () => settle({ kind: 'timeout' }),
+      this.config.COMPLETION_TIMEOUT_MS,
+    );
     try {
       const { batch } = await this.batches.accept(
         principal,
@@ -83,7 +104,7 @@ export class CompletionsService {
         throw new ApiError(503, 'queue_unavailable', 'the work queue is unavailable; try again');
       }
       const created = Math.floor(batch.createdAt.getTime() / 1000);
-      const output = stream
+      output = stream
         ? new CompletionStream(res, {
             endpoint,
             id: `${endpoint === '/v1/chat/completions' ? 'chatcmpl' : 'cmpl'}-${id}`,
@@ -95,35 +116,27 @@ export class CompletionsService {
           })
         : undefined;
       output?.start();
-      const deadline = started + this.config.COMPLETION_TIMEOUT_MS;
-      let cursor = '0-0';
-      let lastRead = 0;
-      while (!gone.signal.aborted) {
-        if (output) cursor = await this.relayFrames(frames, cursor, output);
-        if (Date.now() - lastRead >= OUTCOME_EVERY_MS) {
-          lastRead = Date.now();
-          const [row] = await this.repository.itemsPage(id, { afterIndex: -1, limit: 1 });
-          if (row && (TERMINAL_ITEM_STATUSES as readonly string[]).includes(row.status)) {
-            outcome = row;
-            break;
-          }
-        }
-        if (Date.now() > deadline) {
-          await this.batches.stop(id);
-          const error = new ApiError(
-            504,
-            'completion_timeout',
-            `no worker finished the request within ${this.config.COMPLETION_TIMEOUT_MS / 1000} s (COMPLETION_TIMEOUT_MS); it was cancelled`,
-          );
-          if (!output) throw error;
-          output.fail(error.code, error.message);
-          return undefined;
-        }
-        await sleep(output ? FRAMES_EVERY_MS : OUTCOME_EVERY_MS);
+      for (const frame of early.splice(0)) output?.canvas(frame);
+      const wait = await waited;
+      if (wait.kind === 'timeout') {
+        await this.batches.stop(id);
+        const error = new ApiError(
+          504,
+          'completion_timeout',
+          `no worker finished the request within ${this.config.COMPLETION_TIMEOUT_MS / 1000} s (COMPLETION_TIMEOUT_MS); it was cancelled`,
+        );
+        if (!output) throw error;
+        output.fail(error.code, error.message);
+        return undefined;
       }
-      if (!outcome) {
+      if (wait.kind === 'gone') {
         await this.batches.stop(id); // client gone: free the row for others
         return undefined;
+      }
+      const outcome = wait.kind === 'ended' ? wait.item : await this.readOutcome(id);
+      if (!outcome) {
+        // announced as ended, yet no ended item in Postgres: nothing to give but an error
+        throw new ApiError(502, 'generation_failed', 'the generation failed: no result was stored');
       }
       req.log?.info(
         { batch_id: id, status: outcome.status, ms: Date.now() - started, stream },
@@ -137,8 +150,8 @@ export class CompletionsService {
       }
       const result = {
         text: outcome.output ?? '',
-        finishReason: outcome.finishReason,
-        promptTokens: outcome.promptTokens ?? 0,
+        finishReason: outcome.finish_reason,
+        promptTokens: outcome.prompt_tokens ?? 0,
         completionTokens: outcome.tokens ?? 0,
       };
       if (output) {
@@ -156,34 +169,23 @@ export class CompletionsService {
         diffusion: {
           steps: outcome.steps,
           seed: outcome.seed,
-          queue_ms: outcome.queueMs,
-          compute_ms: outcome.computeMs,
+          queue_ms: outcome.queue_ms,
+          compute_ms: outcome.compute_ms,
         },
       };
     } finally {
-      // the frames were for this request only
-      if (stream) void this.redis.del(frames).catch(() => undefined);
+      clearTimeout(deadline);
+      unwatch();
+      // the stream was for this request only
+      void this.redis.del(batchEventsKey(this.config.QUEUE_PREFIX, id)).catch(() => undefined);
     }
   }
 
-  /** Passes the canvases the worker appended since `cursor` to the stream; returns the new cursor. */
-  private async relayFrames(
-    key: string,
-    cursor: string,
-    output: CompletionStream,
-  ): Promise<string> {
-    let reply: [string, [string, string[]][]][] | null;
-    try {
-      reply = await this.redis.xread('COUNT', 500, 'STREAMS', key, cursor);
-    } catch {
-      return cursor; // Redis away: canvases are a view, the outcome still comes from Postgres
-    }
-    for (const [entry, fields] of reply?.[0]?.[1] ?? []) {
-      cursor = entry;
-      const at = fields.indexOf(CANVAS_FRAME_FIELD);
-      if (at >= 0) output.canvas(JSON.parse(fields[at + 1]!) as CanvasFrame);
-    }
-    return cursor;
+  /** The request's one item as Postgres has it, when it has ended. */
+  private async readOutcome(id: string): Promise<ItemEnded | undefined> {
+    const [row] = await this.repository.itemsPage(id, { afterIndex: -1, limit: 1 });
+    if (!row || !(TERMINAL_ITEM_STATUSES as readonly string[]).includes(row.status)) return;
+    return fromRow(row);
   }
 
   /** The request as a one-item submission, or a 400 naming each bad field. */
@@ -242,7 +244,7 @@ export class CompletionsService {
     };
   }
 
-  private failure(item: BatchItemEntity): ApiError {
+  private failure(item: ItemEnded): ApiError {
     if (item.status === 'failed') {
       return new ApiError(
         502,
@@ -256,4 +258,20 @@ export class CompletionsService {
       `the request ended as ${item.status} before it ran`,
     );
   }
+}
+
+function fromRow(row: BatchItemEntity): ItemEnded {
+  return {
+    index: row.index,
+    status: row.status as ItemEnded['status'],
+    finish_reason: row.finishReason,
+    steps: row.steps,
+    tokens: row.tokens,
+    prompt_tokens: row.promptTokens,
+    queue_ms: row.queueMs,
+    compute_ms: row.computeMs,
+    seed: row.seed,
+    error: row.error,
+    output: row.output,
+  };
 }

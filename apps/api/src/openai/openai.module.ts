@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { BatchesModule } from '../batches/batches.module';
 import { CONFIG } from '../common/core.module';
 import { DatabaseModule } from '../database/database.module';
+import { EventsModule } from '../events/events.module';
 import { RedisModule } from '../redis/redis.module';
 import { CompletionsController } from './completions.controller';
 import { CompletionsService } from './completions.service';
@@ -13,7 +14,7 @@ import { ModelsController } from './models.controller';
 
 /** OpenAI's /v1/models and the synchronous /v1/completions, /v1/chat/completions. */
 @Module({
-  imports: [DatabaseModule, RedisModule, BatchesModule],
+  imports: [DatabaseModule, RedisModule, EventsModule, BatchesModule],
   controllers: [ModelsController, CompletionsController],
   providers: [
     CompletionsService,

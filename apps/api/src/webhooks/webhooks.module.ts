@@ -5,12 +5,13 @@ import { Redis } from 'ioredis';
 import { BatchesModule } from '../batches/batches.module';
 import { CONFIG } from '../common/core.module';
 import { DatabaseModule } from '../database/database.module';
+import { EventsModule } from '../events/events.module';
 import { WebhookDelivery } from './webhook-delivery';
 import { WEBHOOK_QUEUE_TOKEN, WebhookDispatcher } from './webhook-dispatcher';
 
 /** Completion webhooks: queued from Postgres, delivered signed with retries (WEBHOOK_*). */
 @Module({
-  imports: [DatabaseModule, BatchesModule],
+  imports: [DatabaseModule, EventsModule, BatchesModule],
   providers: [
     WebhookDispatcher,
     WebhookDelivery,

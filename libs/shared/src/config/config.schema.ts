@@ -213,7 +213,17 @@ export const configSchema = z.object({
     .int()
     .min(50)
     .default(500)
-    .describe('How often a progress stream (GET /v1/batches/:id/events) rereads its batch.'),
+    .describe(
+      'Least time between two rereads of a batch that progress streams watch (each reread follows an event).',
+    ),
+  EVENTS_BLOCK_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(10_000)
+    .describe(
+      "Longest wait of the API's one blocking read of batch events (XREAD BLOCK) before it reads again.",
+    ),
   DASHBOARD_DIR: z
     .string()
     .min(1)

@@ -1,7 +1,12 @@
 import type { DataSource, QueryRunner } from 'typeorm';
 import { FAILURE_REASONS, failureMessage, type FailureReason } from './failure-reasons';
 import { inTransaction, queryRows, rows } from './sql';
-import { isTerminalBatchStatus, type BatchStatus, type TerminalItemStatus } from './statuses';
+import {
+  isTerminalBatchStatus,
+  type BatchOrigin,
+  type BatchStatus,
+  type TerminalItemStatus,
+} from './statuses';
 import { toStorableText } from './storable-text';
 
 /** How one item ended, as the worker (or cancel / expiry) reports it. */
@@ -66,6 +71,21 @@ export interface BatchProgress {
   closed: boolean;
 }
 
+/** What one committed transaction changed in one batch: the input of the live event path. */
+export interface BatchChange {
+  progress: BatchProgress;
+  origin: BatchOrigin;
+  /** the status before the transaction (a change that did not end the batch is announced too) */
+  statusBefore: BatchStatus;
+  /** the items this transaction ended (a replayed result is not among them) */
+  ended: ItemOutcome[];
+}
+
+/** Told after each commit what it changed (BatchEventLog appends it to the batches' streams). */
+export interface BatchChangeSink {
+  committed(changes: readonly BatchChange[]): void;
+}
+
 /** An item handed to a worker by claimItems. */
 export interface ClaimedItem {
   index: number;
@@ -91,6 +111,7 @@ export interface Claim {
 interface BatchRow {
   id: string;
   status: BatchStatus;
+  origin: BatchOrigin;
   model: string;
   created_at: Date;
   expired: boolean;
@@ -116,7 +137,23 @@ export class BatchProgressRepository {
   constructor(
     private readonly dataSource: DataSource,
     readonly limits: ItemLimits = { maxAttempts: 10, poisonRuns: 2 },
+    /** hears every commit's changes (none: the events are left to the repair loop) */
+    private readonly sink?: BatchChangeSink,
   ) {}
+
+  /**
+   * One transaction whose batch changes (collected by applyOutcomes and the status updates) are
+   * told to the sink once it committed, never before: a reader of an event finds it in Postgres.
+   */
+  private async committing<T>(
+    work: (runner: QueryRunner, changes: BatchChange[]) => Promise<T>,
+  ): Promise<T> {
+    const changes: BatchChange[] = [];
+    const result = await inTransaction(this.dataSource, (runner) => work(runner, changes));
+    const told = changes.filter((c) => c.ended.length > 0 || c.progress.status !== c.statusBefore);
+    if (told.length > 0) this.sink?.committed(told);
+    return result;
+  }
 
   /**
    * Records how items ended (batched: any number of items of any batches). Idempotent: items
@@ -131,12 +168,12 @@ export class BatchProgressRepository {
       byBatch.set(outcome.batchId, items);
     }
     if (byBatch.size === 0) return [];
-    return inTransaction(this.dataSource, async (runner) => {
+    return this.committing(async (runner, changes) => {
       const locked = await this.lockBatches(runner, [...byBatch.keys()]);
       const progress: BatchProgress[] = [];
       for (const batch of locked) {
         const items = [...byBatch.get(batch.id)!.values()].sort((a, b) => a.index - b.index);
-        progress.push(await this.applyOutcomes(runner, batch, items));
+        progress.push(await this.applyOutcomes(runner, batch, items, changes));
       }
       return progress;
     });
@@ -154,7 +191,7 @@ export class BatchProgressRepository {
     lastIndex: number,
     workerId: string,
   ): Promise<Claim | null> {
-    return inTransaction(this.dataSource, async (runner) => {
+    return this.committing(async (runner, changes) => {
       const [batch] = await this.lockBatches(runner, [batchId]);
       if (!batch) return null;
       const claim: Claim = {
@@ -176,11 +213,12 @@ export class BatchProgressRepository {
           runner,
           batch,
           open.map(({ index }) => ({ batchId, index, status })),
+          changes,
         );
         return { ...claim, status: after.status };
       }
       const overLimit = await this.overLimitOutcomes(runner, batchId, firstIndex, lastIndex);
-      if (overLimit.length > 0) await this.applyOutcomes(runner, batch, overLimit);
+      if (overLimit.length > 0) await this.applyOutcomes(runner, batch, overLimit, changes);
       const items = await rows<{
         index: number;
         custom_id: string;
@@ -205,6 +243,13 @@ export class BatchProgressRepository {
           `UPDATE batches SET status = 'in_progress', in_progress_at = coalesce(in_progress_at, now())
            WHERE id = $1`,
           [batchId],
+        );
+        noteChange(
+          changes,
+          progressOf({ ...batch, status: 'in_progress' }, 0, false),
+          batch.origin,
+          batch.status,
+          [],
         );
         status = 'in_progress';
       }
@@ -253,7 +298,7 @@ export class BatchProgressRepository {
     lastIndex: number,
     ending: ChunkEnding,
   ): Promise<{ progress: BatchProgress | null; stillOpen: number }> {
-    return inTransaction(this.dataSource, async (runner) => {
+    return this.committing(async (runner, changes) => {
       const [batch] = await this.lockBatches(runner, [batchId]);
       if (!batch) return { progress: null, stillOpen: 0 };
       const open = await rows<{ index: number; status: string }>(
@@ -282,7 +327,7 @@ export class BatchProgressRepository {
       } else {
         outcomes = await this.overLimitOutcomes(runner, batchId, firstIndex, lastIndex);
       }
-      const progress = await this.applyOutcomes(runner, batch, outcomes);
+      const progress = await this.applyOutcomes(runner, batch, outcomes, changes);
       return { progress, stillOpen: open.length - progress.written };
     });
   }
@@ -325,7 +370,7 @@ export class BatchProgressRepository {
    * a batch already ended or cancelling is returned unchanged.
    */
   async cancelBatch(batchId: string): Promise<BatchProgress | null> {
-    return inTransaction(this.dataSource, async (runner) => {
+    return this.committing(async (runner, changes) => {
       const [batch] = await this.lockBatches(runner, [batchId]);
       if (!batch) return null;
       if (batch.status === 'cancelling' || isTerminalBatchStatus(batch.status)) {
@@ -335,8 +380,13 @@ export class BatchProgressRepository {
         `UPDATE batches SET status = 'cancelling', cancelling_at = now() WHERE id = $1`,
         [batchId],
       );
+      const before = batch.status;
       batch.status = 'cancelling';
-      return this.endQueuedItems(runner, batch, 'cancelled');
+      const after = await this.endQueuedItems(runner, batch, 'cancelled', changes);
+      // the cancel itself is news even when no queued item ended with it
+      const change = changes.find((c) => c.progress.batchId === batchId);
+      if (change) change.statusBefore = before;
+      return after;
     });
   }
 
@@ -346,13 +396,13 @@ export class BatchProgressRepository {
    * (unchanged when it is not open or not yet due).
    */
   async expireBatch(batchId: string): Promise<BatchProgress | null> {
-    return inTransaction(this.dataSource, async (runner) => {
+    return this.committing(async (runner, changes) => {
       const [batch] = await this.lockBatches(runner, [batchId]);
       if (!batch) return null;
       if (!batch.expired || !['queued', 'in_progress'].includes(batch.status)) {
         return progressOf(batch, 0, false);
       }
-      return this.endQueuedItems(runner, batch, 'expired');
+      return this.endQueuedItems(runner, batch, 'expired', changes);
     });
   }
 
@@ -360,6 +410,7 @@ export class BatchProgressRepository {
     runner: QueryRunner,
     batch: BatchRow,
     status: 'cancelled' | 'expired',
+    changes: BatchChange[],
   ): Promise<BatchProgress> {
     const queued = await rows<{ index: number }>(
       runner,
@@ -370,6 +421,7 @@ export class BatchProgressRepository {
       runner,
       batch,
       queued.map(({ index }) => ({ batchId: batch.id, index, status })),
+      changes,
     );
   }
 
@@ -377,7 +429,7 @@ export class BatchProgressRepository {
   private async lockBatches(runner: QueryRunner, ids: string[]): Promise<BatchRow[]> {
     return rows<BatchRow>(
       runner,
-      `SELECT id, status, model, created_at, expires_at <= now() AS expired, total_count,
+      `SELECT id, status, origin, model, created_at, expires_at <= now() AS expired, total_count,
               completed_count, failed_count, cancelled_count, expired_count
        FROM batches WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
       [ids],
@@ -389,14 +441,15 @@ export class BatchProgressRepository {
     runner: QueryRunner,
     batch: BatchRow,
     items: readonly Omit<ItemOutcome, 'batchId'>[],
+    changes: BatchChange[],
   ): Promise<BatchProgress> {
-    if (items.length === 0) return this.closeIfDone(runner, batch, 0);
+    if (items.length === 0) return this.closeIfDone(runner, batch, 0, [], changes);
     const col = <K extends Exclude<keyof ItemOutcome, 'batchId'>>(key: K) =>
       items.map((i) => i[key] ?? null);
     // One generated NUL must not fail the whole write: text goes in storable (U+FFFD for it).
     const text = (key: 'output' | 'error') =>
       items.map((i) => (typeof i[key] === 'string' ? toStorableText(i[key]) : null));
-    const [after] = await rows<BatchRow & { written: number }>(
+    const [after] = await rows<BatchRow & { written: number; ended_indexes: number[] }>(
       runner,
       `WITH outcome AS (
          SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
@@ -417,7 +470,7 @@ export class BatchProgressRepository {
              finished_at = now()
          FROM outcome o
          WHERE i.batch_id = $1 AND i.index = o.index AND i.status NOT IN ${TERMINAL_ITEMS}
-         RETURNING i.status, i.steps, i.tokens, i.prompt_tokens, i.queue_ms, i.compute_ms
+         RETURNING i.index, i.status, i.steps, i.tokens, i.prompt_tokens, i.queue_ms, i.compute_ms
        ),
        delta AS (
          SELECT count(*)::int AS written,
@@ -431,7 +484,8 @@ export class BatchProgressRepository {
                 coalesce(sum(steps), 0) AS forwards,
                 coalesce(sum(queue_ms) FILTER (WHERE steps IS NOT NULL), 0) AS queue_ms,
                 coalesce(sum(compute_ms) FILTER (WHERE steps IS NOT NULL), 0) AS compute_ms,
-                count(*) FILTER (WHERE steps IS NOT NULL)::int AS timed
+                count(*) FILTER (WHERE steps IS NOT NULL)::int AS timed,
+                coalesce(array_agg(index), '{}') AS ended_indexes
          FROM ended
        )
        UPDATE batches b
@@ -452,9 +506,9 @@ export class BatchProgressRepository {
                                  THEN coalesce(b.in_progress_at, now()) ELSE b.in_progress_at END
        FROM delta d
        WHERE b.id = $1
-       RETURNING b.id, b.status, b.model, b.created_at, b.expires_at <= now() AS expired,
+       RETURNING b.id, b.status, b.origin, b.model, b.created_at, b.expires_at <= now() AS expired,
                  b.total_count, b.completed_count, b.failed_count, b.cancelled_count,
-                 b.expired_count, d.written`,
+                 b.expired_count, d.written, d.ended_indexes`,
       [
         batch.id,
         col('index'),
@@ -476,7 +530,18 @@ export class BatchProgressRepository {
         col('appliedMaxSteps'),
       ],
     );
-    return this.closeIfDone(runner, after!, after!.written);
+    const endedNow = new Set(after!.ended_indexes);
+    const ended = items
+      .filter((i) => endedNow.has(i.index))
+      .map((i) => ({ ...i, batchId: batch.id }));
+    return this.closeIfDone(
+      runner,
+      { ...after!, status: batch.status },
+      after!.written,
+      ended,
+      changes,
+      after!.status,
+    );
   }
 
   /**
@@ -485,13 +550,19 @@ export class BatchProgressRepository {
    */
   private async closeIfDone(
     runner: QueryRunner,
-    batch: BatchRow,
+    before: BatchRow,
     written: number,
+    ended: ItemOutcome[],
+    changes: BatchChange[],
+    statusNow: BatchStatus = before.status,
   ): Promise<BatchProgress> {
-    const ended =
+    const batch = { ...before, status: statusNow };
+    const record = (progress: BatchProgress) =>
+      noteChange(changes, progress, before.origin, before.status, ended);
+    const endedCount =
       batch.completed_count + batch.failed_count + batch.cancelled_count + batch.expired_count;
-    if (ended < batch.total_count || isTerminalBatchStatus(batch.status)) {
-      return progressOf(batch, written, false);
+    if (endedCount < batch.total_count || isTerminalBatchStatus(batch.status)) {
+      return record(progressOf(batch, written, false));
     }
     const status: BatchStatus =
       batch.status === 'cancelling'
@@ -506,8 +577,24 @@ export class BatchProgressRepository {
       batch.id,
       status,
     ]);
-    return progressOf({ ...batch, status }, written, true);
+    return record(progressOf({ ...batch, status }, written, true));
   }
+}
+
+/** Adds what a write did to a batch to the transaction's changes (one entry per batch). */
+function noteChange(
+  changes: BatchChange[],
+  progress: BatchProgress,
+  origin: BatchOrigin,
+  statusBefore: BatchStatus,
+  ended: ItemOutcome[],
+): BatchProgress {
+  const earlier = changes.find((c) => c.progress.batchId === progress.batchId);
+  if (earlier) {
+    earlier.progress = progress;
+    earlier.ended.push(...ended);
+  } else changes.push({ progress, origin, statusBefore, ended: [...ended] });
+  return progress;
 }
 
 function progressOf(batch: BatchRow, written: number, closed: boolean): BatchProgress {

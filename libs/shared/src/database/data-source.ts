@@ -10,6 +10,7 @@ import { OpenAiSurface1781000100000 } from './migrations/1781000100000-openai-su
 import { ItemProvider1782000000000 } from './migrations/1782000000000-item-provider';
 import { RepairState1783000000000 } from './migrations/1783000000000-repair-state';
 import { ItemBudget1784000000000 } from './migrations/1784000000000-item-budget';
+import { EndedEvent1785500000000 } from './migrations/1785500000000-ended-event';
 
 export const ENTITIES = [ApiKeyEntity, BatchEntity, BatchItemEntity, FileEntity];
 
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   ItemProvider1782000000000,
   RepairState1783000000000,
   ItemBudget1784000000000,
+  EndedEvent1785500000000,
 ];
 
 /** TypeORM options for both apps and the migrate command. The schema only changes by migration. */

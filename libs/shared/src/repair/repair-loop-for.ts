@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config/config.schema';
 import type { BatchProgressRepository } from '../database/batch-progress.repository';
+import type { BatchEventLog } from '../events/batch-event-log';
 import { chunkJobOptions, type OwnedQueue } from '../queue/chunk-queue';
 import { RepairLoop, type RepairAction } from './repair-loop';
 
@@ -12,6 +13,8 @@ export function repairLoopFor(
     dataSource: DataSource;
     queue: OwnedQueue;
     progress: BatchProgressRepository;
+    /** announces ended batches whose end event was lost (see BatchEventLog.rederiveEnded) */
+    events?: Pick<BatchEventLog, 'rederiveEnded'>;
     log: Logger;
     onAction?: (action: RepairAction, count: number) => void;
   },

@@ -10,6 +10,7 @@ import {
   type OwnedQueue,
 } from '../queue/chunk-queue';
 import { enqueueBatch } from '../queue/enqueue-batch';
+import type { BatchEventLog } from '../events/batch-event-log';
 import { chunkStates, type ChunkState } from './chunk-states';
 import { LeaderLease } from './leader-lease';
 
@@ -23,6 +24,8 @@ export type RepairAction =
   | 'requeued'
   /** items ended by the repair loop: cancelled, expired, or failed with a reason */
   | 'ended'
+  /** ended batches whose batch-ended event was appended again (lost, or never appended) */
+  | 'announced'
   /** batches whose not-started items expired at their deadline */
   | 'expired';
 
@@ -31,6 +34,8 @@ export interface RepairOptions {
   /** producer-side queue; the leader also reads job states through its connection */
   queue: OwnedQueue;
   progress: Pick<BatchProgressRepository, 'endChunk' | 'expireBatch'>;
+  /** re-derives the ended events an outage or a Redis flush lost (none: not this loop's job) */
+  events?: Pick<BatchEventLog, 'rederiveEnded'>;
   databaseUrl: string;
   /** names the leader lock: one leader per deployment (QUEUE_PREFIX) and database */
   leaseName: string;
@@ -54,6 +59,7 @@ export interface PassReport {
   requeued: number;
   ended: number;
   expired: number;
+  announced: number;
 }
 
 interface OpenBatch {
@@ -74,7 +80,9 @@ interface OpenBatch {
  *   id, after its items past the attempt limits fail with their reason (poison, attempts_exhausted);
  * - a cancelling batch's chunks that no worker holds are cancelled; a batch past its deadline
  *   has its unheld items expired (not started) or failed as no_worker (started, worker gone);
- * - a batch committed but never enqueued is enqueued.
+ * - a batch committed but never enqueued is enqueued;
+ * - an ended batch whose batch-ended event never reached Redis, or was lost with a flush, is
+ *   announced again (the live event path's consumers hear it then).
  * It needs no event to act, so it catches up after any outage, whoever was listening then.
  * Runs in every API and worker process; only the lease holder acts.
  */
@@ -114,20 +122,28 @@ export class RepairLoop {
   }
 
   private async pass(): Promise<PassReport> {
-    const report: PassReport = { leader: false, enqueued: 0, requeued: 0, ended: 0, expired: 0 };
+    const report: PassReport = {
+      leader: false,
+      enqueued: 0,
+      requeued: 0,
+      ended: 0,
+      expired: 0,
+      announced: 0,
+    };
     if (!(await this.lease.acquire())) return report;
     report.leader = true;
     try {
       await this.enqueueStranded(report);
       await this.expireOverdue(report);
       await this.repairChunks(report);
+      report.announced = (await this.opts.events?.rederiveEnded()) ?? 0;
     } catch (error) {
       this.opts.log.error({ err: (error as Error).message }, 'repair pass failed');
     }
-    for (const action of ['enqueued', 'requeued', 'ended', 'expired'] as const) {
+    for (const action of ['enqueued', 'requeued', 'ended', 'expired', 'announced'] as const) {
       if (report[action] > 0) this.opts.onAction?.(action, report[action]);
     }
-    if (report.enqueued + report.requeued + report.ended + report.expired > 0) {
+    if (report.enqueued + report.requeued + report.ended + report.expired + report.announced > 0) {
       this.opts.log.info(report, 'repair pass acted');
     }
     return report;

@@ -1,30 +1,31 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import {
-  CANVAS_FRAME_FIELD,
-  canvasStreamKey,
+  batchEventsKey,
+  decodeEvent,
   isTerminalBatchStatus,
   type BatchEntity,
+  type BatchEvent,
   type Config,
 } from '@dllm/shared';
 import type { Redis } from 'ioredis';
 import { CONFIG } from '../../common/core.module';
 import type { HttpRequest, HttpResponse } from '../../common/http';
+import { BatchEventReader } from '../../events/batch-event-reader';
 import { REDIS } from '../../redis/redis.module';
 import { batchView } from '../batch-view';
 import { BatchesRepository } from '../batches.repository';
 
-/** How often the stream is read while it has nothing new: a step of the bundled model takes ~10 ms. */
-const READ_EVERY_MS = 100;
+/** Entries per read while replaying the stream of a batch that already ended. */
 const FRAMES_PER_READ = 500;
-/** Frames still in flight from the worker when the batch row says it ended. */
-const SETTLE_MS = 300;
 const HEARTBEAT_MS = 15_000;
 
 /**
  * Server-sent events of a batch's intermediate canvases: a `canvas` event per frame the workers
  * appended (items with intermediate_every > 0), then `done` with the batch once it ended.
  * Event ids are stream ids: a client that reconnects with Last-Event-ID continues where it was.
+ * A live batch is followed through the process's one event reader (its batch-ended event comes
+ * after every canvas in the stream); a batch that already ended is replayed from Redis and
+ * closed from Postgres.
  */
 @Injectable()
 export class CanvasStream implements BeforeApplicationShutdown {
@@ -32,6 +33,7 @@ export class CanvasStream implements BeforeApplicationShutdown {
 
   constructor(
     private readonly batches: BatchesRepository,
+    private readonly events: BatchEventReader,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
@@ -52,45 +54,31 @@ export class CanvasStream implements BeforeApplicationShutdown {
       closed.abort();
       this.open.delete(closed);
     });
-
-    const key = canvasStreamKey(this.config.QUEUE_PREFIX, batch.id);
     const lastEventId = req.headers['last-event-id'];
-    let cursor =
+    const cursor =
       typeof lastEventId === 'string' && /^\d+-\d+$/.test(lastEventId) ? lastEventId : '0-0';
     let lastWrite = Date.now();
-    let lastStatusCheck = 0;
-    let endedAt: number | null = null;
-    let current: BatchEntity = batch;
+    const write = (chunk: string) => {
+      if (closed.signal.aborted) return;
+      res.write(chunk);
+      lastWrite = Date.now();
+    };
+    const canvas = (id: string, event: BatchEvent) => {
+      if (event.type === 'canvas') {
+        write(`id: ${id}\nevent: canvas\ndata: ${JSON.stringify(event.frame)}\n\n`);
+      }
+    };
+    const done = (ended: BatchEntity) =>
+      write(`event: done\ndata: ${JSON.stringify(batchView(ended))}\n\n`);
+    const heartbeat = setInterval(() => {
+      if (Date.now() - lastWrite >= HEARTBEAT_MS) write(': keep-alive\n\n');
+    }, HEARTBEAT_MS);
     try {
-      while (!closed.signal.aborted) {
-        const reply = await this.redis.xread('COUNT', FRAMES_PER_READ, 'STREAMS', key, cursor);
-        const entries = reply?.[0]?.[1] ?? [];
-        let chunk = '';
-        for (const [id, fields] of entries) {
-          const at = fields.indexOf(CANVAS_FRAME_FIELD);
-          if (at >= 0) chunk += `id: ${id}\nevent: canvas\ndata: ${fields[at + 1]}\n\n`;
-          cursor = id;
-        }
-        if (chunk) {
-          res.write(chunk);
-          lastWrite = Date.now();
-        }
-        if (entries.length === FRAMES_PER_READ) continue; // more waiting: read on at once
-
-        if (endedAt !== null && Date.now() - endedAt >= SETTLE_MS) {
-          res.write(`event: done\ndata: ${JSON.stringify(batchView(current))}\n\n`);
-          break;
-        }
-        if (endedAt === null && Date.now() - lastStatusCheck >= this.config.SSE_POLL_MS) {
-          lastStatusCheck = Date.now();
-          current = (await this.batches.findOwned(batch.id, batch.tenant)) ?? current;
-          if (isTerminalBatchStatus(current.status)) endedAt = Date.now();
-        }
-        if (Date.now() - lastWrite >= HEARTBEAT_MS) {
-          res.write(': keep-alive\n\n');
-          lastWrite = Date.now();
-        }
-        await sleep(READ_EVERY_MS, undefined, { signal: closed.signal });
+      if (isTerminalBatchStatus(batch.status)) {
+        await this.replay(batch.id, cursor, canvas, closed.signal);
+        done(batch);
+      } else {
+        await this.follow(batch, cursor, canvas, done, closed.signal);
       }
     } catch (error) {
       if (!closed.signal.aborted) {
@@ -99,11 +87,64 @@ export class CanvasStream implements BeforeApplicationShutdown {
           { err: (error as Error).message, batch_id: batch.id },
           'canvas stream failed',
         );
-        res.write(
+        write(
           `event: error\ndata: ${JSON.stringify({ message: 'the canvas stream is unavailable (Redis)' })}\n\n`,
         );
       }
+    } finally {
+      clearInterval(heartbeat);
     }
     res.end();
+  }
+
+  /** Live: every event after `cursor` as it comes, until batch-ended (or the client leaves). */
+  private async follow(
+    batch: BatchEntity,
+    cursor: string,
+    canvas: (id: string, event: BatchEvent) => void,
+    done: (ended: BatchEntity) => void,
+    closed: AbortSignal,
+  ): Promise<void> {
+    let ended: (() => void) | undefined;
+    const finished = new Promise<void>((resolve) => {
+      ended = resolve;
+      closed.addEventListener('abort', () => resolve(), { once: true });
+    });
+    let closing = false;
+    const stop = await this.events.watch(batch.id, cursor, (event, id) => {
+      canvas(id, event);
+      if (event.type !== 'batch-ended' || closing) return;
+      closing = true;
+      void this.batches
+        .findOwned(batch.id, batch.tenant)
+        .then((now) => done(now ?? batch))
+        .catch(() => done(batch))
+        .finally(() => ended?.());
+    });
+    try {
+      await finished;
+    } finally {
+      stop();
+    }
+  }
+
+  /** A batch that has ended: its stream's remaining frames after `cursor`, page by page. */
+  private async replay(
+    batchId: string,
+    cursor: string,
+    canvas: (id: string, event: BatchEvent) => void,
+    closed: AbortSignal,
+  ): Promise<void> {
+    const key = batchEventsKey(this.config.QUEUE_PREFIX, batchId);
+    let after = cursor;
+    while (!closed.aborted) {
+      const entries = await this.redis.xrange(key, `(${after}`, '+', 'COUNT', FRAMES_PER_READ);
+      for (const [id, fields] of entries) {
+        const decoded = decodeEvent(fields);
+        if (decoded) canvas(id, decoded.event);
+        after = id;
+      }
+      if (entries.length < FRAMES_PER_READ) return;
+    }
   }
 }

@@ -144,4 +144,8 @@ export class BatchEntity {
 
   @Column({ name: 'webhook_delivered_at', type: 'timestamptz', nullable: true })
   webhookDeliveredAt!: Date | null;
+
+  /** Its batch-ended event was appended to Redis (null on an ended batch: the repair loop will). */
+  @Column({ name: 'ended_event_at', type: 'timestamptz', nullable: true })
+  endedEventAt!: Date | null;
 }
