@@ -42,8 +42,9 @@ class StandInBuilder:
     """Writes placeholder graph files and the fragment graph_builder.build_decoder documents; can fail
     part-way, after writing, to prove no partial bundle survives."""
 
-    def __init__(self, fail: bool = False):
+    def __init__(self, fail: bool = False, echo: dict | None = None):
         self.fail = fail
+        self.echo = echo or {}  # fields the real builder also returns (e.g. attention)
         self.loaded = []
 
     def build_decoder(self, spec, weights, out_dir, dtype, top_k, write_weights):
@@ -61,6 +62,7 @@ class StandInBuilder:
             "outputs": {n: "..." for n in ("top_ids", "top_probs", "entropy", "present_keys", "present_values")},
             "top_k": top_k,
             "cache": {"layers": spec.n_layers, "heads": spec.n_kv_heads, "head_dim": spec.head_dim, "d_model": spec.d_model, "halo": 0},
+            **self.echo,
         }
 
 
@@ -151,6 +153,18 @@ class ImportCli(unittest.TestCase):
         code, err = self.run_in_process(StandInBuilder(fail=True))
         self.assertEqual(code, 1)
         self.assertIn("RuntimeError: builder failed half-way", err)
+        self.assertEqual(os.listdir(self.models), [])
+
+    def test_a_builder_may_echo_what_the_importer_decided_but_not_contradict_it(self):
+        dream_folder(self.src)
+        same = {"attention": {"type": "bidirectional", "block_size": None}}
+        code, err = self.run_in_process(StandInBuilder(echo=same))
+        self.assertEqual(code, 0, err)
+        shutil.rmtree(self.out)
+        other = {"attention": {"type": "causal", "block_size": None}}
+        code, err = self.run_in_process(StandInBuilder(echo=other))
+        self.assertEqual(code, 1)
+        self.assertIn("returned fields the importer owns: ['attention']", err)
         self.assertEqual(os.listdir(self.models), [])
 
     def test_a_good_import_writes_a_bundle_the_engine_loads(self):
