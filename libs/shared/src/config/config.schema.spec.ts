@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       JOB_BACKOFF_MS: 2000,
       RECONCILE_INTERVAL_MS: 5000,
       ENQUEUE_GRACE_MS: 10_000,
+      EVENTS_BLOCK_MS: 10_000,
       SSE_POLL_MS: 500,
       DASHBOARD_DIR: 'dist/web',
       WORKER_CONCURRENCY: 0,
