@@ -91,7 +91,8 @@ export class BatchEventReader implements OnApplicationBootstrap, OnApplicationSh
    */
   async watch(
     batchId: string,
-    from: string | 'now',
+    /** a stream id to read after, or 'now' (the stream's current end) */
+    from: string,
     listener: BatchEventListener,
   ): Promise<() => void> {
     const cursor =
@@ -138,7 +139,7 @@ export class BatchEventReader implements OnApplicationBootstrap, OnApplicationSh
     while (!this.stopped) {
       try {
         if (this.connection.status === 'wait') await this.connection.connect();
-        this.clientId ??= (await this.connection.client('ID')) as number;
+        this.clientId ??= await this.connection.client('ID');
         this.endedCursor ??=
           (await this.connection.xrevrange(this.endedKey, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
         const keys = [this.endedKey];

@@ -5,7 +5,7 @@ import type {
   BatchChangeSink,
   ItemOutcome,
 } from '../database/batch-progress.repository';
-import type { BatchOrigin, BatchStatus, TerminalItemStatus } from '../database/statuses';
+import type { BatchOrigin, BatchStatus } from '../database/statuses';
 import { toStorableText } from '../database/storable-text';
 import {
   BATCH_EVENTS_LIMITS,
@@ -196,7 +196,7 @@ export class BatchEventLog implements BatchChangeSink {
 function itemEnded(o: ItemOutcome, withOutput: boolean): ItemEnded {
   return {
     index: o.index,
-    status: o.status as TerminalItemStatus,
+    status: o.status,
     finish_reason: o.finishReason ?? null,
     steps: o.steps ?? null,
     tokens: o.tokens ?? null,
