@@ -90,6 +90,7 @@ export class BatchesController {
     const request = await readBatchRequest(
       req,
       this.config.API_BODY_LIMIT_MB * 2 ** 20,
+      this.config.JSON_MAX_DEPTH,
       idempotencyKey,
     );
     // The body decides the door: an OpenAI create names an input file, a native batch has items.

@@ -169,6 +169,13 @@ export const configSchema = z.object({
     .max(1024)
     .default(64)
     .describe('Largest request body the API reads, in MiB (100,000 short items take about 15).'),
+  JSON_MAX_DEPTH: z.coerce
+    .number()
+    .int()
+    .min(8)
+    .max(1000)
+    .default(64)
+    .describe('Deepest nesting of arrays and objects a JSON body or JSONL line may have (400 past it).'),
   DEFAULT_COMPLETION_WINDOW: z.coerce
     .number()
     .int()

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { openAiTask, type LineBodyRest } from './openai-request';
 import { Problems } from './problems';
 import { schemasFor } from './schemas-for';
+import { firstTooDeep, tooDeepMessage } from '../../common/json-depth';
 import {
   isPlainObject,
   ItemBuilder,
@@ -95,6 +96,15 @@ export function parseJsonlSubmission(
     const source = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
     if (source.trim() === '') return;
     const at: Location = { line: lineNo };
+    const tooDeep = firstTooDeep(source, rules.maxJsonDepth);
+    if (tooDeep >= 0) {
+      problems.add({
+        ...at,
+        field: '(line)',
+        message: tooDeepMessage(rules.maxJsonDepth, tooDeep),
+      });
+      return;
+    }
     let raw: unknown;
     try {
       raw = JSON.parse(source);

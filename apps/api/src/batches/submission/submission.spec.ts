@@ -12,6 +12,7 @@ const tokenizer = DllmTokenizer.fromFile(
 
 const rules: SubmissionRules = {
   maxItems: 10,
+  maxJsonDepth: 64,
   defaultCompletionWindow: 86_400,
   maxCompletionWindow: 7 * 86_400,
   webhookAllowedUrls: ['https://hooks.example.com/dllm/'],
