@@ -232,6 +232,10 @@ async function main(): Promise<void> {
       metrics.steps.set(s.steps);
       metrics.forwardSeconds.set(s.forwardMs / 1000);
       metrics.stepSeconds.set(s.stepMs / 1000);
+      for (const [graph, calls] of Object.entries(s.forwards)) {
+        metrics.graphCalls.set({ graph }, calls);
+        metrics.graphRows.set({ graph }, s.rowsByGraph[graph as keyof typeof s.rowsByGraph]);
+      }
     },
     config.HEALTH_PROBE_TIMEOUT_MS,
   );
