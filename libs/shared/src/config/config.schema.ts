@@ -199,7 +199,9 @@ export const configSchema = z.object({
     .min(8)
     .max(1000)
     .default(64)
-    .describe('Deepest nesting of arrays and objects a JSON body or JSONL line may have (400 past it).'),
+    .describe(
+      'Deepest nesting of arrays and objects a JSON body or JSONL line may have (400 past it).',
+    ),
   DEFAULT_COMPLETION_WINDOW: z.coerce
     .number()
     .int()
