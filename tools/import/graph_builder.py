@@ -65,11 +65,11 @@ class ExternalWeights:
         self.file = open(path, "wb") if write else None
 
     def add(self, name: str, array: np.ndarray) -> TensorProto:
-        array = np.ascontiguousarray(array)
         pad = -self.offset % ALIGN
-        if self.file:
+        if self.file:  # without a file the array is never made contiguous (a zero-strided view stays free)
+            array = np.ascontiguousarray(array)
             self.file.write(b"\0" * pad)
-            self.file.write(array.tobytes())
+            self.file.write(array.reshape(-1).view(np.uint8).data)  # the array's own buffer: no bytes copy
         self.offset += pad
         t = TensorProto()
         t.name = name

@@ -13,6 +13,7 @@ export const submissionRulesProvider: Provider = {
   inject: [CONFIG, SERVED_MODEL],
   useFactory: (config: Config, model: ServedModel): SubmissionRules => ({
     maxItems: config.MAX_BATCH_ITEMS,
+    maxJsonDepth: config.JSON_MAX_DEPTH,
     defaultCompletionWindow: config.DEFAULT_COMPLETION_WINDOW,
     maxCompletionWindow: config.MAX_COMPLETION_WINDOW,
     webhookAllowedUrls: config.WEBHOOK_ALLOWED_URLS,

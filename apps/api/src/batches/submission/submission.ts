@@ -34,6 +34,8 @@ export interface Submission {
 /** What a submission is checked against (configuration and the served model). */
 export interface SubmissionRules {
   maxItems: number;
+  /** deepest nesting a JSON body or JSONL line may have (JSON_MAX_DEPTH) */
+  maxJsonDepth: number;
   defaultCompletionWindow: number;
   maxCompletionWindow: number;
   /** URL prefixes a batch's webhook_url may start with (empty: webhooks are off) */
