@@ -7,12 +7,12 @@ import 'reflect-metadata';
 import { hostname } from 'node:os';
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { Engine } from '@dllm/engine';
 import {
   BatchEventLog,
   BatchProgressRepository,
+  createProcessLogger,
   dataSourceOptions,
   loadConfig,
   openChunkQueue,
@@ -37,7 +37,7 @@ import { ResultWriter } from './result-writer';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = pino({ level: config.LOG_LEVEL, base: { service: 'worker' } });
+  const log = createProcessLogger('worker', config.LOG_LEVEL);
   const workerId = config.WORKER_ID ?? `${hostname()}:${process.pid}`;
   const metrics = new WorkerMetrics();
   // replaced by the real shutdown once everything it stops exists
@@ -232,6 +232,10 @@ async function main(): Promise<void> {
       metrics.steps.set(s.steps);
       metrics.forwardSeconds.set(s.forwardMs / 1000);
       metrics.stepSeconds.set(s.stepMs / 1000);
+      for (const [graph, calls] of Object.entries(s.forwards)) {
+        metrics.graphCalls.set({ graph }, calls);
+        metrics.graphRows.set({ graph }, s.rowsByGraph[graph as keyof typeof s.rowsByGraph]);
+      }
     },
     config.HEALTH_PROBE_TIMEOUT_MS,
   );

@@ -61,7 +61,7 @@ export async function readBatchRequest(
 function bodyKind(req: HttpRequest): 'json' | 'jsonl' {
   const { type, charset } = mediaType(req);
   const expected =
-    'send application/json (items inline) or application/x-ndjson (OpenAI batch lines)';
+    'send application/json (items inline) or application/x-ndjson (OpenAI batch lines or native items)';
   if (type === undefined)
     throw new ApiError(415, 'unsupported_media_type', `missing Content-Type: ${expected}`);
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {

@@ -58,7 +58,8 @@ export class BatchesController {
     summary: 'Submit a batch',
     description:
       'JSON: `{model?, params?, metadata?, completion_window?, webhook_url?, items: [{custom_id, prompt | prefix + suffix, params?}]}`. ' +
-      'JSONL (`application/x-ndjson`): one OpenAI batch line per request, `url` "/v1/completions" or "/v1/chat/completions"; ' +
+      'JSONL (`application/x-ndjson`): one OpenAI batch line per request, `url` "/v1/completions" or "/v1/chat/completions", ' +
+      'or one native item per line as `dllm generate` reads them (`{custom_id, prompt | prefix + suffix, params?, ...parameters}`; the format is told by the first line); ' +
       'batch options then go in the query (`completion_window`, `metadata[key]=value`, `webhook_url`). ' +
       'OpenAI: `{input_file_id, endpoint, completion_window, metadata?}` makes a batch of an uploaded file, shown as an OpenAI batch object. ' +
       'Everything is validated before anything is accepted: a 400 lists each problem by item index or line.',

@@ -8,7 +8,7 @@ describe('loadConfig', () => {
       API_PORT: 8080,
       WORKER_METRICS_PORT: 9464,
       REDIS_URL: 'redis://127.0.0.1:6379',
-      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/dllm',
       MODEL_DIR: 'models/dllm-code-small',
       ENGINE_EXECUTION_PROVIDERS: ['cpu'],
       ENGINE_REQUIRE_GPU: false,

@@ -93,8 +93,10 @@ export const configSchema = z.object({
     .describe('Redis holding the BullMQ queues.'),
   DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/ })
-    .default('postgres://postgres@127.0.0.1:5432/postgres')
-    .describe('Postgres holding batches, items and results.'),
+    .default('postgres://postgres@127.0.0.1:5432/dllm')
+    .describe(
+      'Postgres holding batches, items and results (scripts/ensure-services.sh creates its database).',
+    ),
   MODEL_DIR: z
     .string()
     .min(1)
