@@ -13,6 +13,10 @@ describe('loadConfig', () => {
       ENGINE_EXECUTION_PROVIDERS: ['cpu'],
       ENGINE_REQUIRE_GPU: false,
       ENGINE_INTRA_OP_THREADS: 0,
+      // unset: the engine's measured defaults
+      ENGINE_INTRA_OP_SPINNING: undefined,
+      ENGINE_REFRESH_HOLD_STEPS: undefined,
+      ENGINE_REFRESH_MIN_ROWS: undefined,
       // unset: the engine picks the default of the provider it runs on
       ENGINE_MAX_BATCH_ROWS: undefined,
       ENGINE_MAX_BATCH_TOKENS: undefined,

@@ -122,6 +122,28 @@ export const configSchema = z.object({
     .min(0)
     .default(0)
     .describe('onnxruntime intra-op threads per session; 0 lets the runtime choose.'),
+  ENGINE_INTRA_OP_SPINNING: z
+    .stringbool()
+    .optional()
+    .describe(
+      "Whether onnxruntime's idle intra-op threads spin between runs; unset: the engine default (off: the engine's three sessions' spinners slow each other, bench:scheduling-ab).",
+    ),
+  ENGINE_REFRESH_HOLD_STEPS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'Steps a row due a cache refresh may wait so rows whose blocks end close together share one refresh call (0: never wait); unset: the engine default.',
+    ),
+  ENGINE_REFRESH_MIN_ROWS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'A refresh call goes ahead without waiting once this many rows are due one; unset: the engine default.',
+    ),
   ENGINE_MAX_BATCH_ROWS: z.coerce
     .number()
     .int()
