@@ -395,6 +395,15 @@ export const configSchema = z.object({
   MAX_SSE_STREAMS: count(0, 16).describe(
     'Open progress streams (GET /v1/batches/:id/events) per API key, per API process; 0 = no limit.',
   ),
+  MAX_CANVAS_STREAMS: count(0, 4).describe(
+    'Open canvas streams (GET /v1/batches/:id/canvas) per API key, per API process; 0 = no limit.',
+  ),
+  MAX_CONCURRENT_COMPLETIONS: count(0, 16).describe(
+    'Sync completions (/v1/completions, /v1/chat/completions) one API key may have waiting at once, per API process; 0 = no limit.',
+  ),
+  CANVAS_BUFFER_KB: count(16, 1024).describe(
+    'Canvas frames a stream may hold for a reader that is not taking them, in KiB; past it the stream is closed (resume with Last-Event-ID).',
+  ),
   SSE_HEARTBEAT_MS: count(1000, 15_000).describe(
     'An idle progress stream sends a comment this often, so proxies keep it open.',
   ),
