@@ -4,7 +4,12 @@ import { ProgressBar } from '../components/progress-bar';
 import { StatusBadge } from '../components/status-badge';
 import { fmt } from '../format';
 import { href, navigate, type Route } from '../router';
-import { BATCH_STATUSES, TERMINAL, type Batch, type Page } from '../types';
+import {
+  BATCH_STATUSES,
+  isTerminalBatchStatus,
+  type BatchView as Batch,
+  type Page,
+} from '@dllm/contract';
 
 /** The API's history filters, kept in the URL (#/?status=...&model=...) so a view can be shared. */
 interface Filters {
@@ -81,7 +86,7 @@ export function History({ route }: { route: Route }) {
             : page.data,
         );
         setCursor((old) => old ?? page.next_cursor ?? null);
-        return page.data.some((b) => !TERMINAL.includes(b.status));
+        return page.data.some((b) => !isTerminalBatchStatus(b.status));
       } catch (err) {
         if (!stop) setError(err instanceof ApiError ? err.message : String(err));
         return false;
