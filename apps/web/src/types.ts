@@ -9,6 +9,8 @@ export interface Batch {
   completion_window: number;
   retry_of: string | null;
   retried_by: string | null;
+  /** the uploaded file a batch was made from (OpenAI input_file_id), else null */
+  input_file_id: string | null;
   request_counts: {
     total: number;
     completed: number;
