@@ -27,7 +27,13 @@ import { type ItemOutcome, pairedDeltaCi, summarize, tokenMatches } from '../too
 import { PythonParser } from '../tools/eval/python-parser';
 import { seededRandom } from '../tools/eval/random';
 import { listSourceFiles, sampleWindows, type Window } from '../tools/eval/windows';
-import { withEngineBenchOptions, intOption as int } from './lib/cli-options';
+import {
+  engineTuning,
+  type EngineTuning,
+  withEngineBenchOptions,
+  withEngineTuningOptions,
+  intOption as int,
+} from './lib/cli-options';
 import { callMix } from './lib/call-mix';
 import { round } from './lib/matmul-peak';
 import { median, progress } from './lib/timing';
@@ -77,7 +83,7 @@ export const SETTINGS: Setting[] = [
 ];
 const MAX_ACCURACY_DROP = 1;
 
-const program = withEngineBenchOptions(new Command('bench:speed'))
+const program = withEngineTuningOptions(withEngineBenchOptions(new Command('bench:speed')))
   .description(
     'vanilla vs cached and adaptive decoding: tokens/s, forwards per token, accuracy, parse rate',
   )
@@ -94,7 +100,7 @@ const program = withEngineBenchOptions(new Command('bench:speed'))
     'only settings whose label contains one of these (comma-separated); vanilla always runs',
   );
 
-interface Options {
+interface Options extends EngineTuning {
   json?: string;
   model: string;
   lengths: string;
@@ -146,6 +152,7 @@ async function main(): Promise<void> {
     modelDir,
     maxBatchRows: o.maxBatchRows,
     intraOpThreads: o.threads,
+    ...engineTuning(o),
     onWarning: progress,
   });
   const report: unknown[] = [];

@@ -1,5 +1,6 @@
 import {
   Engine,
+  type EngineOptions,
   parseGenerationParams,
   type EngineStats,
   type GenerationParamsInput,
@@ -57,6 +58,8 @@ export interface PolicyPoint {
 export interface ScenarioOptions {
   modelDir: string;
   intraOpThreads: number;
+  /** scheduler/runtime knobs (unset fields: the engine's defaults) */
+  tuning?: Pick<EngineOptions, 'refreshHoldSteps' | 'refreshMinRows' | 'intraOpSpinning'>;
   maxBatchRows: number;
   prompts: string[];
   genLength: number;
@@ -77,6 +80,7 @@ export async function measurePolicies(
     modelDir: opts.modelDir,
     intraOpThreads: opts.intraOpThreads,
     maxBatchRows: opts.maxBatchRows,
+    ...opts.tuning,
     onWarning: progress,
   });
   const points: PolicyPoint[] = [];
