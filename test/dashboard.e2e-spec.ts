@@ -1,3 +1,4 @@
+import type { BatchView as Batch } from '@dllm/contract';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,12 +12,6 @@ import { startWorker, waitFor, type WorkerHandle } from './support/worker-proces
 // The web dashboard at /ui in a real headless Chromium, against the real API (Postgres, Redis) and a
 // worker process with the bundled model. Screenshots go to test-artifacts/screenshots/.
 jest.setTimeout(240_000);
-
-interface Batch {
-  id: string;
-  status: string;
-  request_counts: { total: number; completed: number; failed: number };
-}
 
 describe('web dashboard (/ui) in Chromium', () => {
   let api: ApiHarness;

@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import { fmt } from '../format';
-import type { BatchStats, Histogram } from '../types';
+import type { BatchStats, Histogram } from '@dllm/contract';
 import { axis, barsPath, Chart, COLORS } from './chart';
 
 const stepped = uPlot.paths.stepped!({ align: 1 });

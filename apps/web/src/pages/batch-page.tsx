@@ -12,7 +12,13 @@ import { UserText } from '../components/user-text';
 import { fmt } from '../format';
 import { href, navigate } from '../router';
 import { session } from '../session';
-import { TERMINAL, type Batch, type BatchStats, type Item, type Page } from '../types';
+import {
+  isTerminalBatchStatus,
+  type BatchStats,
+  type BatchView as Batch,
+  type ItemView as Item,
+  type Page,
+} from '@dllm/contract';
 
 const PREVIEW_ROWS = 20;
 /** Charts and the preview are re-read at most this often while progress events arrive. */
@@ -67,7 +73,7 @@ export function BatchPage({ id }: { id: string }) {
       .then(async (b) => {
         setBatch(b);
         refresh(true);
-        if (TERMINAL.includes(b.status)) return;
+        if (isTerminalBatchStatus(b.status)) return;
         setLive(true);
         await api.follow(
           `/v1/batches/${id}/events`,
@@ -158,8 +164,8 @@ export function BatchPage({ id }: { id: string }) {
   if (!batch) return <div class="page muted">Loading…</div>;
 
   const c = batch.request_counts;
-  const open = !TERMINAL.includes(batch.status) && batch.status !== 'cancelling';
-  const retryable = TERMINAL.includes(batch.status) && c.failed + c.expired > 0;
+  const open = !isTerminalBatchStatus(batch.status) && batch.status !== 'cancelling';
+  const retryable = isTerminalBatchStatus(batch.status) && c.failed + c.expired > 0;
   const ended = c.completed + c.failed + c.expired + c.cancelled;
 
   return (
@@ -234,7 +240,7 @@ export function BatchPage({ id }: { id: string }) {
           {error}
         </div>
       )}
-      {notice && !TERMINAL.includes(batch.status) && <div class="alert alert-info">{notice}</div>}
+      {notice && !isTerminalBatchStatus(batch.status) && <div class="alert alert-info">{notice}</div>}
 
       <section class="card progress-card">
         <div class="progress-head">
@@ -264,7 +270,7 @@ export function BatchPage({ id }: { id: string }) {
       <section class="card">
         <h2>Throughput over time</h2>
         {stats ? (
-          <ThroughputChart stats={stats} ended={TERMINAL.includes(batch.status)} />
+          <ThroughputChart stats={stats} ended={isTerminalBatchStatus(batch.status)} />
         ) : (
           <div class="chart-empty">Loading…</div>
         )}
