@@ -45,11 +45,13 @@ describe('repair loop (real Redis and Postgres)', () => {
       BATCH_CHUNK_SIZE: '4',
       ...overrides,
     });
-    const queue = openChunkQueue(c);
-    queues.push(queue);
     const loop = repairLoopFor(c, {
       dataSource,
-      queue,
+      queueFor: (model) => {
+        const queue = openChunkQueue(c, model);
+        queues.push(queue);
+        return queue;
+      },
       progress: new BatchProgressRepository(dataSource, {
         maxAttempts: c.ITEM_MAX_ATTEMPTS,
         poisonRuns: c.ITEM_POISON_RUNS,

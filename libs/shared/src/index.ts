@@ -4,6 +4,7 @@ export {
   ConfigError,
   EXECUTION_PROVIDERS,
   type Config,
+  type ModelEntry,
 } from './config/config.schema';
 export { configTable } from './config/config-table';
 
@@ -50,6 +51,7 @@ export {
   chunkJobId,
   chunkJobOptions,
   chunkJobs,
+  chunkQueueName,
   chunkWorkerOptions,
   openChunkQueue,
   openChunkWorker,
@@ -58,6 +60,7 @@ export {
   type ChunkJobData,
   type OwnedQueue,
 } from './queue/chunk-queue';
+export { ChunkQueues } from './queue/chunk-queues';
 export { enqueueBatch } from './queue/enqueue-batch';
 export { chunkStates, type ChunkState, type ChunkStatus } from './repair/chunk-states';
 export { LeaderLease } from './repair/leader-lease';
@@ -70,6 +73,7 @@ export {
 export { repairLoopFor } from './repair/repair-loop-for';
 export {
   INTERACTIVE_QUEUE,
+  interactiveQueueName,
   INTERACTIVE_JOB,
   INTERACTIVE_JOB_OPTIONS,
   WEBHOOK_QUEUE,
