@@ -37,10 +37,8 @@ async function main(): Promise<void> {
 
   const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
   // the models this worker serves, by the catalog the API reads too (MODEL_DIR, MODELS)
-  const served = pickModels(
-    readModelCatalog(config.MODEL_DIR, config.MODELS),
-    config.WORKER_MODELS,
-  );
+  const catalog = readModelCatalog(config.MODEL_DIR, config.MODELS);
+  const served = pickModels(catalog, config.WORKER_MODELS);
 
   // One connection for every append: a batch's canvases reach its stream before its end events.
   const eventsConnection = new Redis(config.REDIS_URL, { enableOfflineQueue: false });
@@ -97,7 +95,11 @@ async function main(): Promise<void> {
 
   // Any process may lead the repair loop; workers take part so repair goes on while the API is down.
   // It repairs every model's queue, not only the ones this worker serves.
-  const repairQueues = new ChunkQueues(config, 'producer');
+  const repairQueues = new ChunkQueues(
+    config,
+    catalog.map((m) => m.name),
+    'producer',
+  );
   const repair = repairLoopFor(config, {
     dataSource,
     queueFor: (model) => repairQueues.for(model),
@@ -119,9 +121,7 @@ async function main(): Promise<void> {
           const { state, lastError } = lane.engine.health();
           if (state !== 'ready') {
             return Promise.reject(
-              new Error(
-                `engine of ${lane.model.name} ${state}${lastError ? ` (${lastError})` : ''}`,
-              ),
+              new Error(`engine ${state} (${lane.model.name}${lastError ? `: ${lastError}` : ''})`),
             );
           }
         }

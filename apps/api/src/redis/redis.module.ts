@@ -2,6 +2,7 @@ import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { ChunkQueues, type Config } from '@dllm/shared';
 import { Redis } from 'ioredis';
 import { CONFIG } from '../common/core.module';
+import { MODEL_CATALOG, type ModelCatalog } from '../model/served-model';
 
 /** Plain Redis client: readiness pings and cancel notices (pub/sub publish). */
 export const REDIS = Symbol('REDIS');
@@ -20,9 +21,14 @@ export const CHUNK_QUEUES = Symbol('CHUNK_QUEUES');
     },
     {
       provide: CHUNK_QUEUES,
-      inject: [CONFIG],
+      inject: [CONFIG, MODEL_CATALOG],
       // fails fast while Redis is away (see redisOptions): the repair loop enqueues later
-      useFactory: (config: Config) => new ChunkQueues(config, 'producer'),
+      useFactory: (config: Config, models: ModelCatalog) =>
+        new ChunkQueues(
+          config,
+          models.map((m) => m.name),
+          'producer',
+        ),
     },
   ],
   exports: [REDIS, CHUNK_QUEUES],
