@@ -6,27 +6,29 @@
 # No `# syntax=` line: the builder's own Dockerfile frontend is enough, and naming one makes BuildKit pull it.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-FROM ${NODE_IMAGE} AS build
+# One `npm ci` for both the build and the runtime's production dependencies (a second one would fetch
+# and unpack the ~290 MB onnxruntime-node package again); layers from the lockfile up, sources last.
+# Only this platform's onnxruntime-node binaries are kept (the package ships darwin, win32 and
+# linux/arm64 too: ~240 MB that no stage needs).
+FROM ${NODE_IMAGE} AS deps
 # onnxruntime-node's postinstall fetches CUDA libraries from outside the npm registry; the CPU stages skip it
 # (an environment setting: npm warns that the checkout's .npmrc form will stop working).
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+COPY scripts/prune-onnxruntime-binaries.sh scripts/prune-dev-dependencies.sh scripts/
+RUN npm ci --no-audit --no-fund && npm cache clean --force \
+ && sh scripts/prune-onnxruntime-binaries.sh node_modules/onnxruntime-node
+
+FROM deps AS build
 COPY tsconfig.json nest-cli.json ./
 COPY apps apps
 COPY libs libs
 RUN npx nest build api && npx nest build worker && npx tsx apps/web/build.ts
 
-# Production dependencies only (no tsx, TypeScript, esbuild: the images run the compiled build), and
-# only this platform's onnxruntime-node binaries (the package ships darwin, win32 and linux/arm64 too).
-FROM ${NODE_IMAGE} AS prod-deps
-ENV ONNXRUNTIME_NODE_INSTALL=skip
-WORKDIR /app
-COPY package.json package-lock.json ./
-COPY scripts/prune-onnxruntime-binaries.sh scripts/
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
- && sh scripts/prune-onnxruntime-binaries.sh node_modules/onnxruntime-node
+# Production dependencies only (no tsx, TypeScript, esbuild: the images run the compiled build).
+FROM deps AS prod-deps
+RUN sh scripts/prune-dev-dependencies.sh
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production MODEL_DIR=/app/models/dllm-code-small

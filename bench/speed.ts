@@ -28,6 +28,7 @@ import { PythonParser } from '../tools/eval/python-parser';
 import { seededRandom } from '../tools/eval/random';
 import { listSourceFiles, sampleWindows, type Window } from '../tools/eval/windows';
 import { withEngineBenchOptions, intOption as int } from './lib/cli-options';
+import { callMix } from './lib/call-mix';
 import { round } from './lib/matmul-peak';
 import { median, progress } from './lib/timing';
 
@@ -117,6 +118,8 @@ interface Timed {
   tokensPerS: number[];
   /** engine counters over the timed runs */
   forwards: { full: number; refresh: number; step: number };
+  /** rows carried by those calls, per graph */
+  rows: { full: number; refresh: number; step: number };
   rowForwards: number;
   tokens: number;
 }
@@ -263,6 +266,7 @@ function record(
   const t = into.get(s) ?? {
     tokensPerS: [],
     forwards: { full: 0, refresh: 0, step: 0 },
+    rows: { full: 0, refresh: 0, step: 0 },
     rowForwards: 0,
     tokens: 0,
   };
@@ -270,8 +274,10 @@ function record(
   t.tokensPerS.push(tokens / (ms / 1000));
   t.tokens += tokens;
   t.rowForwards += results.reduce((a, r) => a + r.steps, 0);
-  for (const g of ['full', 'refresh', 'step'] as const)
+  for (const g of ['full', 'refresh', 'step'] as const) {
     t.forwards[g] += after.forwards[g] - before.forwards[g];
+    t.rows[g] += after.rowsByGraph[g] - before.rowsByGraph[g];
+  }
   into.set(s, t);
 }
 
@@ -343,6 +349,8 @@ function summarizeLength(
       graph_calls_per_round: Object.fromEntries(
         Object.entries(sat.forwards).map(([g, n]) => [g, round(n / o.rounds, 1)]),
       ),
+      saturated_call_mix: callMix(sat.forwards, sat.rows, o.rounds),
+      batch1_call_mix: callMix(one.forwards, one.rows, o.rounds),
       saturated_tokens_per_s: spread(sat.tokensPerS),
       batch1_tokens_per_s: spread(one.tokensPerS),
       saturated_speedup: round(

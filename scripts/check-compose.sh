@@ -39,8 +39,11 @@ for want in 'USER node' 'npx-cli.js /usr/local/bin/npx'; do
   grep -qF -- "$want" <<<"$gpu_stage" || { echo "Dockerfile: the gpu target lacks '$want'" >&2; exit 1; }
 done
 runtime_stage=$(sed -n '/ AS runtime$/,/^FROM /p' Dockerfile)
-grep -qF 'prune-onnxruntime-binaries.sh' <<<"$(sed -n '/ AS prod-deps$/,/^FROM /p' Dockerfile)" \
+cpu_stages=$(sed -n '1,/ AS runtime$/p' Dockerfile)
+grep -qF 'prune-onnxruntime-binaries.sh node_modules/onnxruntime-node' <<<"$cpu_stages" \
   || { echo "Dockerfile: the CPU image keeps every platform's onnxruntime-node binaries" >&2; exit 1; }
+grep -qF 'RUN sh scripts/prune-dev-dependencies.sh' <<<"$(sed -n '/ AS prod-deps$/,/^FROM /p' Dockerfile)" \
+  || { echo "Dockerfile: the CPU image keeps the devDependencies" >&2; exit 1; }
 grep -q 'USER node' <<<"$runtime_stage" || { echo "Dockerfile: the runtime stage runs as root" >&2; exit 1; }
 resolved=$(env -u API_BIND -u WORKER_METRICS_PORT "${compose[@]}" --profile gpu config)
 for svc in worker worker-gpu; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure Redis (127.0.0.1:6379) and Postgres (127.0.0.1:5432, database "test") are up,
-# installing them from Debian packages when missing. Safe to run repeatedly.
+# Makes sure Redis (127.0.0.1:6379) and Postgres (127.0.0.1:5432) are up, installing them from
+# Debian packages when missing, and that the database DATABASE_URL names exists (default "dllm",
+# the config schema's default, so `npm run migrate` and the services find it). Safe to run repeatedly.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -46,7 +47,16 @@ if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
 fi
 echo "    $(pg_isready -h 127.0.0.1 -p 5432)"
 
-if [ "$(as_postgres psql -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'")" != 1 ]; then
-  echo "==> creating database test"
-  as_postgres createdb test
+# The database name: DATABASE_URL's path without a query (this script only serves the local server).
+database=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dllm}
+database=${database%%\?*}
+database=${database##*/}
+if ! [[ $database =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+  echo "error: database name '$database' (from DATABASE_URL) is not a plain identifier" >&2
+  exit 1
 fi
+if [ "$(as_postgres psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$database'")" != 1 ]; then
+  echo "==> creating database $database"
+  as_postgres createdb "$database"
+fi
+echo "    database $database ready"

@@ -376,7 +376,7 @@ cases.push([
 cases.push([
   'JSON nested 100,000 deep',
   postJson(`{"items":${'['.repeat(100_000)}${']'.repeat(100_000)}}`),
-  /not valid JSON|items|Maximum/,
+  /deeper than the 64-level limit \(JSON_MAX_DEPTH\)/,
 ]);
 cases.push([
   'an item with 1,000 unknown fields',
@@ -513,5 +513,95 @@ describe(`${cases.length} malformed requests`, () => {
     );
     expect(grown).toBeLessThan(128);
     expect((await http('GET', '/healthz')).status).toBe(200);
+  });
+});
+
+/**
+ * Nesting bombs of 1 to 10 MB on every door JSON comes in by, before and after auth: each gets a
+ * 4xx (a 400 naming JSON_MAX_DEPTH where the body is within the route's size cap), and nothing
+ * reaches the log at error level. A NUL at the bottom makes the storable-text walk look all the
+ * way down, as it would for a hostile body.
+ */
+describe('deeply nested JSON', () => {
+  let api: ApiHarness;
+  const logged: string[] = [];
+  const nest = (bytes: number, leaf = '"\\u0000"') => {
+    const depth = Math.floor((bytes - leaf.length) / 2);
+    return `${'['.repeat(depth)}${leaf}${']'.repeat(depth)}`;
+  };
+  const SIZES_MB = [1, 4, 10];
+
+  beforeAll(async () => {
+    api = await ApiHarness.start(
+      { API_BODY_LIMIT_MB: '16', RATE_LIMIT_REQUESTS: '0', MAX_CONCURRENT_UPLOADS: '0' },
+      { write: (l: string) => void logged.push(l) },
+    );
+    key = await api.keyFor('nested');
+    const server = api.app.getHttpServer() as Server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  const refused = (answer: Answer, withinCap: boolean) => {
+    expect(answer.status).toBeGreaterThanOrEqual(400);
+    expect(answer.status).toBeLessThan(500);
+    if (withinCap) expect(answer.text).toMatch(/deeper than the 64-level limit \(JSON_MAX_DEPTH\)/);
+  };
+  const lineWith = (prompt: string) =>
+    `{"custom_id":"a","method":"POST","url":"/v1/completions","body":{"prompt":"x","stop":${prompt}}}`;
+
+  it.each(SIZES_MB)(
+    '%i MB before auth (a small-JSON route) and on sync completions',
+    async (mb) => {
+      const body = `{"tenant":${nest(mb * 2 ** 20 * 0.9)}}`;
+      const json = { 'Content-Type': 'application/json' };
+      refused(
+        await http('POST', '/v1/admin/api-keys', body, { ...json, Authorization: 'Bearer x' }),
+        mb === 1,
+      );
+      refused(
+        await http('POST', '/v1/completions', `{"prompt":${nest(mb * 2 ** 20 * 0.9)}}`, json),
+        mb === 1,
+      );
+    },
+  );
+
+  it.each(SIZES_MB)('%i MB as a JSON batch, a JSONL line and an OpenAI input file', async (mb) => {
+    const deep = nest(mb * 2 ** 20);
+    const batch = `{"items":[{"custom_id":"a","prompt":"x","params":{"stop":${deep}}}]}`;
+    refused(await http('POST', '/v1/batches', batch, { 'Content-Type': 'application/json' }), true);
+    const jsonlAnswer = await http('POST', '/v1/batches', lineWith(deep), {
+      'Content-Type': 'application/x-ndjson',
+    });
+    refused(jsonlAnswer, true);
+    expect(jsonlAnswer.text).toMatch(/"line":1/);
+    const file = await api.http
+      .post('/v1/files')
+      .set('Authorization', `Bearer ${key}`)
+      .field('purpose', 'batch')
+      .attach('file', Buffer.from(`${lineWith('"ok"')}\n${lineWith(deep)}\n`), 'deep.jsonl')
+      .expect(200);
+    const create = JSON.stringify({
+      input_file_id: (file.body as { id: string }).id,
+      endpoint: '/v1/completions',
+      completion_window: '24h',
+    });
+    const fromFile = await http('POST', '/v1/batches', create, {
+      'Content-Type': 'application/json',
+    });
+    refused(fromFile, true);
+    expect(fromFile.text).toMatch(/"line":2/);
+  });
+
+  it('nests within the limit are still accepted, and nothing was logged at error level', async () => {
+    const ok = `{"items":[{"custom_id":"a","prompt":"x","params":{"stop":["\\n\\n"]}}],"metadata":{"a":"b"}}`;
+    const answer = await http('POST', '/v1/batches', ok, { 'Content-Type': 'application/json' });
+    expect([answer.status, answer.text]).toEqual([201, expect.any(String)]);
+    const errors = logged.filter((l) => (JSON.parse(l) as { level: number }).level >= 50);
+    expect(errors).toEqual([]);
   });
 });

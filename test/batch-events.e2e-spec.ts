@@ -1,6 +1,14 @@
-import { BatchProgressRepository, type ItemOutcome } from '@dllm/shared';
+import {
+  BatchProgressRepository,
+  batchEventsKey,
+  endedBatchesKey,
+  eventsEpochKey,
+  type ItemOutcome,
+} from '@dllm/shared';
 import { Reconciler } from '../apps/api/src/batches/reconciler';
+import { BatchWatcher } from '../apps/api/src/batches/batch-watcher';
 import { ApiHarness, jsonBatch } from './support/api-harness';
+import { waitFor } from './support/wait-for';
 
 /**
  * The live event path's promise: events make streams fast, Postgres keeps them right. A client
@@ -64,5 +72,63 @@ describe('live event path: Postgres stays the truth', () => {
     await silent().finishItems([completed(id, 0)]);
     expect((await api.app.get(Reconciler).runOnce()).announced).toBeGreaterThanOrEqual(1);
     expect((await api.app.get(Reconciler).runOnce()).announced).toBe(0);
+  });
+
+  /**
+   * Opens the progress stream of `id` and waits until the API watches it; `ended` settles with
+   * the response once the stream ends.
+   */
+  const openStream = async (id: string) => {
+    const watcher = api.app.get(BatchWatcher);
+    const before = watcher.streams;
+    const ended = get(`/v1/batches/${id}/events`).then((r) => r);
+    await waitFor('the stream to be watched', async () => watcher.streams > before, 10_000, 20);
+    return { ended };
+  };
+
+  it('a stream open when the end event is lost ends once the repair loop announces it', async () => {
+    const id = await submit(1);
+    await api.progress.claimItems(id, 0, 0, 'w1');
+    const { ended } = await openStream(id);
+    await silent().finishItems([completed(id, 0)]);
+    expect((await api.app.get(Reconciler).runOnce()).announced).toBeGreaterThanOrEqual(1);
+    expect((await ended).text).toMatch(/event: done\ndata: .*"status":"completed"/);
+  });
+
+  it('two streams on one batch both hear its end', async () => {
+    const id = await submit(1);
+    await api.progress.claimItems(id, 0, 0, 'w1');
+    const first = await openStream(id);
+    const second = await openStream(id);
+    await api.progress.finishItems([completed(id, 0)]);
+    for (const { ended } of [first, second]) {
+      expect((await ended).text).toMatch(/event: done\ndata: .*"status":"completed"/);
+    }
+  });
+
+  it('after a Redis flush the repair loop announces again the batches that ended', async () => {
+    const id = await submit(1);
+    await api.progress.claimItems(id, 0, 0, 'w1');
+    await api.progress.finishItems([completed(id, 0)]);
+    const announced = async () =>
+      (
+        await api.dataSource.query<{ at: Date | null }[]>(
+          'SELECT ended_event_at AS at FROM batches WHERE id = $1',
+          [id],
+        )
+      )[0]?.at;
+    await waitFor('the end to be announced', announced, 10_000, 20);
+    await api.app.get(Reconciler).runOnce(); // the epoch key exists: Redis holds what was appended
+    // the flush, of this deployment's keys only (Redis is shared with other tests)
+    const prefix = api.config.QUEUE_PREFIX;
+    await api.redis.del(
+      eventsEpochKey(prefix),
+      endedBatchesKey(prefix),
+      batchEventsKey(prefix, id),
+    );
+    expect((await api.app.get(Reconciler).runOnce()).announced).toBeGreaterThanOrEqual(1);
+    const ends = await api.redis.xrange(endedBatchesKey(prefix), '-', '+');
+    expect(ends.some(([, fields]) => fields.includes(id))).toBe(true);
+    expect(await api.redis.xlen(batchEventsKey(prefix, id))).toBeGreaterThan(0);
   });
 });

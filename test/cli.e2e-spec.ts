@@ -116,6 +116,54 @@ describe('dllm (CLI) against the API and a worker', () => {
     expect(status.stdout).toMatch(/metadata\s+suite=cli/);
   });
 
+  it('the API takes the generate format as JSONL too (POST /v1/batches, x-ndjson); dllm waits on it', async () => {
+    const lines = [
+      { custom_id: 'n1', prompt: 'def add(a, b):', gen_length: 6, policy: 'fixed' },
+      { custom_id: 'n2', prefix: 'x = [', suffix: ']\n', params: { gen_length: 4 } },
+    ];
+    const post = (text: string) =>
+      fetch(`${url}/v1/batches?metadata[door]=jsonl`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/x-ndjson' },
+        body: text,
+      });
+    const accepted = await post(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    expect(accepted.status).toBe(201);
+    const batch = (await accepted.json()) as Batch & { metadata: Record<string, string> };
+    expect(batch.metadata).toEqual({ door: 'jsonl' });
+    expect(batch.request_counts.total).toBe(2);
+
+    const waited = await dllm(['status', batch.id, '--wait']);
+    expect(waited.code).toBe(0);
+    const results = jsonLines((await dllm(['results', batch.id])).stdout);
+    expect(results.map((r) => [r.custom_id, r.status, r.tokens])).toEqual([
+      ['n1', 'completed', 6],
+      ['n2', 'completed', 4],
+    ]);
+
+    // one format per file, refused by line with what was expected
+    const mixed = await post(
+      [
+        JSON.stringify(lines[0]),
+        JSON.stringify({ custom_id: 'o', method: 'POST', url: '/v1/completions', body: {} }),
+      ].join('\n'),
+    );
+    expect(mixed.status).toBe(400);
+    const refused = (await mixed.json()) as { error: { details: unknown[] } };
+    expect(refused.error.details).toEqual([
+      { line: 2, field: 'method', message: expect.stringMatching(/^mixes formats/) as string },
+    ]);
+
+    // the worker logs `time` as the API does: ISO-8601 UTC, not epoch milliseconds
+    const logged = worker
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { time?: unknown });
+    expect(logged.length).toBeGreaterThan(0);
+    for (const l of logged) expect(l.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
   it('submit a JSON body and OpenAI batch JSONL; results to stdout in either format; list with filters', async () => {
     const body = join(dir, 'batch.json');
     writeFileSync(

@@ -5,6 +5,7 @@ import {
   type GenerationParamsInput,
   type GenerationResult,
 } from '@dllm/engine';
+import { callMixBetween, type CallMix } from './call-mix';
 import { round } from './matmul-peak';
 import { progress } from './timing';
 
@@ -42,6 +43,8 @@ export interface PolicyPoint {
   /** engine forwards (batched) and the mean rows in one */
   engineForwards: number;
   rowsPerForward: number;
+  /** forward calls by graph and rows per call (a scheduler step may run a refresh and a step call) */
+  callMix: CallMix;
   /** mean ms of one engine forward (onnxruntime) */
   forwardMs: number;
   /** (stepMs - forwardMs) / stepMs: sampling, batch building and bookkeeping inside the step */
@@ -92,10 +95,11 @@ export async function measurePolicies(
       const wallMs = performance.now() - t0;
       const after = await engine.stats();
       const point = summarize(setting.label, results, wallMs, diff(after, before));
+      point.callMix = callMixBetween(after, before);
       points.push(point);
       progress(
         `${label} ${setting.label}: ${point.tokensPerSec.toFixed(1)} tok/s, ${point.forwardsPerItem.toFixed(1)} forwards/item, ` +
-          `${point.rowsPerForward.toFixed(1)} rows/forward, JS overhead ${(100 * point.jsOverheadShare).toFixed(1)}%`,
+          `${point.rowsPerForward.toFixed(1)} rows/forward, ${mixText(point.callMix)}, JS overhead ${(100 * point.jsOverheadShare).toFixed(1)}%`,
       );
     }
   } finally {
@@ -159,9 +163,15 @@ function summarize(
     tokensPerRowForward: round(tokens / rowForwards, 3),
     engineForwards: s.steps,
     rowsPerForward: round(s.rowsInForwards / s.steps),
+    callMix: {},
     forwardMs: round(s.forwardMs / s.steps),
     jsOverheadShare: round((s.stepMs - s.forwardMs) / s.stepMs, 4),
     outsideStepShare: round((wallMs - s.stepMs) / wallMs, 4),
     meanPromptTokens: round(results.reduce((a, r) => a + r.prompt_tokens, 0) / results.length),
   };
 }
+
+const mixText = (m: CallMix): string =>
+  Object.entries(m)
+    .map(([g, c]) => `${g} ${c.calls}x${c.rowsPerCall}`)
+    .join(' ');

@@ -26,7 +26,11 @@ export class ApiHarness {
     readonly redis: Redis,
   ) {}
 
-  static async start(env: Record<string, string> = {}): Promise<ApiHarness> {
+  /** `logTo`: where the API's JSON log lines go (at `warn` and above), for tests that read them. */
+  static async start(
+    env: Record<string, string> = {},
+    logTo?: { write(line: string): void },
+  ): Promise<ApiHarness> {
     const db = await createTestDatabase();
     const config = loadConfig({
       NODE_ENV: 'test',
@@ -41,7 +45,9 @@ export class ApiHarness {
       HEALTH_PROBE_TIMEOUT_MS: '10000',
       ...env,
     });
-    const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+    const logger = logTo
+      ? pino({ level: 'warn' }, logTo)
+      : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
     const moduleRef = await Test.createTestingModule({
       imports: [AppModule.forRoot(config, logger)],
     }).compile();

@@ -65,11 +65,11 @@ class ExternalWeights:
         self.file = open(path, "wb") if write else None
 
     def add(self, name: str, array: np.ndarray) -> TensorProto:
-        array = np.ascontiguousarray(array)
         pad = -self.offset % ALIGN
-        if self.file:
+        if self.file:  # without a file the array is never made contiguous (a zero-strided view stays free)
+            array = np.ascontiguousarray(array)
             self.file.write(b"\0" * pad)
-            self.file.write(array.tobytes())
+            self.file.write(array.reshape(-1).view(np.uint8).data)  # the array's own buffer: no bytes copy
         self.offset += pad
         t = TensorProto()
         t.name = name
@@ -162,11 +162,19 @@ class _Graph:
         return name
 
 
+INT4_BLOCKS = (16, 32, 64, 128)
+INT4_ACCURACY_LEVELS = (0, 1, 2, 3, 4)  # MatMulNBits: 0 unset (fp32 here), 1 fp32, 2 fp16, 3 bf16, 4 int8 activations
+
+
 class DecoderBuilder:
-    def __init__(self, spec: ModelSpec, weights: WeightSource, ext: ExternalWeights, dtype: str, top_k: int):
+    def __init__(self, spec: ModelSpec, weights: WeightSource, ext: ExternalWeights, dtype: str, top_k: int,
+                 int4_block: int = INT4_BLOCK, int4_accuracy: int = 0):
         if dtype not in DTYPE_NAMES:
             raise ValueError(f"dtype {dtype!r}: expected one of {', '.join(DTYPE_NAMES)}")
+        if int4_block not in INT4_BLOCKS or int4_accuracy not in INT4_ACCURACY_LEVELS:
+            raise ValueError(f"int4 block {int4_block} / accuracy_level {int4_accuracy}: expected {INT4_BLOCKS} / {INT4_ACCURACY_LEVELS}")
         self.s, self.w, self.dtype, self.top_k = spec, weights, dtype, top_k
+        self.int4_block, self.int4_accuracy = int4_block, int4_accuracy
         self.g = _Graph(ext)
 
     # --- weights -----------------------------------------------------------------------------
@@ -196,15 +204,16 @@ class DecoderBuilder:
         """y = x @ w.T + bias for w in nn.Linear layout [out, in]; x [..., in]."""
         n, k = w.shape
         if self.dtype == "int4":
+            bs = self.int4_block
             if self.g.weights.write:
-                packed, scales = quantize_int4(w)
+                packed, scales = quantize_int4(w, bs)
             else:
-                kb = -(-k // INT4_BLOCK)
-                packed = np.broadcast_to(np.uint8(0), (n, kb, INT4_BLOCK // 2))
+                kb = -(-k // bs)
+                packed = np.broadcast_to(np.uint8(0), (n, kb, bs // 2))
                 scales = np.broadcast_to(np.float32(0), (n * kb,))
             ins = [x, self.g.weight(name + ".q4", packed), self.g.weight(name + ".scales", scales)]
-            y = self.g.op("MatMulNBits", ins, domain=MS_DOMAIN, name=name, K=k, N=n, bits=4, block_size=INT4_BLOCK,
-                          accuracy_level=0)
+            y = self.g.op("MatMulNBits", ins, domain=MS_DOMAIN, name=name, K=k, N=n, bits=4, block_size=bs,
+                          accuracy_level=self.int4_accuracy)
         else:
             wt = self._stored(name + ".weight_t", w, transpose=True)
             y = self.g.op("MatMul", [x, wt], name=name)
@@ -383,7 +392,7 @@ class DecoderBuilder:
         return model
 
 
-def fragment(spec: ModelSpec, dtype: str, top_k: int) -> dict:
+def fragment(spec: ModelSpec, dtype: str, top_k: int, int4_block: int = INT4_BLOCK, int4_accuracy: int = 0) -> dict:
     """The dllm.json fields the graph builder owns (spec.py's format 3)."""
     G, hd, N = spec.n_kv_heads, spec.head_dim, spec.n_layers
     inputs = {
@@ -393,7 +402,7 @@ def fragment(spec: ModelSpec, dtype: str, top_k: int) -> dict:
     for i in range(N):
         inputs[f"past_keys_{i}"] = f"float32 [B, {G}, Lc, {hd}]"
         inputs[f"past_values_{i}"] = f"float32 [B, {G}, Lc, {hd}]"
-    return {
+    out = {
         "graphs": {"decoder": MODEL_FILE},
         "weights": WEIGHTS_FILE,
         "weights_dtype": DTYPE_NAMES[dtype],
@@ -408,10 +417,14 @@ def fragment(spec: ModelSpec, dtype: str, top_k: int) -> dict:
         "cache": {"layers": N, "heads": G, "head_dim": hd, "d_model": spec.d_model, "halo": 0},
         "attention": {"type": spec.attention, "block_size": spec.block_size},
     }
+    if dtype == "int4":
+        out["quantization"] = {"op": "com.microsoft.MatMulNBits", "bits": 4, "block_size": int4_block,
+                               "symmetric": True, "accuracy_level": int4_accuracy}
+    return out
 
 
 def build_decoder(spec: ModelSpec, weights: WeightSource, out_dir: Path, dtype: str = "fp32", top_k: int = TOP_K,
-                  write_weights: bool = True) -> dict:
+                  write_weights: bool = True, int4_block: int = INT4_BLOCK, int4_accuracy: int = 0) -> dict:
     """Writes out_dir/model.onnx (+ out_dir/weights.bin when write_weights) and returns the dllm.json
     fragment. write_weights=False: the same graph with external-data references and no data, for shape
     inference of full-size graphs (weights are still loaded one at a time from `weights`, so pass a
@@ -420,11 +433,11 @@ def build_decoder(spec: ModelSpec, weights: WeightSource, out_dir: Path, dtype: 
     out_dir.mkdir(parents=True, exist_ok=True)
     ext = ExternalWeights(out_dir / WEIGHTS_FILE, write_weights)
     try:
-        model = DecoderBuilder(spec, weights, ext, dtype, top_k).build()
+        model = DecoderBuilder(spec, weights, ext, dtype, top_k, int4_block, int4_accuracy).build()
     finally:
         ext.close()
     onnx.save_model(model, str(out_dir / MODEL_FILE))
-    frag = fragment(spec, dtype, top_k)
+    frag = fragment(spec, dtype, top_k, int4_block, int4_accuracy)
     frag["weights_bytes"] = ext.offset
     return frag
 

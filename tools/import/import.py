@@ -40,6 +40,10 @@ def parse_args(argv):
     p.add_argument("--from", dest="src", required=True, help="Hugging Face model folder (config.json, safetensors, tokenizer files)")
     p.add_argument("--out", required=True, help="bundle folder to create, e.g. models/llada-8b-instruct")
     p.add_argument("--dtype", choices=DTYPES, default="fp32", help="weight storage in the bundle (default fp32)")
+    p.add_argument("--int4-block", type=int, choices=(16, 32, 64, 128), default=32,
+                   help="int4: weights per quantization block along the input dimension (default 32)")
+    p.add_argument("--int4-accuracy-level", type=int, choices=(0, 1, 2, 3, 4), default=0,
+                   help="int4: MatMulNBits accuracy_level (0 = float32 activations, default; 4 = int8 activations, faster, less exact)")
     p.add_argument("--max-length", type=int, default=None,
                    help=f"longest sequence the bundle serves (default: the model's context, at most {DEFAULT_MAX_LENGTH})")
     p.add_argument("--name", default=None, help="model name in dllm.json (default: the --out folder's name)")
@@ -114,7 +118,8 @@ def build_bundle(args, tmp: str) -> dict:
     tokenizer_how = write_tokenizer(src, tmp)
     template_file, template_source = write_chat_template(src, tmp)
     t0 = time.time()
-    fragment = graph_builder.build_decoder(spec, weights, tmp, args.dtype, TOP_K, True)
+    fragment = graph_builder.build_decoder(spec, weights, tmp, args.dtype, TOP_K, True,
+                                           int4_block=args.int4_block, int4_accuracy=args.int4_accuracy_level)
     build_s = time.time() - t0
     log(f"graph and weights written in {build_s:.1f} s")
 

@@ -11,6 +11,11 @@ Topology and padding are inputs: attention from query position p_q to key positi
 real, i.e. key_mask[k] = 1) is allowed for
     bidirectional: always;  causal: p_k <= p_q;  block-causal: p_k // block <= p_q // block.
 The output at slot q is the model's own logit row at that position (no shift applied here).
+
+Cached calls (the graph contract of spec.py, written here again from its text): a span may attend to
+a past of per-layer keys/values (keys after RoPE), each cached slot allowed iff past_mask = 1 whatever
+its position; `return_kv` hands back the span's own keys/values in that form, so a reference refresh
+feeds a reference step exactly as the engine feeds the graph.
 """
 from __future__ import annotations
 
@@ -79,7 +84,7 @@ def allowed_mask(positions: torch.Tensor, key_mask: torch.Tensor, topology: str,
 
 
 def _attention(q, k, v, allowed):
-    """q [B, H, L, hd], k/v [B, G, L, hd]: query head h reads KV head h // (H/G) (repeat_interleave)."""
+    """q [B, H, Lq, hd], k/v [B, G, Lk, hd]: query head h reads KV head h // (H/G) (repeat_interleave)."""
     reps = q.shape[1] // k.shape[1]
     k, v = k.repeat_interleave(reps, 1), v.repeat_interleave(reps, 1)
     s = q @ k.transpose(-1, -2) / np.sqrt(q.shape[-1])
@@ -99,11 +104,24 @@ def _layout(config: dict) -> str:
 
 
 def forward(config: dict, t: dict[str, torch.Tensor], ids: torch.Tensor, positions: torch.Tensor,
-            key_mask: torch.Tensor, topology: str, block: Optional[int] = None) -> torch.Tensor:
-    """Logits [B, L, V] (float64) of the checkpoint described by config.json + its tensors `t`."""
+            key_mask: torch.Tensor, topology: str, block: Optional[int] = None,
+            past: Optional[list] = None, past_mask: Optional[torch.Tensor] = None, return_kv: bool = False):
+    """Logits [B, L, V] (float64) of the checkpoint described by config.json + its tensors `t`.
+    past: per layer (keys, values), each [B, G, Lc, hd] (keys after RoPE), with past_mask [B, Lc];
+    return_kv: also return the span's per-layer (keys, values) in the same form."""
     layout = _layout(config)
     allowed = allowed_mask(positions, key_mask, topology, block)
     B, L = ids.shape
+    if past is not None:
+        allowed = torch.cat([past_mask[:, None, :].bool().expand(B, L, past_mask.shape[1]), allowed], -1)
+    kvs: list = []
+
+    def attend(i, q, k, v):
+        kvs.append((k, v))
+        if past is not None:
+            k, v = torch.cat([past[i][0], k], 2), torch.cat([past[i][1], v], 2)
+        return _attention(q, k, v, allowed)
+
     if layout == "llada":
         D, H = config["d_model"], config["n_heads"]
         G = config.get("n_kv_heads") or H
@@ -117,14 +135,14 @@ def forward(config: dict, t: dict[str, torch.Tensor], ids: torch.Tensor, positio
             k = (h @ t[p + "k_proj.weight"].T).view(B, L, G, hd).transpose(1, 2)
             v = (h @ t[p + "v_proj.weight"].T).view(B, L, G, hd).transpose(1, 2)
             q, k = _rope(q, positions, theta), _rope(k, positions, theta)
-            o = _attention(q, k, v, allowed).transpose(1, 2).reshape(B, L, H * hd)
+            o = attend(i, q, k, v).transpose(1, 2).reshape(B, L, H * hd)
             x = x + o @ t[p + "attn_out.weight"].T
             h = _rms(x, t[p + "ff_norm.weight"], eps)
             # LLaDALlamaBlock: x, x_up = ff_proj(x), up_proj(x); x = silu(x) * x_up; ff_out(x)
             x = x + (torch.nn.functional.silu(h @ t[p + "ff_proj.weight"].T) * (h @ t[p + "up_proj.weight"].T)) @ t[p + "ff_out.weight"].T
         x = _rms(x, t["model.transformer.ln_f.weight"], eps)
         head = t["model.transformer.wte.weight"] if config.get("weight_tying") else t["model.transformer.ff_out.weight"]
-        return x @ head.T
+        return (x @ head.T, kvs) if return_kv else x @ head.T
     D, H = config["hidden_size"], config["num_attention_heads"]
     G = config.get("num_key_value_heads") or H
     hd = config.get("head_dim") or D // H
@@ -146,14 +164,14 @@ def forward(config: dict, t: dict[str, torch.Tensor], ids: torch.Tensor, positio
             q, k = _rms(q, t[a + "q_norm.weight"], eps), _rms(k, t[a + "k_norm.weight"], eps)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         q, k = _rope(q, positions, theta), _rope(k, positions, theta)
-        o = _attention(q, k, v, allowed).transpose(1, 2).reshape(B, L, H * hd)
+        o = attend(i, q, k, v).transpose(1, 2).reshape(B, L, H * hd)
         x = x + o @ t[a + "o_proj.weight"].T
         h = _rms(x, t[p + "post_attention_layernorm.weight"], eps)
         m = p + "mlp."
         x = x + (torch.nn.functional.silu(h @ t[m + "gate_proj.weight"].T) * (h @ t[m + "up_proj.weight"].T)) @ t[m + "down_proj.weight"].T
     x = _rms(x, t["model.norm.weight"], eps)
     head = t["model.embed_tokens.weight"] if config.get("tie_word_embeddings") else t["lm_head.weight"]
-    return x @ head.T
+    return (x @ head.T, kvs) if return_kv else x @ head.T
 
 
 def reduced_head(logits: torch.Tensor, k: int) -> dict[str, np.ndarray]:

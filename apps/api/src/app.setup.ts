@@ -9,6 +9,7 @@ import { ErrorFilter } from './common/error.filter';
 import { addRequestSchemas } from './common/openapi-schemas';
 import type { HttpRequest } from './common/http';
 import { configureHttpServer } from './common/http-server';
+import { refuseDeepJson } from './common/json-depth';
 import { refuseUnstorableText } from './common/storable-request';
 import { PinoNestLogger } from './common/logger';
 import { requestContext } from './common/request-context';
@@ -36,6 +37,9 @@ export function configureApp(app: INestApplication, config: Config, logger: Logg
     limit: SMALL_JSON_LIMIT,
     type: (req: HttpRequest) =>
       !isBatchUpload(req) && /^application\/(.+\+)?json\b/i.test(req.headers['content-type'] ?? ''),
+    // before JSON.parse: a deep body is refused in one scan, not parsed and then walked
+    verify: (_req: HttpRequest, _res: unknown, body: Buffer) =>
+      refuseDeepJson(body, config.JSON_MAX_DEPTH),
   });
   express.use(refuseUnstorableText());
   configureHttpServer(express.getHttpServer(), config, logger);

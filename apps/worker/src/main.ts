@@ -6,13 +6,13 @@
 import 'reflect-metadata';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { pickModels, readModelCatalog } from '@dllm/engine/bundle/model-catalog';
 import {
   BatchEventLog,
   BatchProgressRepository,
   ChunkQueues,
+  createProcessLogger,
   dataSourceOptions,
   loadConfig,
   redisOptions,
@@ -29,7 +29,7 @@ import { ResultWriter } from './result-writer';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = pino({ level: config.LOG_LEVEL, base: { service: 'worker' } });
+  const log = createProcessLogger('worker', config.LOG_LEVEL);
   const workerId = config.WORKER_ID ?? `${hostname()}:${process.pid}`;
   const metrics = new WorkerMetrics();
   // replaced by the real shutdown once everything it stops exists
@@ -149,6 +149,18 @@ async function main(): Promise<void> {
       metrics.steps.set(sum((s) => s.steps));
       metrics.forwardSeconds.set(sum((s) => s.forwardMs) / 1000);
       metrics.stepSeconds.set(sum((s) => s.stepMs) / 1000);
+      for (const graph of Object.keys(
+        stats[0]!.forwards,
+      ) as (keyof (typeof stats)[number]['forwards'])[]) {
+        metrics.graphCalls.set(
+          { graph },
+          sum((s) => s.forwards[graph]),
+        );
+        metrics.graphRows.set(
+          { graph },
+          sum((s) => s.rowsByGraph[graph]),
+        );
+      }
     },
     config.HEALTH_PROBE_TIMEOUT_MS,
   );

@@ -41,6 +41,19 @@ export class WorkerMetrics {
     help: 'Time spent in forwards',
     registers: [this.registry],
   });
+  // the call mix: small refresh/step calls cost more per token than full ones (issue 17)
+  readonly graphCalls = new Gauge({
+    name: 'dllm_engine_graph_calls',
+    help: 'Forward calls run, by graph (full, refresh, step, prefill, extend)',
+    labelNames: ['graph'],
+    registers: [this.registry],
+  });
+  readonly graphRows = new Gauge({
+    name: 'dllm_engine_graph_rows',
+    help: 'Rows those calls carried, by graph: rows / calls is the mean rows per call',
+    labelNames: ['graph'],
+    registers: [this.registry],
+  });
   readonly stepSeconds = new Gauge({
     name: 'dllm_engine_step_seconds',
     help: 'Time spent in steps (forward + sampling + bookkeeping)',

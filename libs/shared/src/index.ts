@@ -7,6 +7,7 @@ export {
   type ModelEntry,
 } from './config/config.schema';
 export { configTable } from './config/config-table';
+export { createProcessLogger, type LoggingService } from './logging/process-logger';
 
 export { dataSourceOptions, ENTITIES, MIGRATIONS } from './database/data-source';
 export { migrate } from './database/migrate';

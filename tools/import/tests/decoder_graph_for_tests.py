@@ -9,7 +9,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 
-def build_decoder(spec, weights, out_dir, dtype, top_k, write_weights):
+def build_decoder(spec, weights, out_dir, dtype, top_k, write_weights, **_int4_options):
     assert dtype == "fp32", "the test stand-in builds fp32 graphs only"
     nodes, inits = [], []
     n = [0]

@@ -41,7 +41,7 @@ def tiny_config(which: str, vocab: int | None = None) -> dict:
 
 
 def write_tiny(folder: str, which: str, dtype: str = "BF16", shards: int = 2, vocab: int | None = None,
-               seed: int | None = None) -> tuple[dict, dict]:
+               seed: int | None = None, head_scale: float = 4.0) -> tuple[dict, dict]:
     """A checkpoint whose every tensor is distinct (value = its index + position), so a swapped
     name or a transpose shows; with a seed, random weights scaled like a trained model's instead (for
     forward passes). Returns (config, {checkpoint name: array})."""
@@ -59,7 +59,7 @@ def write_tiny(folder: str, which: str, dtype: str = "BF16", shards: int = 2, vo
         elif canon.endswith("norm"):
             tensors[name] = (1 + 0.2 * rng.standard_normal(shape)).astype(np.float32)
         else:  # scaled like a trained layer, so the output depends on every input token
-            tensors[name] = (rng.standard_normal(shape) / np.sqrt(shape[-1]) * (4.0 if canon in ("embed", "lm_head") else 1.0)).astype(np.float32)
+            tensors[name] = (rng.standard_normal(shape) / np.sqrt(shape[-1]) * (head_scale if canon in ("embed", "lm_head") else 1.0)).astype(np.float32)
     if shards:
         write_sharded(folder, tensors, shards, dtype)
     else:

@@ -47,7 +47,7 @@ class StandInBuilder:
         self.echo = echo or {}  # fields the real builder also returns (e.g. attention)
         self.loaded = []
 
-    def build_decoder(self, spec, weights, out_dir, dtype, top_k, write_weights):
+    def build_decoder(self, spec, weights, out_dir, dtype, top_k, write_weights, **_int4_options):
         with open(os.path.join(out_dir, "weights.bin"), "wb") as f:
             for name in weights.names():
                 self.loaded.append(name)

@@ -26,8 +26,8 @@ VOCAB = {"llada": 126464, "dream": 152064, "fastdllm": 152064, "sdar": 151936, "
 TOKENIZER_META = ("tokenizer_config.json", "generation_config.json", "special_tokens_map.json", "added_tokens.json", "chat_template.jinja")
 
 
-def family_folder(folder: str, which: str) -> None:
-    config, _ = write_tiny(folder, which, vocab=VOCAB[which], seed=7)
+def family_folder(folder: str, which: str, head_scale: float = 4.0) -> None:
+    config, _ = write_tiny(folder, which, vocab=VOCAB[which], seed=7, head_scale=head_scale)
     if which == "fastdllm":  # a block of 4, so 12-token sequences cross blocks
         config["bd_size"] = 4
         with open(os.path.join(folder, "config.json"), "w") as f:

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '../common/api-error';
 import type { HttpRequest } from '../common/http';
+import { firstTooDeep, tooDeepMessage } from '../common/json-depth';
 import { decodeUtf8, mediaType, readBody } from '../common/read-body';
 import { parseJsonlQuery } from './list-query';
 
@@ -29,6 +30,7 @@ export type BatchRequest = (
 export async function readBatchRequest(
   req: HttpRequest,
   limitBytes: number,
+  maxDepth: number,
   idempotencyKey: string | undefined,
 ): Promise<BatchRequest> {
   const kind = bodyKind(req);
@@ -52,14 +54,14 @@ export async function readBatchRequest(
     .digest('hex');
   const text = decodeUtf8(bytes);
   return kind === 'json'
-    ? { kind, text, body: parseJsonBody(text), hash }
+    ? { kind, text, body: parseJsonBody(text, maxDepth), hash }
     : { kind, text, options: options!, hash };
 }
 
 function bodyKind(req: HttpRequest): 'json' | 'jsonl' {
   const { type, charset } = mediaType(req);
   const expected =
-    'send application/json (items inline) or application/x-ndjson (OpenAI batch lines)';
+    'send application/json (items inline) or application/x-ndjson (OpenAI batch lines or native items)';
   if (type === undefined)
     throw new ApiError(415, 'unsupported_media_type', `missing Content-Type: ${expected}`);
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
@@ -78,7 +80,10 @@ function bodyKind(req: HttpRequest): 'json' | 'jsonl' {
   );
 }
 
-export function parseJsonBody(text: string): unknown {
+export function parseJsonBody(text: string, maxDepth: number): unknown {
+  const tooDeep = firstTooDeep(text, maxDepth);
+  if (tooDeep >= 0)
+    throw ApiError.badRequest('json_too_deep', `the body ${tooDeepMessage(maxDepth, tooDeep)}`);
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -58,7 +58,8 @@ export class BatchesController {
     summary: 'Submit a batch',
     description:
       'JSON: `{model?, params?, metadata?, completion_window?, webhook_url?, items: [{custom_id, prompt | prefix + suffix, params?}]}`. ' +
-      'JSONL (`application/x-ndjson`): one OpenAI batch line per request, `url` "/v1/completions" or "/v1/chat/completions"; ' +
+      'JSONL (`application/x-ndjson`): one OpenAI batch line per request, `url` "/v1/completions" or "/v1/chat/completions", ' +
+      'or one native item per line as `dllm generate` reads them (`{custom_id, prompt | prefix + suffix, params?, ...parameters}`; the format is told by the first line); ' +
       'batch options then go in the query (`completion_window`, `metadata[key]=value`, `webhook_url`). ' +
       'OpenAI: `{input_file_id, endpoint, completion_window, metadata?}` makes a batch of an uploaded file, shown as an OpenAI batch object. ' +
       'Everything is validated before anything is accepted: a 400 lists each problem by item index or line.',
@@ -90,6 +91,7 @@ export class BatchesController {
     const request = await readBatchRequest(
       req,
       this.config.API_BODY_LIMIT_MB * 2 ** 20,
+      this.config.JSON_MAX_DEPTH,
       idempotencyKey,
     );
     // The body decides the door: an OpenAI create names an input file, a native batch has items.

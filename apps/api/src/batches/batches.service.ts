@@ -84,7 +84,7 @@ export class BatchesService {
           assertStorableJson(request.text, request.body);
           return parseJsonSubmission(request.body, this.rules);
         }
-        assertStorableJsonl(request.text);
+        assertStorableJsonl(request.text, this.rules.maxJsonDepth);
         return parseJsonlSubmission(request.text, request.options, this.rules);
       },
     );

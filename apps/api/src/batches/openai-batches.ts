@@ -45,7 +45,7 @@ export class OpenAiBatches {
         }
         const { input_file_id, endpoint, ...options } = parsed.data!;
         const text = await this.files.inputText(principal, input_file_id, 'input_file_id');
-        assertStorableJsonl(text); // NUL and lone surrogates: 400 by line and field
+        assertStorableJsonl(text, this.rules.maxJsonDepth); // NUL and lone surrogates: 400 by line and field
         return parseJsonlSubmission(text, options, this.rules, endpoint);
       },
     );

@@ -84,6 +84,7 @@ export function toApiError(exception: unknown, req?: HttpRequest): ApiError {
 }
 
 function parserError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error; // thrown by a parser hook (verify)
   const parser = error as ParserError | undefined;
   const status = parser?.status ?? parser?.statusCode;
   if (

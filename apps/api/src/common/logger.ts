@@ -1,9 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
-import pino, { type Logger } from 'pino';
+import { createProcessLogger } from '@dllm/shared';
+import type { Logger } from 'pino';
 
-/** JSON logs to stdout; one logger per process, children carry the request id. */
+/** JSON logs to stdout (the worker's format); one logger per process, children carry the request id. */
 export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'api' }, timestamp: pino.stdTimeFunctions.isoTime });
+  return createProcessLogger('api', level);
 }
 
 /** Routes Nest's own messages (start-up, route map, uncaught errors) into the same JSON log. */

@@ -21,8 +21,8 @@ import { REDIS } from '../redis/redis.module';
 
 /** Entries per stream and read: a burst drains over a few reads, memory stays flat. */
 const ENTRIES_PER_READ = 1000;
-/** Tries to wake a read that Redis has not started blocking yet (see wake). */
-const WAKE_TRIES = 20;
+/** Pause between tries to wake a read that Redis has not started blocking yet (see wake). */
+const WAKE_RETRY_MS = 5;
 
 export type BatchEventListener = (event: BatchEvent, id: string) => void;
 export type BatchEndedListener = (batchId: string, ended: BatchEnded) => void;
@@ -223,16 +223,17 @@ export class BatchEventReader implements OnApplicationBootstrap, OnApplicationSh
 
   /**
    * Ends the blocked read so the next one includes a new watch. CLIENT UNBLOCK finds nothing when
-   * the read was sent but not yet blocking in Redis: then it is tried again, briefly.
+   * the read was sent but is not yet blocking in Redis (a loaded host): then it is tried again
+   * until that read has ended, or a new watch could wait a whole EVENTS_BLOCK_MS.
    */
   private wake(): void {
     const read = this.read;
     void (async () => {
-      for (let i = 0; i < WAKE_TRIES && this.blocking && this.read === read && !this.stopped; i++) {
+      while (this.blocking && this.read === read && !this.stopped) {
         if (this.clientId === undefined) return;
         const woken = await this.redis.client('UNBLOCK', this.clientId).catch(() => 0);
         if (woken === 1) return;
-        await sleep(5);
+        await sleep(WAKE_RETRY_MS);
       }
     })();
   }

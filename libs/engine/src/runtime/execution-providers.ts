@@ -35,6 +35,11 @@ export interface CreateSessionOptions {
   requireGpu?: boolean;
   /** 0 or unset = onnxruntime's default */
   intraOpThreads?: number;
+  /**
+   * Whether idle intra-op threads spin waiting for work (onnxruntime's default: yes). Each session
+   * has its own pool, so one session's spinners slow the next call of another; unset = default.
+   */
+  intraOpSpinning?: boolean;
   graphOptimizationLevel?: ort.InferenceSession.SessionOptions['graphOptimizationLevel'];
   /**
    * Keep outputs on the device ('gpu-buffer': tensors to feed back as inputs, getData() to
@@ -127,6 +132,8 @@ export function sessionOptionsFor(
     graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
   };
   if (opts.intraOpThreads) options.intraOpNumThreads = opts.intraOpThreads;
+  if (opts.intraOpSpinning !== undefined)
+    options.extra = { session: { intra_op: { allow_spinning: opts.intraOpSpinning ? '1' : '0' } } };
   let outputLocation: ProviderSession['outputLocation'] = 'cpu';
   if (provider === 'webgpu' && opts.preferredOutputLocation) {
     options.preferredOutputLocation = opts.preferredOutputLocation;

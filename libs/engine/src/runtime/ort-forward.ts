@@ -17,6 +17,8 @@ export interface OrtForwardOptions {
   requireGpu?: boolean;
   /** 0 = onnxruntime's default */
   intraOpThreads?: number;
+  /** idle intra-op threads spin (onnxruntime's default when unset); see CreateSessionOptions */
+  intraOpSpinning?: boolean;
   onWarning?: (message: string) => void;
 }
 
@@ -59,6 +61,7 @@ export class OrtForward implements ForwardPass {
       providers: opts.executionProviders ?? ['cpu'],
       requireGpu: opts.requireGpu,
       intraOpThreads: opts.intraOpThreads,
+      intraOpSpinning: opts.intraOpSpinning,
       onWarning: opts.onWarning,
       // a GPU session is checked to run its nodes on the GPU, with one tiny forward
       probe: async (s) => {
@@ -78,6 +81,7 @@ export class OrtForward implements ForwardPass {
         providers: [info.provider],
         requireGpu: info.provider !== 'cpu',
         intraOpThreads: opts.intraOpThreads,
+        intraOpSpinning: opts.intraOpSpinning,
         onWarning: opts.onWarning,
       };
       const cache = bundle.cacheGraphs

@@ -3,7 +3,7 @@ import { GenerationError } from '../sampler/row';
 import { FakeCachedForward, fakeCachedBundle } from '../testing/fake-cached-forward';
 import { fakeBundle, type FakePrediction } from '../testing/fake-forward';
 import type { GenerationTask } from '../types';
-import { Scheduler } from './scheduler';
+import { Scheduler, type SchedulerOptions } from './scheduler';
 
 const bundle = fakeCachedBundle();
 const tok = bundle.tokenizer;
@@ -16,7 +16,10 @@ const contextual: FakePrediction = (ids, p) => ({
   probs: [0.3 + (p % 50) / 100, 0.1],
 });
 
-function setup(predict: FakePrediction = contextual, opts = { maxRows: 4, maxTokens: 4096 }) {
+function setup(
+  predict: FakePrediction = contextual,
+  opts: SchedulerOptions = { maxRows: 4, maxTokens: 4096 },
+) {
   const forward = new FakeCachedForward(predict);
   const scheduler = new Scheduler(forward, bundle, opts);
   const gen = (task: GenerationTask, params: GenerationParamsInput, id = String(Math.random())) =>
@@ -103,6 +106,49 @@ describe('Scheduler with cached block decoding', () => {
         scheduler.stats.forwards.step +
         scheduler.stats.forwards.full,
     ).toBe(forward.graphCalls.length);
+    // the call mix: rows carried per graph, as the calls themselves saw them
+    for (const graph of ['full', 'refresh', 'step'] as const)
+      expect(scheduler.stats.rowsByGraph[graph]).toBe(
+        forward.graphCalls.filter((c) => c.graph === graph).reduce((a, c) => a + c.rows, 0),
+      );
+  });
+
+  it('phase-aware refreshes: rows wait to share a refresh call, and every output stays the same', async () => {
+    // confidence varies with position and context, so rows finish their blocks at different steps
+    const uneven: FakePrediction = (ids, p) => ({
+      ids: ids[p - 1] === A ? [B, C] : [A, C],
+      probs: [0.35 + ((p * 37 + ids[p - 1]!) % 60) / 100, 0.05],
+    });
+    const tasks: GenerationTask[] = ['x', 'y', 'ab', 'abc abc', 'b', 'ca', 'cab', 'a b'].map(
+      (prompt) => ({ prompt }),
+    );
+    const params = {
+      policy: 'threshold',
+      threshold: 0.7,
+      gen_length: 32,
+      block_length: 8,
+      cache: 'dual',
+      temperature: 0.9,
+      seed: 7,
+    } as const;
+    const run = async (opts: SchedulerOptions) => {
+      const s = setup(uneven, opts);
+      const results = await Promise.all(tasks.map((t, i) => s.gen(t, params, `r${i}`)));
+      return { s, results };
+    };
+    const eager = await run({ maxRows: 8, maxTokens: 4096 });
+    const held = await run({ maxRows: 8, maxTokens: 4096, refreshHoldSteps: 3, refreshMinRows: 4 });
+    expect(held.results.map((r) => [r.text, r.steps, r.seed])).toEqual(
+      eager.results.map((r) => [r.text, r.steps, r.seed]),
+    );
+    const mix = (s: Scheduler) => s.stats.rowsByGraph.refresh / s.stats.forwards.refresh;
+    expect(held.s.scheduler.stats.heldRows).toBeGreaterThan(0);
+    expect(held.s.count('refresh')).toBeLessThan(eager.s.count('refresh'));
+    expect(mix(held.s.scheduler)).toBeGreaterThan(mix(eager.s.scheduler));
+    // every row still refreshes once per block: 8 rows x 4 blocks
+    expect(held.s.scheduler.stats.rowsByGraph.refresh).toBe(
+      eager.s.scheduler.stats.rowsByGraph.refresh,
+    );
   });
 
   it('holds cache memory while rows run and frees it when they finish or are cancelled', async () => {

@@ -15,17 +15,31 @@ export interface SchedulerOptions {
   maxTokens: number;
   /** a waiting row passed over this many times is admitted next, whatever its length */
   maxPassOvers?: number;
+  /**
+   * Phase-aware refreshes: a row due a cache refresh while other rows step may sit out up to this
+   * many steps, so rows whose blocks end close together share one refresh call instead of each
+   * adding a small one (0 = never wait). See holdRefreshes.
+   */
+  refreshHoldSteps?: number;
+  /** a refresh call goes ahead, without waiting, once this many rows are due one */
+  refreshMinRows?: number;
   now?: () => number;
 }
+
+export type GraphCounts = Record<ForwardPlan['graph'], number>;
 
 export interface StepStats {
   steps: number;
   /** forwards run, by graph (a step may run one of each); prefill/extend: exact-cache spans (causal, block-causal) */
-  forwards: { full: number; refresh: number; step: number; prefill: number; extend: number };
+  forwards: GraphCounts;
+  /** rows those forwards carried, by graph: rows[g] / forwards[g] is the mean rows per call */
+  rowsByGraph: GraphCounts;
   forwardMs: number;
   /** whole step: admission, batch building, forward, sampling, bookkeeping */
   stepMs: number;
   rowsInForwards: number;
+  /** row-steps sat out waiting to share a refresh call (refreshHoldSteps) */
+  heldRows: number;
   /** positions fed to forwards, padding included (full/refresh: sequences; step: spans) */
   paddedTokens: number;
   realTokens: number;
@@ -40,6 +54,8 @@ interface Entry {
   reject: (e: Error) => void;
   onIntermediate?: (s: IntermediateState) => void;
   passOvers: number;
+  /** steps sat out in a row waiting for others to share a refresh call */
+  held: number;
   /** higher first: an interactive request takes the next free slot ahead of bulk rows */
   priority: number;
 }
@@ -67,9 +83,11 @@ export class Scheduler {
   readonly stats: StepStats = {
     steps: 0,
     forwards: { full: 0, refresh: 0, step: 0, prefill: 0, extend: 0 },
+    rowsByGraph: { full: 0, refresh: 0, step: 0, prefill: 0, extend: 0 },
     forwardMs: 0,
     stepMs: 0,
     rowsInForwards: 0,
+    heldRows: 0,
     paddedTokens: 0,
     realTokens: 0,
     completedRows: 0,
@@ -111,7 +129,15 @@ export class Scheduler {
       );
     }
     return new Promise((resolve, reject) => {
-      const entry: Entry = { row, resolve, reject, onIntermediate, passOvers: 0, priority };
+      const entry: Entry = {
+        row,
+        resolve,
+        reject,
+        onIntermediate,
+        passOvers: 0,
+        held: 0,
+        priority,
+      };
       this.waiting.push(entry);
       this.byId.set(id, entry);
       this.kick();
@@ -221,6 +247,7 @@ export class Scheduler {
       plans.set(e, plan);
       groups[plan.graph].push(e);
     }
+    groups.refresh = this.holdRefreshes(groups.refresh, groups.step.length + groups.full.length);
     let forwardMs = 0;
     for (const graph of ['full', 'refresh', 'step', 'prefill', 'extend'] as const) {
       const group = groups[graph];
@@ -241,6 +268,7 @@ export class Scheduler {
       }
       forwardMs += this.now() - f0;
       this.stats.forwards[graph]++;
+      this.stats.rowsByGraph[graph] += group.length;
     }
     for (let r = this.active.length - 1; r >= 0; r--) {
       const e = this.active[r]!;
@@ -254,6 +282,30 @@ export class Scheduler {
     s.steps++;
     s.forwardMs += forwardMs;
     s.stepMs += this.now() - t0;
+  }
+
+  /**
+   * The rows due a refresh that refresh this step. A refresh call is worth several step calls, and
+   * a small one costs far more per row than a full one, so while other rows step (their call runs
+   * anyway) the due rows wait for company: the call goes ahead once `refreshMinRows` are due, once
+   * one of them has waited `refreshHoldSteps`, or when nothing else runs this step. Whoever is due
+   * then joins. Only timing changes: a row's forwards and commits are the same, a step later.
+   */
+  private holdRefreshes(due: Entry[], othersRunning: number): Entry[] {
+    const hold = this.opts.refreshHoldSteps ?? 0;
+    const minRows = this.opts.refreshMinRows ?? 1;
+    const go =
+      hold <= 0 ||
+      !othersRunning ||
+      due.length >= minRows ||
+      due.some((e) => e.held >= hold || e.priority > 0);
+    if (go) {
+      for (const e of due) e.held = 0;
+      return due;
+    }
+    for (const e of due) e.held++;
+    this.stats.heldRows += due.length;
+    return [];
   }
 
   /** One forward for rows that need the same graph, then each row consumes its slice. */

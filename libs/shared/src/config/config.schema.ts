@@ -100,8 +100,10 @@ export const configSchema = z.object({
     .describe('Redis holding the BullMQ queues.'),
   DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/ })
-    .default('postgres://postgres@127.0.0.1:5432/postgres')
-    .describe('Postgres holding batches, items and results.'),
+    .default('postgres://postgres@127.0.0.1:5432/dllm')
+    .describe(
+      'Postgres holding batches, items and results (scripts/ensure-services.sh creates its database).',
+    ),
   MODEL_DIR: z
     .string()
     .min(1)
@@ -215,6 +217,13 @@ export const configSchema = z.object({
     .max(1024)
     .default(64)
     .describe('Largest request body the API reads, in MiB (100,000 short items take about 15).'),
+  JSON_MAX_DEPTH: z.coerce
+    .number()
+    .int()
+    .min(8)
+    .max(1000)
+    .default(64)
+    .describe('Deepest nesting of arrays and objects a JSON body or JSONL line may have (400 past it).'),
   DEFAULT_COMPLETION_WINDOW: z.coerce
     .number()
     .int()

@@ -8,6 +8,7 @@ import type { SubmissionRules } from './submission';
 
 const rules: SubmissionRules = {
   maxItems: 10,
+  maxJsonDepth: 64,
   defaultCompletionWindow: 3600,
   maxCompletionWindow: 7 * 86_400,
   webhookAllowedUrls: [],

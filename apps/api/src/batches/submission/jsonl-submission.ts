@@ -1,8 +1,14 @@
 import { customIdSchema, describeValue } from '@dllm/engine/request';
 import { z } from 'zod';
 import { openAiTask, type LineBodyRest } from './openai-request';
+import {
+  detectJsonlFormat,
+  NATIVE_TO_OPENAI_HINT,
+  parseNativeJsonlSubmission,
+} from './native-jsonl-submission';
 import { Problems } from './problems';
 import { schemasFor } from './schemas-for';
+import { firstTooDeep, tooDeepMessage } from '../../common/json-depth';
 import {
   isPlainObject,
   ItemBuilder,
@@ -49,7 +55,8 @@ const lineSchema = z.strictObject(
 );
 
 /**
- * An OpenAI batch input file: one line per request, `{custom_id, method: "POST", url, body}`,
+ * A JSONL batch. Native item lines (see native-jsonl-submission.ts) are accepted when no
+ * `endpoint` binds the file to an OpenAI batch. Otherwise an OpenAI batch input file: one line per request, `{custom_id, method: "POST", url, body}`,
  * `url` one of /v1/completions (body: `{model, prompt, suffix?, max_tokens, ...}`) or
  * /v1/chat/completions (body: `{model, messages, max_tokens, ...}`), the same for every line
  * (and equal to `endpoint` when the batch names one). Blank lines are skipped.
@@ -64,6 +71,17 @@ export function parseJsonlSubmission(
   const problems = new Problems();
   const schemas = schemasFor(rules);
   const lines = text.split('\n');
+  if (detectJsonlFormat(lines) === 'native') {
+    // POST /v1/batches takes the `dllm generate` format too; a batch from an input file is an
+    // OpenAI batch, whose output files answer OpenAI lines: say what it expects and how to convert.
+    if (endpoint === undefined) return parseNativeJsonlSubmission(text, options, rules);
+    problems.add({
+      line: lines.findIndex((l) => l.trim() !== '') + 1,
+      field: '(line)',
+      message: `is a native item ({custom_id, prompt | prefix + suffix}, the dllm generate format); a batch from input_file_id takes OpenAI batch lines {custom_id, method: "POST", url, body}: submit this file to POST /v1/batches as application/x-ndjson (dllm submit does), or ${NATIVE_TO_OPENAI_HINT}`,
+    });
+    problems.throwIfAny();
+  }
   let requests = 0;
   for (const line of lines) if (line.trim() !== '') requests++;
   if (requests === 0)
@@ -99,6 +117,15 @@ export function parseJsonlSubmission(
     const source = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
     if (source.trim() === '') return;
     const at: Location = { line: lineNo };
+    const tooDeep = firstTooDeep(source, rules.maxJsonDepth);
+    if (tooDeep >= 0) {
+      problems.add({
+        ...at,
+        field: '(line)',
+        message: tooDeepMessage(rules.maxJsonDepth, tooDeep),
+      });
+      return;
+    }
     let raw: unknown;
     try {
       raw = JSON.parse(source);

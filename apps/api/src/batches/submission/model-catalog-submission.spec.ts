@@ -45,6 +45,7 @@ const rules: SubmissionRules = {
   defaultCompletionWindow: 86_400,
   maxCompletionWindow: 7 * 86_400,
   webhookAllowedUrls: [],
+  maxJsonDepth: 64,
   models: [bundled, imported],
 };
 

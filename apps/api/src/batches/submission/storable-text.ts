@@ -1,5 +1,6 @@
 import { unstorableText } from '@dllm/shared';
 import type { ProblemDetail } from '../../common/api-error';
+import { firstTooDeep } from '../../common/json-depth';
 import { Problems } from './problems';
 
 /**
@@ -10,23 +11,34 @@ import { Problems } from './problems';
  */
 const SUSPECT_ESCAPE = /\\u(0000|[dD][89abcdefABCDEF])/;
 
-/** Every string in `value` (keys included) that cannot be stored, with its path from `field`. */
+/**
+ * Every string in `value` (keys included) that cannot be stored, with its path from `field`.
+ * Walked with an explicit stack, in document order: no depth of nesting can overflow the call stack.
+ */
 export function unstorableStrings(
   value: unknown,
   field: string,
   out: { field: string; message: string }[],
 ): void {
-  if (typeof value === 'string') {
-    const why = unstorableText(value);
-    if (why) out.push({ field, message: why });
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => unstorableStrings(v, `${field}.${i}`, out));
-  } else if (typeof value === 'object' && value !== null) {
-    for (const [key, v] of Object.entries(value)) {
-      const path = field ? `${field}.${key}` : key;
-      const why = unstorableText(key);
-      if (why) out.push({ field: path, message: `the field name ${why}` });
-      unstorableStrings(v, path, out);
+  // [value, path] to walk, or [undefined, path, message] for a field name already found bad
+  const stack: [unknown, string, string?][] = [[value, field]];
+  while (stack.length > 0) {
+    const [v, path, message] = stack.pop()!;
+    if (message !== undefined) out.push({ field: path, message });
+    else if (typeof v === 'string') {
+      const why = unstorableText(v);
+      if (why) out.push({ field: path, message: why });
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}.${i}`]);
+    } else if (typeof v === 'object' && v !== null) {
+      const entries = Object.entries(v as Record<string, unknown>);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i]!;
+        const at = path ? `${path}.${key}` : key;
+        stack.push([child, at]);
+        const why = unstorableText(key);
+        if (why) stack.push([undefined, at, `the field name ${why}`]); // popped before its value
+      }
     }
   }
 }
@@ -50,12 +62,15 @@ export function assertStorableJson(text: string, body: unknown): void {
   problems.throwIfAny();
 }
 
-/** A JSONL submission: problems by line number and field; only lines with a suspect escape are parsed. */
-export function assertStorableJsonl(text: string): void {
+/**
+ * A JSONL submission: problems by line number and field; only lines with a suspect escape are
+ * parsed, and none nesting past `maxDepth` (the JSONL parser refuses those with their line).
+ */
+export function assertStorableJsonl(text: string, maxDepth: number): void {
   if (!SUSPECT_ESCAPE.test(text)) return;
   const problems = new Problems();
   text.split('\n').forEach((line, i) => {
-    if (!SUSPECT_ESCAPE.test(line)) return;
+    if (!SUSPECT_ESCAPE.test(line) || firstTooDeep(line, maxDepth) >= 0) return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(line);

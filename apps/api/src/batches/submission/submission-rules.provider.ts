@@ -12,6 +12,7 @@ export const submissionRulesProvider: Provider = {
   inject: [CONFIG, MODEL_CATALOG],
   useFactory: (config: Config, models: ModelCatalog): SubmissionRules => ({
     maxItems: config.MAX_BATCH_ITEMS,
+    maxJsonDepth: config.JSON_MAX_DEPTH,
     defaultCompletionWindow: config.DEFAULT_COMPLETION_WINDOW,
     maxCompletionWindow: config.MAX_COMPLETION_WINDOW,
     webhookAllowedUrls: config.WEBHOOK_ALLOWED_URLS,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PromptBudget } from '@dllm/engine/request';
 import { DllmTokenizer } from '@dllm/engine/tokenizer';
@@ -12,6 +13,7 @@ const tokenizer = DllmTokenizer.fromFile(
 
 const rules: SubmissionRules = {
   maxItems: 10,
+  maxJsonDepth: 64,
   defaultCompletionWindow: 86_400,
   maxCompletionWindow: 7 * 86_400,
   webhookAllowedUrls: ['https://hooks.example.com/dllm/'],
@@ -332,5 +334,78 @@ describe('OpenAI batch lines for chat and across endpoints', () => {
         rules,
       ).webhookUrl,
     ).toBe('https://hooks.example.com/dllm/done');
+  });
+});
+
+describe('parseJsonlSubmission: native item lines (the dllm generate format)', () => {
+  const native = (lines: unknown[]) => lines.map((l) => JSON.stringify(l)).join('\n');
+
+  it('accepts examples/prompts.jsonl as it is: prompts, infills, top-level parameters', () => {
+    const text = readFileSync(join(__dirname, '../../../../../examples/prompts.jsonl'), 'utf8');
+    const s = parseJsonlSubmission(
+      text,
+      { metadata: { project: 'demo' } },
+      { ...rules, maxItems: 100 },
+    );
+    expect(s.endpoint).toBeNull();
+    expect(s.metadata).toEqual({ project: 'demo' });
+    expect(s.items).toHaveLength(text.trim().split('\n').length);
+    expect(s.items[0]).toMatchObject({ customId: 'cont-0', task: { prompt: 'def fibonacci(n):' } });
+    expect(s.items.some((i) => 'prefix' in i.task)).toBe(true);
+  });
+
+  it('folds top-level parameters into params (they win) and fills every default', () => {
+    const s = parseJsonlSubmission(
+      native([
+        { custom_id: 'a', prompt: 'def f():', gen_length: 8, params: { gen_length: 4, seed: 3 } },
+        { custom_id: 'b', prefix: 'x = ', suffix: '\n', policy: 'fixed' },
+      ]),
+      { completion_window: '3600' },
+      rules,
+    );
+    expect(s.completionWindow).toBe(3600);
+    expect(s.items[0]!.params).toMatchObject({ gen_length: 8, seed: 3, threshold: 0.9 });
+    expect(s.items[1]).toMatchObject({ task: { prefix: 'x = ', suffix: '\n' } });
+    expect(s.items[1]!.params.policy).toBe('fixed');
+  });
+
+  it('names the line and the field as written; refuses a line in the other format', () => {
+    expect(
+      problems(() =>
+        parseJsonlSubmission(
+          native([
+            { custom_id: 'a', prompt: 'x', gen_length: 'long' },
+            { custom_id: 'b', prompt: 'x', params: { threshold: 7 } },
+            { custom_id: 'c', prompt: 'x', colour: 'red' },
+            { custom_id: 'a', prompt: 'y' },
+            { custom_id: 'd', method: 'POST', url: '/v1/completions', body: { prompt: 'x' } },
+            { custom_id: 'e', prefix: 'x' },
+          ]),
+          {},
+          rules,
+        ),
+      ),
+    ).toEqual([
+      { line: 1, field: 'gen_length', message: expect.any(String) as string },
+      { line: 2, field: 'params.threshold', message: expect.any(String) as string },
+      { line: 3, field: 'colour', message: expect.stringMatching(/unknown field/) as string },
+      { line: 4, field: 'custom_id', message: 'duplicate custom_id "a" (first used at line 1)' },
+      {
+        line: 5,
+        field: 'method',
+        message: expect.stringMatching(/^mixes formats: line 1/) as string,
+      },
+      { line: 6, field: 'suffix', message: 'is required with prefix (infill)' },
+    ]);
+  });
+
+  it('a batch from an input file refuses native lines, saying what it expects and how to convert', () => {
+    const [problem] = problems(() =>
+      parseJsonlSubmission(native([{ custom_id: 'a', prompt: 'x' }]), {}, rules, '/v1/completions'),
+    );
+    expect(problem).toMatchObject({ line: 1, field: '(line)' });
+    expect(problem!.message).toMatch(/native item/);
+    expect(problem!.message).toMatch(/method: "POST"/);
+    expect(problem!.message).toMatch(/POST \/v1\/batches as application\/x-ndjson/);
   });
 });

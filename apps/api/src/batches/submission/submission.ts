@@ -66,6 +66,8 @@ export interface SubmissionModel {
 /** What a submission is checked against (configuration and the model catalog). */
 export interface SubmissionRules {
   maxItems: number;
+  /** deepest nesting a JSON body or JSONL line may have (JSON_MAX_DEPTH) */
+  maxJsonDepth: number;
   defaultCompletionWindow: number;
   maxCompletionWindow: number;
   /** URL prefixes a batch's webhook_url may start with (empty: webhooks are off) */
