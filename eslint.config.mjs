@@ -2,7 +2,10 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/** libs/* import nothing of ours; the two apps never import each other (DESIGN.md section 1). */
+/**
+ * libs/* import nothing of ours but the wire contract (libs/contract, which imports nothing); the
+ * two apps never import each other (DESIGN.md section 1).
+ */
 const boundary = (message, group) => ({
   'no-restricted-imports': ['error', { patterns: [{ group, message }] }],
 });
@@ -51,6 +54,15 @@ export default tseslint.config(
   {
     files: ['libs/**/*.ts'],
     rules: boundary('libs import nothing of ours', ['@dllm/*', '**/apps/**', '**/libs/**']),
+  },
+  {
+    files: ['libs/shared/**/*.ts'],
+    rules: boundary('libs/shared imports nothing of ours but the wire contract (@dllm/contract)', [
+      '@dllm/*',
+      '!@dllm/contract',
+      '**/apps/**',
+      '**/libs/**',
+    ]),
   },
   {
     files: ['apps/api/**/*.ts'],

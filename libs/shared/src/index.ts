@@ -36,6 +36,8 @@ export {
   TERMINAL_BATCH_STATUSES,
   TERMINAL_ITEM_STATUSES,
   isTerminalBatchStatus,
+  isTerminalItemStatus,
+  TERMINAL_STATUSES_SQL,
   BATCH_ORIGINS,
   type BatchOrigin,
   type BatchStatus,

@@ -15,6 +15,10 @@ describe('loadConfig', () => {
       ENGINE_EXECUTION_PROVIDERS: ['cpu'],
       ENGINE_REQUIRE_GPU: false,
       ENGINE_INTRA_OP_THREADS: 0,
+      // unset: the engine's measured defaults
+      ENGINE_INTRA_OP_SPINNING: undefined,
+      ENGINE_REFRESH_HOLD_STEPS: undefined,
+      ENGINE_REFRESH_MIN_ROWS: undefined,
       // unset: the engine picks the default of the provider it runs on
       ENGINE_MAX_BATCH_ROWS: undefined,
       ENGINE_MAX_BATCH_TOKENS: undefined,
@@ -64,6 +68,9 @@ describe('loadConfig', () => {
       RATE_LIMIT_WINDOW_S: 60,
       MAX_CONCURRENT_UPLOADS: 2,
       MAX_SSE_STREAMS: 16,
+      MAX_CANVAS_STREAMS: 4,
+      MAX_CONCURRENT_COMPLETIONS: 16,
+      CANVAS_BUFFER_KB: 1024,
       SSE_HEARTBEAT_MS: 15_000,
       SSE_SLOW_READER_MS: 30_000,
       FILE_MAX_MB: 64,

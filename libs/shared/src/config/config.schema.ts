@@ -168,6 +168,28 @@ export const configSchema = z.object({
     .min(0)
     .default(0)
     .describe('onnxruntime intra-op threads per session; 0 lets the runtime choose.'),
+  ENGINE_INTRA_OP_SPINNING: z
+    .stringbool()
+    .optional()
+    .describe(
+      "Whether onnxruntime's idle intra-op threads spin between runs; unset: the engine default (off: the engine's three sessions' spinners slow each other, bench:scheduling-ab).",
+    ),
+  ENGINE_REFRESH_HOLD_STEPS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'Steps a row due a cache refresh may wait so rows whose blocks end close together share one refresh call (0: never wait); unset: the engine default.',
+    ),
+  ENGINE_REFRESH_MIN_ROWS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'A refresh call goes ahead without waiting once this many rows are due one; unset: the engine default.',
+    ),
   ENGINE_MAX_BATCH_ROWS: z.coerce
     .number()
     .int()
@@ -223,7 +245,9 @@ export const configSchema = z.object({
     .min(8)
     .max(1000)
     .default(64)
-    .describe('Deepest nesting of arrays and objects a JSON body or JSONL line may have (400 past it).'),
+    .describe(
+      'Deepest nesting of arrays and objects a JSON body or JSONL line may have (400 past it).',
+    ),
   DEFAULT_COMPLETION_WINDOW: z.coerce
     .number()
     .int()
@@ -416,6 +440,15 @@ export const configSchema = z.object({
   ),
   MAX_SSE_STREAMS: count(0, 16).describe(
     'Open progress streams (GET /v1/batches/:id/events) per API key, per API process; 0 = no limit.',
+  ),
+  MAX_CANVAS_STREAMS: count(0, 4).describe(
+    'Open canvas streams (GET /v1/batches/:id/canvas) per API key, per API process; 0 = no limit.',
+  ),
+  MAX_CONCURRENT_COMPLETIONS: count(0, 16).describe(
+    'Sync completions (/v1/completions, /v1/chat/completions) one API key may have waiting at once, per API process; 0 = no limit.',
+  ),
+  CANVAS_BUFFER_KB: count(16, 1024).describe(
+    'Canvas frames a stream may hold for a reader that is not taking them, in KiB; past it the stream is closed (resume with Last-Event-ID).',
   ),
   SSE_HEARTBEAT_MS: count(1000, 15_000).describe(
     'An idle progress stream sends a comment this often, so proxies keep it open.',

@@ -1,8 +1,10 @@
+import type { BatchCounts } from '@dllm/contract';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { FAILURE_REASONS, failureMessage, type FailureReason } from './failure-reasons';
 import { inTransaction, queryRows, rows } from './sql';
 import {
   isTerminalBatchStatus,
+  TERMINAL_STATUSES_SQL,
   type BatchOrigin,
   type BatchStatus,
   type TerminalItemStatus,
@@ -52,13 +54,8 @@ export type ChunkEnding =
   /** only items over the attempt limits fail; the rest stay open for a re-enqueue */
   | 'limits';
 
-export interface RequestCounts {
-  total: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  expired: number;
-}
+/** A batch's item counts, as its wire view has them (request_counts). */
+export type RequestCounts = BatchCounts;
 
 /** A batch's state right after a write. */
 export interface BatchProgress {
@@ -125,7 +122,7 @@ interface BatchRow {
   expired_count: number;
 }
 
-const TERMINAL_ITEMS = `('completed', 'failed', 'cancelled', 'expired')`;
+const TERMINAL_ITEMS = TERMINAL_STATUSES_SQL;
 
 /**
  * Every state change of items after submission, shared by the API (cancel, expiry) and the
