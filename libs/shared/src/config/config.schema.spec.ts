@@ -10,6 +10,8 @@ describe('loadConfig', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/dllm',
       MODEL_DIR: 'models/dllm-code-small',
+      MODELS: [],
+      WORKER_MODELS: [],
       ENGINE_EXECUTION_PROVIDERS: ['cpu'],
       ENGINE_REQUIRE_GPU: false,
       ENGINE_INTRA_OP_THREADS: 0,
@@ -106,6 +108,21 @@ describe('loadConfig', () => {
     expect(config.ENGINE_MAX_BATCH_TOKENS).toBe(8192);
     expect(config.ENGINE_REQUIRE_GPU).toBe(true);
     expect(loadConfig({ ENGINE_REQUIRE_GPU: '0' }).ENGINE_REQUIRE_GPU).toBe(false);
+  });
+
+  it('reads the model catalog (DIR or NAME=DIR) and the models a worker serves as lists', () => {
+    const config = loadConfig({
+      MODELS: ' models/tiny-llada , qwen=/srv/bundles/qwen-chat,',
+      WORKER_MODELS: 'dllm-code-small, qwen',
+    });
+    expect(config.MODELS).toEqual([
+      { dir: 'models/tiny-llada' },
+      { name: 'qwen', dir: '/srv/bundles/qwen-chat' },
+    ]);
+    expect(config.WORKER_MODELS).toEqual(['dllm-code-small', 'qwen']);
+    expect(() => loadConfig({ MODELS: '=models/x' })).toThrow(
+      /MODELS: "=models\/x" is not DIR or NAME=DIR/,
+    );
   });
 
   it('reads webhook URL prefixes as a list and wants a signing secret with them', () => {
