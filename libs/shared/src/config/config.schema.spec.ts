@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config.schema';
 
 describe('loadConfig', () => {
@@ -168,5 +170,14 @@ describe('loadConfig', () => {
     expect(error?.message).toContain('API_PORT: Invalid input: expected number, received NaN');
     expect(error?.message).toContain('ENGINE_EXECUTION_PROVIDERS: entry 2: Invalid option');
     expect(error?.message).toContain('ENGINE_MAX_BATCH_ROWS: Too small: expected number to be >=1');
+  });
+});
+
+describe('DATABASE_URL and scripts/ensure-services.sh', () => {
+  it('the script creates the database the default DATABASE_URL names', () => {
+    const script = readFileSync(join(__dirname, '../../../../scripts/ensure-services.sh'), 'utf8');
+    const fallback = /database=\$\{DATABASE_URL:-([^}]+)\}/.exec(script)?.[1];
+    expect(fallback).toBe(loadConfig({}).DATABASE_URL);
+    expect(new URL(fallback!).pathname).toBe('/dllm');
   });
 });
