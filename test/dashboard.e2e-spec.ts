@@ -1,4 +1,5 @@
 import type { BatchView as Batch } from '@dllm/contract';
+import { QUEUES } from '@dllm/shared';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -310,10 +311,16 @@ describe('web dashboard (/ui) in Chromium', () => {
     expect(sent.filter((u) => !u.startsWith(url))).toEqual([]);
     await board.screenshot({ path: join(SCREENSHOTS, 'dashboard-queues.png') });
     await admin.close();
-    await api.http
+    const { body } = await api.http
       .get('/admin/queues/api/queues')
       .set('Authorization', `Bearer ${ADMIN_KEY}`)
       .expect(200);
+    // every queue of the queue table, not only the chunks
+    expect((body as { queues: { name: string }[] }).queues.map((q) => q.name).sort()).toEqual(
+      Object.values(QUEUES)
+        .map((q) => q.name)
+        .sort(),
+    );
   });
 
   it('loaded nothing from outside this API and never put the key in a URL', () => {

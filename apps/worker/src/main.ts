@@ -16,7 +16,7 @@ import {
   dataSourceOptions,
   loadConfig,
   openChunkQueue,
-  openChunkWorker,
+  openConsumer,
   redisOptions,
   repairLoopFor,
   workerConcurrency,
@@ -166,11 +166,13 @@ async function main(): Promise<void> {
     budget,
   });
 
-  const { worker, connection } = openChunkWorker(
+  const chunks = openConsumer<ChunkJobData>(
+    'chunks',
     config,
     (job: Job<ChunkJobData>, token?: string) => processor.process(job, token),
     info.maxBatchRows,
   );
+  const { worker } = chunks;
   worker.on('failed', (job, err) =>
     log.error(
       { job_id: job?.id, batch_id: job?.data.batchId, chunk: job?.data.chunk, err: err.message },
@@ -193,12 +195,7 @@ async function main(): Promise<void> {
 
   // POST /v1/completions and chat: their own queue and slots, ahead of queued bulk chunks
   const interactive = new InteractiveConsumer({
-    connect: () => new Redis(config.REDIS_URL, redisOptions('consumer')),
-    prefix: config.QUEUE_PREFIX,
-    concurrency: config.INTERACTIVE_CONCURRENCY,
-    lockMs: config.WORKER_LOCK_MS,
-    stalledCheckMs: config.WORKER_STALLED_CHECK_MS,
-    maxStalled: config.WORKER_MAX_STALLED,
+    config,
     engine: generator,
     progress,
     cancels,
@@ -215,7 +212,7 @@ async function main(): Promise<void> {
   const health = await startHealthServer(
     config.WORKER_METRICS_PORT,
     {
-      redis: () => connection.ping(),
+      redis: () => chunks.connection.ping(),
       postgres: () => dataSource.query('SELECT 1'),
       // synchronous: a dead thread cannot hang the probe
       engine: () => {
@@ -255,13 +252,13 @@ async function main(): Promise<void> {
     const drainMs = exitCode === 0 ? config.WORKER_DRAIN_MS : 0;
     log.info({ reason, drain_ms: drainMs }, 'stopping: no new chunks, draining running rows');
     const interactiveDrained = interactive.stop(drainMs);
-    const drained = worker.close();
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), drainMs).unref());
-    if ((await Promise.race([drained, timeout])) === 'timeout') {
-      log.warn('drain timed out: handing unfinished chunks back to the queue');
-      processor.handBackAll();
-      await drained;
-    }
+    await chunks.close({
+      drainMs,
+      onTimeout: () => {
+        log.warn('drain timed out: handing unfinished chunks back to the queue');
+        processor.handBackAll();
+      },
+    });
     budget.stop();
     await writer.flush();
     await interactiveDrained;
@@ -270,7 +267,6 @@ async function main(): Promise<void> {
     await events.settled(); // the last commits' events, before their connection goes
     await Promise.allSettled([cancels.stop(), engine.close(), dataSource.destroy()]);
     canvases.close();
-    connection.disconnect();
     health.close();
     log.info({ exit_code: exitCode }, 'stopped');
     process.exit(exitCode);

@@ -74,12 +74,21 @@ export { repairLoopFor } from './repair/repair-loop-for';
 export {
   INTERACTIVE_QUEUE,
   INTERACTIVE_JOB,
-  INTERACTIVE_JOB_OPTIONS,
   WEBHOOK_QUEUE,
   WEBHOOK_JOB,
   type InteractiveJobData,
   type WebhookJobData,
 } from './queue/interactive-queue';
+export {
+  QUEUES,
+  closeBounded,
+  openConsumer,
+  openQueue,
+  type OwnedQueueOf,
+  type QueueConsumer,
+  type QueueKind,
+  type QueueSpec,
+} from './queue/queues';
 export {
   BATCH_EVENTS_LIMITS,
   batchEventsKey,

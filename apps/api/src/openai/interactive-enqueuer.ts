@@ -1,14 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  chunkJobId,
-  INTERACTIVE_JOB,
-  INTERACTIVE_JOB_OPTIONS,
-  type InteractiveJobData,
-} from '@dllm/shared';
+import { chunkJobId, QUEUES, type Config, type InteractiveJobData } from '@dllm/shared';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { LOGGER } from '../common/core.module';
+import { CONFIG, LOGGER } from '../common/core.module';
 import { loggableError } from '../common/logger';
 
 export const INTERACTIVE_QUEUE_TOKEN = Symbol('INTERACTIVE_QUEUE');
@@ -19,6 +14,7 @@ export class InteractiveEnqueuer {
   constructor(
     @Inject(INTERACTIVE_QUEUE_TOKEN) private readonly queue: Queue<InteractiveJobData>,
     private readonly dataSource: DataSource,
+    @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -26,9 +22,9 @@ export class InteractiveEnqueuer {
   async enqueue(batchId: string): Promise<boolean> {
     try {
       await this.queue.add(
-        INTERACTIVE_JOB,
+        QUEUES.interactive.job,
         { batchId, chunk: 0, firstIndex: 0, lastIndex: 0 },
-        { ...INTERACTIVE_JOB_OPTIONS, jobId: chunkJobId(batchId, 0) },
+        { ...QUEUES.interactive.jobOptions(this.config), jobId: chunkJobId(batchId, 0) },
       );
       // chunk_size 1: the repair loop names its one chunk as the job is named
       await this.dataSource.query(

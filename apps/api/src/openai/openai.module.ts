@@ -1,7 +1,5 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { INTERACTIVE_QUEUE, type Config, type InteractiveJobData } from '@dllm/shared';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { openQueue, type Config, type InteractiveJobData, type OwnedQueueOf } from '@dllm/shared';
 import { BatchesModule } from '../batches/batches.module';
 import { CONFIG } from '../common/core.module';
 import { DatabaseModule } from '../database/database.module';
@@ -22,24 +20,16 @@ import { ModelsController } from './models.controller';
     {
       provide: INTERACTIVE_QUEUE_TOKEN,
       inject: [CONFIG],
-      useFactory: (config: Config) =>
-        new Queue<InteractiveJobData>(INTERACTIVE_QUEUE, {
-          prefix: config.QUEUE_PREFIX,
-          connection: new Redis(config.REDIS_URL, {
-            enableOfflineQueue: false,
-            maxRetriesPerRequest: 1,
-          }),
-        }),
+      useFactory: (config: Config) => openQueue<InteractiveJobData>('interactive', config),
     },
   ],
 })
 export class OpenAiModule implements OnApplicationShutdown {
-  constructor(@Inject(INTERACTIVE_QUEUE_TOKEN) private readonly queue: Queue<InteractiveJobData>) {}
+  constructor(
+    @Inject(INTERACTIVE_QUEUE_TOKEN) private readonly queue: OwnedQueueOf<InteractiveJobData>,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    // BullMQ leaves a connection it was handed open; it is ours to close.
-    const connection = this.queue.opts.connection as Redis;
-    await this.queue.close();
-    await connection.quit().catch(() => undefined);
+    await this.queue.closeAll();
   }
 }

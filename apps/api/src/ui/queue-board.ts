@@ -2,10 +2,13 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Queue } from 'bullmq';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { ApiError } from '../common/api-error';
 import type { HttpRequest, HttpResponse } from '../common/http';
-import { CHUNK_QUEUE_TOKEN, type ChunkQueue } from '../redis/redis.module';
+import { INTERACTIVE_QUEUE_TOKEN } from '../openai/interactive-enqueuer';
+import { CHUNK_QUEUE_TOKEN } from '../redis/redis.module';
+import { WEBHOOK_QUEUE_TOKEN } from '../webhooks/webhook-dispatcher';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
@@ -32,13 +35,18 @@ export function adminKeyOf(header: string | undefined): string | undefined {
   return colon >= 0 ? decoded.slice(colon + 1) : undefined;
 }
 
-/** Bull Board (jobs of the chunk queue: waiting, active, failed, ...) at /admin/queues, admin key only. */
+/**
+ * Bull Board at /admin/queues, admin key only: the jobs (waiting, active, failed, ...) of every
+ * queue of the queue table (QUEUES: chunks, interactive, webhooks).
+ */
 export function mountQueueBoard(app: NestExpressApplication): void {
   const keys = app.get(ApiKeysService);
   const board = new ExpressAdapter();
   board.setBasePath(QUEUE_BOARD_PATH);
   createBullBoard({
-    queues: [new BullMQAdapter(app.get<ChunkQueue>(CHUNK_QUEUE_TOKEN))],
+    queues: [CHUNK_QUEUE_TOKEN, INTERACTIVE_QUEUE_TOKEN, WEBHOOK_QUEUE_TOKEN].map(
+      (token) => new BullMQAdapter(app.get<Queue>(token)),
+    ),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'dllm-batch queues' } },
   });
