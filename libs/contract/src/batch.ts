@@ -20,6 +20,8 @@ export interface BatchView {
   completion_window: number;
   retry_of: string | null;
   retried_by: string | null;
+  /** the uploaded file a batch was made from (OpenAI input_file_id), else null */
+  input_file_id: string | null;
   request_counts: BatchCounts;
   created_at: string;
   enqueued_at: string | null;

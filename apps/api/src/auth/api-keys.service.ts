@@ -4,6 +4,7 @@ import type { Config } from '@dllm/shared';
 import { ApiError } from '../common/api-error';
 import { CONFIG } from '../common/core.module';
 import { ApiKeysRepository } from './api-keys.repository';
+import { KeyRevocations } from './key-revocations';
 import type { Principal } from './principal';
 
 export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -24,6 +25,7 @@ export interface IssuedKey {
 export class ApiKeysService {
   constructor(
     private readonly keys: ApiKeysRepository,
+    private readonly revocations: KeyRevocations,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -64,6 +66,7 @@ export class ApiKeysService {
   ): Promise<{ id: string; tenant: string; name: string; revoked_at: string }> {
     const revoked = await this.keys.revoke(id);
     if (!revoked) throw ApiError.notFound(`API key ${id} not found`);
+    await this.revocations.revoked(revoked.id); // its open streams and waiting completions end now
     return {
       id: revoked.id,
       tenant: revoked.tenant,

@@ -25,6 +25,7 @@ export function batchView(b: BatchEntity, now = new Date()): BatchView {
     completion_window: b.completionWindow,
     retry_of: b.retryOf,
     retried_by: b.retriedBy,
+    input_file_id: b.inputFileId,
     request_counts: {
       total: b.totalCount,
       completed: b.completedCount,

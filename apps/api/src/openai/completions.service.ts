@@ -79,6 +79,8 @@ export class CompletionsService {
     res.once('close', () => {
       if (!res.writableFinished) settle({ kind: 'gone' }); // the client went away: stop its row
     });
+    // the key was revoked (its reply is already sent): stop the row as for a client gone
+    req.keyRevoked?.addEventListener('abort', () => settle({ kind: 'gone' }), { once: true });
     // Watching before the batch exists: its stream is read from the first entry.
     const unwatch = await this.events.watch(id, '0-0', (event: BatchEvent) => {
       if (event.type === 'canvas') {

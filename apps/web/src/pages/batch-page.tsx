@@ -8,6 +8,7 @@ import {
 } from '../components/batch-charts';
 import { ProgressBar } from '../components/progress-bar';
 import { StatusBadge } from '../components/status-badge';
+import { UserText } from '../components/user-text';
 import { fmt } from '../format';
 import { href, navigate } from '../router';
 import { session } from '../session';
@@ -338,9 +339,19 @@ export function BatchPage({ id }: { id: string }) {
         <dl class="kv">
           <dt>Model</dt>
           <dd>{batch.model}</dd>
+          {batch.input_file_id && (
+            <>
+              <dt>Input file</dt>
+              <dd data-field="input-file">
+                <InputFile id={batch.input_file_id} />
+              </dd>
+            </>
+          )}
           <dt>Parameters</dt>
           <dd>
-            <code>{JSON.stringify(batch.params)}</code>
+            <code>
+              <UserText text={JSON.stringify(batch.params)} />
+            </code>
           </dd>
           <dt>Metadata</dt>
           <dd>
@@ -348,7 +359,7 @@ export function BatchPage({ id }: { id: string }) {
               ? '–'
               : Object.entries(batch.metadata).map(([k, v]) => (
                   <span class="tag">
-                    {k}={v}
+                    <UserText text={`${k}=${v}`} />
                   </span>
                 ))}
           </dd>
@@ -363,6 +374,27 @@ export function BatchPage({ id }: { id: string }) {
         </dl>
       </section>
     </div>
+  );
+}
+
+/** An input file by its name (fetched once), with its id. */
+function InputFile({ id }: { id: string }) {
+  const [name, setName] = useState<string | null>(null);
+  useEffect(() => {
+    api
+      .get<{ filename: string }>(`/v1/files/${id}`)
+      .then((f) => setName(f.filename))
+      .catch(() => setName(null));
+  }, [id]);
+  return (
+    <>
+      {name !== null && (
+        <span class="file-name">
+          <UserText text={name} />
+        </span>
+      )}{' '}
+      <span class="mono muted">{id}</span>
+    </>
   );
 }
 
@@ -405,20 +437,26 @@ function ResultsTable({ items }: { items: Item[] | null }) {
         {items.map((i) => (
           <tr data-custom-id={i.custom_id}>
             <td class="num muted">{i.index}</td>
-            <td class="mono">{i.custom_id}</td>
+            <td class="mono">
+              <UserText text={i.custom_id} />
+            </td>
             <td>
               <StatusBadge status={i.status} />
             </td>
             <td>
               <pre class="code code-input">
-                {i.prompt ?? `${i.prefix ?? ''}▁▁▁${i.suffix ?? ''}`}
+                <UserText text={i.prompt ?? `${i.prefix ?? ''}▁▁▁${i.suffix ?? ''}`} />
               </pre>
             </td>
             <td>
               {i.error ? (
-                <span class="text-failed">{i.error}</span>
+                <span class="text-failed">
+                  <UserText text={i.error} />
+                </span>
               ) : i.output !== null ? (
-                <pre class="code">{i.output.replace(/^\s*\n/, '')}</pre>
+                <pre class="code">
+                  <UserText text={i.output.replace(/^\s*\n/, '')} />
+                </pre>
               ) : (
                 <span class="muted">–</span>
               )}

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import { ProgressBar } from '../components/progress-bar';
 import { StatusBadge } from '../components/status-badge';
+import { UserText } from '../components/user-text';
 import { fmt } from '../format';
 import { href, navigate, type Route } from '../router';
 import {
@@ -284,7 +285,7 @@ export function History({ route }: { route: Route }) {
                   <td>
                     {Object.entries(b.metadata).map(([k, v]) => (
                       <span class="tag">
-                        {k}={v}
+                        <UserText text={`${k}=${v}`} />
                       </span>
                     ))}
                   </td>

@@ -72,7 +72,7 @@ export class CanvasStream implements BeforeApplicationShutdown {
       res.destroy();
     };
     const write = (chunk: string) => {
-      if (closed.signal.aborted) return;
+      if (closed.signal.aborted || res.writableEnded) return; // ended by a key revocation
       lastWrite = Date.now();
       if (stalled) {
         queued.push(chunk);
