@@ -439,12 +439,14 @@ describe('web dashboard (/ui) in Chromium', () => {
     expect(sent.filter((u) => !u.startsWith(url))).toEqual([]);
     await board.screenshot({ path: join(SCREENSHOTS, 'dashboard-queues.png') });
     await admin.close();
-    const { body } = await api.http
-      .get('/admin/queues/api/queues')
-      .set('Authorization', `Bearer ${ADMIN_KEY}`)
-      .expect(200);
+    const listed = (
+      await api.http
+        .get('/admin/queues/api/queues')
+        .set('Authorization', `Bearer ${ADMIN_KEY}`)
+        .expect(200)
+    ).body as { queues: { name: string }[] };
     // every queue of the queue table, not only the chunks
-    expect((body as { queues: { name: string }[] }).queues.map((q) => q.name).sort()).toEqual(
+    expect(listed.queues.map((q) => q.name).sort()).toEqual(
       Object.values(QUEUES)
         .map((q) => q.name)
         .sort(),

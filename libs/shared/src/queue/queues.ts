@@ -1,7 +1,13 @@
 import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../config/config.schema';
-import { CHUNK_JOB, CHUNK_QUEUE, chunkJobOptions, chunkWorkerOptions, redisOptions } from './chunk-queue';
+import {
+  CHUNK_JOB,
+  CHUNK_QUEUE,
+  chunkJobOptions,
+  chunkWorkerOptions,
+  redisOptions,
+} from './chunk-queue';
 import {
   INTERACTIVE_JOB,
   INTERACTIVE_QUEUE,
@@ -51,10 +57,8 @@ export const QUEUES = {
     job: CHUNK_JOB,
     consumer: 'worker',
     jobOptions: (config) => chunkJobOptions(config),
-    workerOptions: (config, maxBatchRows = 1) => {
-      const { prefix: _prefix, ...options } = chunkWorkerOptions(config, maxBatchRows);
-      return options;
-    },
+    // (its prefix is set again by openConsumer, from the same config)
+    workerOptions: (config, maxBatchRows = 1) => chunkWorkerOptions(config, maxBatchRows),
     drainMs: (config) => config.WORKER_DRAIN_MS,
   },
   /** sync completions: one-item batches, taken ahead of bulk chunks by their own slots */
@@ -173,7 +177,9 @@ export async function closeBounded(
     // handed back, the jobs end quickly; should one still hang, force the close
     const late = await Promise.race([
       closed.then(() => true),
-      new Promise<false>((r) => setTimeout(() => r(false), Math.max(drainMs, HAND_BACK_MS)).unref()),
+      new Promise<false>((r) =>
+        setTimeout(() => r(false), Math.max(drainMs, HAND_BACK_MS)).unref(),
+      ),
     ]);
     if (!late) await worker.close(true).catch(() => undefined);
   }
