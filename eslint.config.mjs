@@ -11,7 +11,7 @@ const boundary = (message, group) => ({
 });
 
 const ENGINE_FOR_API =
-  'apps/api may import only the pure engine modules: @dllm/engine/params, /tokenizer, /request, /bundle/dllm-json';
+  'apps/api may import only the pure engine modules: @dllm/engine/params, /tokenizer, /request, /chat, /bundle/dllm-json, /bundle/model-catalog';
 
 export default tseslint.config(
   {
@@ -76,9 +76,10 @@ export default tseslint.config(
               message: 'the apps never import each other',
             },
             {
-              // The API counts tokens and validates requests by the engine's own schemas (pure
-              // modules); the engine root would load onnxruntime.
-              regex: '^@dllm/engine(?!/(params|tokenizer|request|bundle/dllm-json)$)(/.*)?$',
+              // The API counts tokens, renders chat templates and validates requests by the
+              // engine's own schemas (pure modules); the engine root would load onnxruntime.
+              regex:
+                '^@dllm/engine(?!/(params|tokenizer|request|chat|bundle/dllm-json|bundle/model-catalog)$)(/.*)?$',
               message: ENGINE_FOR_API,
             },
             {

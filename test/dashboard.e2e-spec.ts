@@ -1,5 +1,6 @@
 import type { BatchView as Batch } from '@dllm/contract';
 import { QUEUES } from '@dllm/shared';
+import { MODEL_CATALOG, type ModelCatalog } from '../apps/api/src/model/served-model';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -445,11 +446,13 @@ describe('web dashboard (/ui) in Chromium', () => {
         .set('Authorization', `Bearer ${ADMIN_KEY}`)
         .expect(200)
     ).body as { queues: { name: string }[] };
-    // every queue of the queue table, not only the chunks
+    // every queue of the queue table, not only the chunks: each model's two, and the webhooks
+    const models = api.app.get<ModelCatalog>(MODEL_CATALOG).map((m) => m.name);
     expect(listed.queues.map((q) => q.name).sort()).toEqual(
-      Object.values(QUEUES)
-        .map((q) => q.name)
-        .sort(),
+      [
+        ...models.flatMap((m) => [QUEUES.chunks.name(m), QUEUES.interactive.name(m)]),
+        QUEUES.webhooks.name(),
+      ].sort(),
     );
   });
 

@@ -6,8 +6,10 @@ import type { Queue } from 'bullmq';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { ApiError } from '../common/api-error';
 import type { HttpRequest, HttpResponse } from '../common/http';
-import { INTERACTIVE_QUEUE_TOKEN } from '../openai/interactive-enqueuer';
-import { CHUNK_QUEUE_TOKEN } from '../redis/redis.module';
+import type { ChunkQueues } from '@dllm/shared';
+import { MODEL_CATALOG, type ModelCatalog } from '../model/served-model';
+import { InteractiveEnqueuer } from '../openai/interactive-enqueuer';
+import { CHUNK_QUEUES } from '../redis/redis.module';
 import { WEBHOOK_QUEUE_TOKEN } from '../webhooks/webhook-dispatcher';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
@@ -35,18 +37,22 @@ export function adminKeyOf(header: string | undefined): string | undefined {
   return colon >= 0 ? decoded.slice(colon + 1) : undefined;
 }
 
-/**
- * Bull Board at /admin/queues, admin key only: the jobs (waiting, active, failed, ...) of every
- * queue of the queue table (QUEUES: chunks, interactive, webhooks).
- */
+/** Bull Board (jobs of every model's chunk queue: waiting, active, failed, ...) at /admin/queues, admin key only. */
 export function mountQueueBoard(app: NestExpressApplication): void {
   const keys = app.get(ApiKeysService);
   const board = new ExpressAdapter();
   board.setBasePath(QUEUE_BOARD_PATH);
   createBullBoard({
-    queues: [CHUNK_QUEUE_TOKEN, INTERACTIVE_QUEUE_TOKEN, WEBHOOK_QUEUE_TOKEN].map(
-      (token) => new BullMQAdapter(app.get<Queue>(token)),
-    ),
+    // every queue of the queue table (QUEUES): each model's chunks and interactive queue, webhooks
+    queues: [
+      ...app
+        .get<ModelCatalog>(MODEL_CATALOG)
+        .flatMap((m) => [
+          app.get<ChunkQueues>(CHUNK_QUEUES).for(m.name),
+          app.get(InteractiveEnqueuer).queueFor(m.name),
+        ]),
+      app.get<Queue>(WEBHOOK_QUEUE_TOKEN),
+    ].map((queue) => new BullMQAdapter(queue)),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'dllm-batch queues' } },
   });

@@ -17,6 +17,10 @@ import { ResultWriter } from '../result-writer';
 export interface InteractiveConsumerOptions {
   /** the queue's options come from its row in the queue table (QUEUES.interactive) */
   config: Config;
+  /** the model whose interactive queue this consumes (its engine's) */
+  model: string;
+  /** the model renders chat with its own template (see ChunkProcessor) */
+  chatTemplate?: boolean;
   engine: GenerationEngine;
   progress: Pick<BatchProgressRepository, 'claimItems' | 'countIsolatedRun' | 'finishItems'>;
   cancels: Pick<CancelWatcher, 'track'>;
@@ -56,8 +60,11 @@ export class InteractiveConsumer {
   }
 
   start(): void {
-    const consumer = openConsumer<InteractiveJobData>('interactive', this.opts.config, (job, token) =>
-      this.process(job, token),
+    const consumer = openConsumer<InteractiveJobData>(
+      'interactive',
+      this.opts.config,
+      (job, token) => this.process(job, token),
+      { model: this.opts.model },
     );
     const { worker } = consumer;
     worker.on('failed', (job, err) => void this.onFailed(job, err));

@@ -53,6 +53,21 @@ describe('DllmTokenizer', () => {
     expect(tok.decode(ids)).toBe('x = "<|mask|>" + "<|endoftext|><|pad|>"');
   });
 
+  it('reads special-token texts as their tokens only when asked (a chat template wrote them)', () => {
+    const text = 'a<|endoftext|>b<|pad|><|pad|>';
+    expect(tok.encode(text, { specials: true })).toEqual([
+      ...tok.encode('a'),
+      1,
+      ...tok.encode('b'),
+      0,
+      0,
+    ]);
+    expect(tok.decode(tok.encode(text, { specials: true }))).toBe(text);
+    expect(tok.encode('def f(): pass', { specials: true })).toEqual(tok.encode('def f(): pass'));
+    expect(tok.findSpecialText('x <|pad|> <|mask|>')).toBe('<|pad|>');
+    expect(tok.findSpecialText('x <|pad| >')).toBeNull();
+  });
+
   it('renders special ids as their text, or skips them', () => {
     const ids = [
       ...tok.encode('a'),

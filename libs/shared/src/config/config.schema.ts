@@ -3,6 +3,13 @@ import { z } from 'zod';
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const count = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 
+/** A bundle of the model catalog as MODELS lists it: its folder, and the name to serve it under. */
+export interface ModelEntry {
+  /** unset: the bundle's dllm.json name, else its folder's name */
+  name?: string;
+  dir: string;
+}
+
 /** Execution providers the engine can use (its runtime/execution-providers.ts), tried in the order given. */
 export const EXECUTION_PROVIDERS = ['webgpu', 'cuda', 'cpu'] as const;
 
@@ -109,7 +116,46 @@ export const configSchema = z.object({
     .string()
     .min(1)
     .default('models/dllm-code-small')
-    .describe('Model bundle folder (model.onnx, tokenizer.json, dllm.json).'),
+    .describe(
+      'The default model: its bundle folder (dllm.json, tokenizer.json, graphs); MODELS adds more.',
+    ),
+  MODELS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const entries: ModelEntry[] = [];
+      for (const raw of value.split(',')) {
+        const entry = raw.trim();
+        if (!entry) continue;
+        const eq = entry.indexOf('=');
+        const name = eq >= 0 ? entry.slice(0, eq).trim() : undefined;
+        const dir = (eq >= 0 ? entry.slice(eq + 1) : entry).trim();
+        if (!dir || name === '') {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${JSON.stringify(entry)} is not DIR or NAME=DIR`,
+          });
+          continue;
+        }
+        entries.push(name === undefined ? { dir } : { name, dir });
+      }
+      return entries;
+    })
+    .describe(
+      'More model bundles to serve beside MODEL_DIR (the default): comma-separated DIR or NAME=DIR (name: dllm.json "name", else the folder).',
+    ),
+  WORKER_MODELS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    )
+    .describe(
+      'Comma-separated models (names from MODEL_DIR and MODELS) this worker serves, one engine each; empty: the default model; "*": every configured model.',
+    ),
   ENGINE_EXECUTION_PROVIDERS: z
     .string()
     .default('cpu')

@@ -100,6 +100,8 @@ export interface ClaimedItem {
 export interface Claim {
   status: BatchStatus;
   model: string;
+  /** the OpenAI endpoint its items came through (chat prompts are a chat template's output) */
+  endpoint?: string | null;
   /** submission time: queue wait is measured from here */
   createdAt: Date;
   items: ClaimedItem[];
@@ -110,6 +112,7 @@ interface BatchRow {
   status: BatchStatus;
   origin: BatchOrigin;
   model: string;
+  endpoint: string | null;
   created_at: Date;
   expired: boolean;
   total_count: number;
@@ -194,6 +197,7 @@ export class BatchProgressRepository {
       const claim: Claim = {
         status: batch.status,
         model: batch.model,
+        endpoint: batch.endpoint,
         createdAt: batch.created_at,
         items: [],
       };
@@ -426,7 +430,7 @@ export class BatchProgressRepository {
   private async lockBatches(runner: QueryRunner, ids: string[]): Promise<BatchRow[]> {
     return rows<BatchRow>(
       runner,
-      `SELECT id, status, origin, model, created_at, expires_at <= now() AS expired, total_count,
+      `SELECT id, status, origin, model, endpoint, created_at, expires_at <= now() AS expired, total_count,
               completed_count, failed_count, cancelled_count, expired_count
        FROM batches WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
       [ids],

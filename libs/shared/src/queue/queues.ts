@@ -3,14 +3,14 @@ import { Redis } from 'ioredis';
 import type { Config } from '../config/config.schema';
 import {
   CHUNK_JOB,
-  CHUNK_QUEUE,
   chunkJobOptions,
+  chunkQueueName,
   chunkWorkerOptions,
   redisOptions,
 } from './chunk-queue';
 import {
   INTERACTIVE_JOB,
-  INTERACTIVE_QUEUE,
+  interactiveQueueName,
   WEBHOOK_JOB,
   WEBHOOK_QUEUE,
 } from './interactive-queue';
@@ -20,8 +20,8 @@ const HAND_BACK_MS = 5000;
 
 /** What a queue is, in one row: who consumes it, its job and worker options, its shutdown drain. */
 export interface QueueSpec {
-  /** the BullMQ queue name (under QUEUE_PREFIX) */
-  name: string;
+  /** the BullMQ queue name (under QUEUE_PREFIX): per model for the work queues */
+  name(model?: string): string;
   /** the one job name its jobs carry */
   job: string;
   /** the process kind that consumes it */
@@ -53,7 +53,7 @@ const locks = (config: Config) => ({
 export const QUEUES = {
   /** bulk work: one job per chunk of a batch's items */
   chunks: {
-    name: CHUNK_QUEUE,
+    name: (model) => chunkQueueName(need(model, 'chunks')),
     job: CHUNK_JOB,
     consumer: 'worker',
     jobOptions: (config) => chunkJobOptions(config),
@@ -63,7 +63,7 @@ export const QUEUES = {
   },
   /** sync completions: one-item batches, taken ahead of bulk chunks by their own slots */
   interactive: {
-    name: INTERACTIVE_QUEUE,
+    name: (model) => interactiveQueueName(need(model, 'interactive')),
     job: INTERACTIVE_JOB,
     consumer: 'worker',
     // a user waits: few quick retries (the request times out anyway)
@@ -78,7 +78,7 @@ export const QUEUES = {
   },
   /** completion webhooks: one job per ended batch that asked for one, delivered by the API */
   webhooks: {
-    name: WEBHOOK_QUEUE,
+    name: () => WEBHOOK_QUEUE,
     job: WEBHOOK_JOB,
     consumer: 'api',
     jobOptions: (config) => ({
@@ -103,10 +103,12 @@ export interface OwnedQueueOf<T> extends Queue<T> {
 export function openQueue<T>(
   kind: QueueKind,
   config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>,
+  /** the model, for the per-model work queues (chunks, interactive) */
+  model?: string,
 ): OwnedQueueOf<T> {
   const connection = new Redis(config.REDIS_URL, redisOptions('producer'));
   connection.on('error', () => undefined);
-  const queue = new Queue<T>(QUEUES[kind].name, {
+  const queue = new Queue<T>(QUEUES[kind].name(model), {
     prefix: config.QUEUE_PREFIX,
     connection,
   }) as OwnedQueueOf<T>;
@@ -134,13 +136,13 @@ export function openConsumer<T>(
   kind: QueueKind,
   config: Config,
   processor: Processor<T>,
-  maxBatchRows?: number,
+  opts: { model?: string; maxBatchRows?: number } = {},
 ): QueueConsumer<T> {
   const spec: QueueSpec = QUEUES[kind];
   const connection = new Redis(config.REDIS_URL, redisOptions('consumer'));
   connection.on('error', () => undefined);
-  const worker = new Worker<T>(spec.name, processor, {
-    ...spec.workerOptions(config, maxBatchRows),
+  const worker = new Worker<T>(spec.name(opts.model), processor, {
+    ...spec.workerOptions(config, opts.maxBatchRows),
     prefix: config.QUEUE_PREFIX,
     connection,
   });
@@ -184,4 +186,9 @@ export async function closeBounded(
     if (!late) await worker.close(true).catch(() => undefined);
   }
   return outcome;
+}
+
+function need(model: string | undefined, kind: string): string {
+  if (!model) throw new Error(`the ${kind} queues are per model: name the model`);
+  return model;
 }
