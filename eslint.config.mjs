@@ -2,13 +2,16 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/** libs/* import nothing of ours; the two apps never import each other (DESIGN.md section 1). */
+/**
+ * libs/* import nothing of ours but the wire contract (libs/contract, which imports nothing); the
+ * two apps never import each other (DESIGN.md section 1).
+ */
 const boundary = (message, group) => ({
   'no-restricted-imports': ['error', { patterns: [{ group, message }] }],
 });
 
 const ENGINE_FOR_API =
-  'apps/api may import only the pure engine modules: @dllm/engine/params, /tokenizer, /request, /bundle/dllm-json';
+  'apps/api may import only the pure engine modules: @dllm/engine/params, /tokenizer, /request, /chat, /bundle/dllm-json, /bundle/model-catalog';
 
 export default tseslint.config(
   {
@@ -53,6 +56,15 @@ export default tseslint.config(
     rules: boundary('libs import nothing of ours', ['@dllm/*', '**/apps/**', '**/libs/**']),
   },
   {
+    files: ['libs/shared/**/*.ts'],
+    rules: boundary('libs/shared imports nothing of ours but the wire contract (@dllm/contract)', [
+      '@dllm/*',
+      '!@dllm/contract',
+      '**/apps/**',
+      '**/libs/**',
+    ]),
+  },
+  {
     files: ['apps/api/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -64,9 +76,10 @@ export default tseslint.config(
               message: 'the apps never import each other',
             },
             {
-              // The API counts tokens and validates requests by the engine's own schemas (pure
-              // modules); the engine root would load onnxruntime.
-              regex: '^@dllm/engine(?!/(params|tokenizer|request|bundle/dllm-json)$)(/.*)?$',
+              // The API counts tokens, renders chat templates and validates requests by the
+              // engine's own schemas (pure modules); the engine root would load onnxruntime.
+              regex:
+                '^@dllm/engine(?!/(params|tokenizer|request|chat|bundle/dllm-json|bundle/model-catalog)$)(/.*)?$',
               message: ENGINE_FOR_API,
             },
             {

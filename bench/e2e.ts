@@ -10,6 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { isTerminalBatchStatus, type BatchView as Batch } from '@dllm/contract';
 import {
   Engine,
   loadModelBundle,
@@ -48,13 +49,6 @@ const params: GenerationParamsInput = {
   gen_length: opts.genLength,
   seed: 1,
 };
-
-interface Batch {
-  id: string;
-  status: string;
-  request_counts: { total: number; completed: number; failed: number };
-  timing: { tokens: number };
-}
 
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -104,7 +98,7 @@ async function pipeline(api: ApiClient, prompts: string[]): Promise<Run> {
   if (res.status !== 201)
     throw new Error(`submit answered ${res.status}: ${JSON.stringify(res.body)}`);
   let batch = res.body;
-  while (!['completed', 'failed', 'cancelled', 'expired'].includes(batch.status)) {
+  while (!isTerminalBatchStatus(batch.status)) {
     await new Promise((r) => setTimeout(r, 100));
     batch = (await api.request<Batch>('GET', `/v1/batches/${batch.id}`)).body;
   }

@@ -18,6 +18,7 @@ import { measureModelForward } from './lib/model-forward';
 import { DEFAULT_POLICIES, measurePolicies } from './lib/policy-throughput';
 import { validationPrompts } from './lib/prompts';
 import { progress } from './lib/timing';
+import { engineTuning, type EngineTuning, withEngineTuningOptions } from './lib/cli-options';
 
 const FORWARD_TARGET = { minOfPeak: 0.7, fromBatch: 8 };
 const JS_OVERHEAD_TARGET = { maxShare: 0.1 };
@@ -38,7 +39,7 @@ const int =
   };
 const intList = (v: string): number[] => v.split(',').map(int(1));
 
-const program = new Command('bench:engine')
+const program = withEngineTuningOptions(new Command('bench:engine'))
   .description('matmul peak, model forward FLOP/s and per-policy tokens/s in one run')
   .option('--json <file>', 'also write the JSON result here')
   .option('--model-dir <dir>', 'model bundle', 'models/dllm-code-small')
@@ -65,7 +66,7 @@ const program = new Command('bench:engine')
   .option('--seed <n>', 'seed of item i is seed + i', int(0), 1234)
   .option('--skip <parts>', 'leave out some of: matmul,forward,policies', '');
 
-interface Options {
+interface Options extends EngineTuning {
   json?: string;
   modelDir: string;
   threads: number;
@@ -156,6 +157,7 @@ async function main(): Promise<void> {
     const common = {
       modelDir,
       intraOpThreads: o.threads,
+      tuning: engineTuning(o),
       genLength: o.genLength,
       seed: o.seed,
       policies: DEFAULT_POLICIES,
@@ -198,6 +200,7 @@ async function main(): Promise<void> {
       modelDir: o.modelDir,
       dimensions: dims,
       intraOpThreads: o.threads,
+      tuning: engineTuning(o),
       matmulShapes: MATMUL_SHAPES,
       matmulRepeats: o.matmulRepeats,
       forwardRepeats: o.forwardRepeats,

@@ -9,7 +9,7 @@
  * Headline per (length, batch): the fastest setting within 1 point of vanilla's accuracy.
  * Rerun on another bundle (e.g. a newly trained model) with --model.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -20,6 +20,7 @@ import {
   type GenerationParamsInput,
   type GenerationResult,
   loadModelBundle,
+  modelParamsProblem,
   parseGenerationParams,
 } from '@dllm/engine';
 import { fileWithSpan, repeatedNgrams } from '../tools/eval/code-quality';
@@ -27,8 +28,14 @@ import { type ItemOutcome, pairedDeltaCi, summarize, tokenMatches } from '../too
 import { PythonParser } from '../tools/eval/python-parser';
 import { seededRandom } from '../tools/eval/random';
 import { listSourceFiles, sampleWindows, type Window } from '../tools/eval/windows';
-import { withEngineBenchOptions, intOption as int } from './lib/cli-options';
-import { callMix } from './lib/call-mix';
+import {
+  engineTuning,
+  type EngineTuning,
+  withEngineBenchOptions,
+  withEngineTuningOptions,
+  intOption as int,
+} from './lib/cli-options';
+import { callMix, GRAPHS, type Graph } from './lib/call-mix';
 import { round } from './lib/matmul-peak';
 import { median, progress } from './lib/timing';
 
@@ -77,7 +84,7 @@ export const SETTINGS: Setting[] = [
 ];
 const MAX_ACCURACY_DROP = 1;
 
-const program = withEngineBenchOptions(new Command('bench:speed'))
+const program = withEngineTuningOptions(withEngineBenchOptions(new Command('bench:speed')))
   .description(
     'vanilla vs cached and adaptive decoding: tokens/s, forwards per token, accuracy, parse rate',
   )
@@ -90,11 +97,16 @@ const program = withEngineBenchOptions(new Command('bench:speed'))
   .option('--batch1-items <n>', 'the first n of them, one at a time (batch 1)', int(1), 4)
   .option('--rounds <n>', 'timed rounds per setting (accuracy from the first)', int(1), 3)
   .option(
+    '--data <path>',
+    "prompt source files: a .py file or a folder of them (default: the bundle's validation_files.json, " +
+      "or the bundled model's for an imported bundle, which has none)",
+  )
+  .option(
     '--settings <labels>',
     'only settings whose label contains one of these (comma-separated); vanilla always runs',
   );
 
-interface Options {
+interface Options extends EngineTuning {
   json?: string;
   model: string;
   lengths: string;
@@ -105,7 +117,15 @@ interface Options {
   maxBatchRows: number;
   threads: number;
   settings?: string;
+  data?: string;
   seed: number;
+}
+
+/** Where prompts come from: --data, else the bundle's split, else the bundled model's split. */
+function sourceFiles(o: Options, modelDir: string): string[] {
+  if (o.data || existsSync(`${modelDir}/validation_files.json`))
+    return listSourceFiles(o.data, modelDir);
+  return listSourceFiles(undefined, resolve('models/dllm-code-small'));
 }
 
 /** What one item produced, for accuracy and code quality. */
@@ -117,9 +137,9 @@ interface Produced {
 interface Timed {
   tokensPerS: number[];
   /** engine counters over the timed runs */
-  forwards: { full: number; refresh: number; step: number };
+  forwards: Record<Graph, number>;
   /** rows carried by those calls, per graph */
-  rows: { full: number; refresh: number; step: number };
+  rows: Record<Graph, number>;
   rowForwards: number;
   tokens: number;
 }
@@ -134,10 +154,22 @@ async function main(): Promise<void> {
     .split(',')
     .map((l) => (l === 'max' ? bundle.maxLength - o.promptTokens : int(1)(l)));
   const filters = o.settings?.split(',').filter(Boolean);
-  const settings = SETTINGS.filter(
-    (s) => s === VANILLA || !filters || filters.some((f) => s.label.includes(f)),
-  );
-  const files = listSourceFiles(undefined, modelDir).map((path) => ({
+  // a block-causal model decodes in its own blocks; an imported AR or block-causal bundle refuses a
+  // dual cache (request/model-rules.ts): such settings are skipped and listed in the report
+  const block = bundle.attention.type === 'block-causal' ? bundle.attention.blockSize! : BLOCK;
+  const skipped: { setting: string; reason: string }[] = [];
+  const settings = SETTINGS.filter((s) => {
+    if (s !== VANILLA && filters && !filters.some((f) => s.label.includes(f))) return false;
+    const problem = modelParamsProblem(
+      bundle,
+      parseGenerationParams({ ...s.params, gen_length: 64, block_length: block }),
+      false,
+    );
+    if (problem) skipped.push({ setting: s.label, reason: problem });
+    return !problem;
+  });
+  if (!settings.includes(VANILLA)) throw new Error(`${modelDir}: refuses the vanilla setting`);
+  const files = sourceFiles(o, modelDir).map((path) => ({
     path,
     ids: tok.encode(readFileSync(path, 'utf8')),
   }));
@@ -146,6 +178,7 @@ async function main(): Promise<void> {
     modelDir,
     maxBatchRows: o.maxBatchRows,
     intraOpThreads: o.threads,
+    ...engineTuning(o),
     onWarning: progress,
   });
   const report: unknown[] = [];
@@ -157,7 +190,7 @@ async function main(): Promise<void> {
           task: { prompt: `def f${i}(x):\n` },
           params: parseGenerationParams({
             gen_length: 64,
-            block_length: BLOCK,
+            block_length: block,
             stop_at_eos: false,
           }),
         }),
@@ -186,7 +219,7 @@ async function main(): Promise<void> {
         parseGenerationParams({
           ...s.params,
           gen_length: length,
-          block_length: Math.min(BLOCK, length),
+          block_length: Math.min(block, length),
           temperature: 0,
           seed: 1,
           stop_at_eos: false,
@@ -241,9 +274,10 @@ async function main(): Promise<void> {
     },
     method:
       `continuation of ${o.promptTokens}-token prompts cut from the validation files (${o.items} per length; batch 1 = the first ${o.batch1Items}, one at a time), ` +
-      `greedy, blocks of ${BLOCK}, end-of-text not a stop; tokens/s: median of ${o.rounds} rounds (min, max), settings rotated per round; ` +
+      `greedy, blocks of ${block}, end-of-text not a stop; tokens/s: median of ${o.rounds} rounds (min, max), settings rotated per round; ` +
       `accuracy: exact-token accuracy against the file's real continuation (first round, saturated run); headline: the fastest setting within ${MAX_ACCURACY_DROP} point of vanilla's accuracy`,
     options: o,
+    skipped_settings: skipped,
     lengths: report,
     runtime_s: round((performance.now() - t0) / 1000, 1),
   };
@@ -263,10 +297,17 @@ function record(
   before: EngineStats,
   after: EngineStats,
 ): void {
+  const zero = (): Record<Graph, number> => ({
+    full: 0,
+    refresh: 0,
+    step: 0,
+    prefill: 0,
+    extend: 0,
+  });
   const t = into.get(s) ?? {
     tokensPerS: [],
-    forwards: { full: 0, refresh: 0, step: 0 },
-    rows: { full: 0, refresh: 0, step: 0 },
+    forwards: zero(),
+    rows: zero(),
     rowForwards: 0,
     tokens: 0,
   };
@@ -274,7 +315,7 @@ function record(
   t.tokensPerS.push(tokens / (ms / 1000));
   t.tokens += tokens;
   t.rowForwards += results.reduce((a, r) => a + r.steps, 0);
-  for (const g of ['full', 'refresh', 'step'] as const) {
+  for (const g of GRAPHS) {
     t.forwards[g] += after.forwards[g] - before.forwards[g];
     t.rows[g] += after.rowsByGraph[g] - before.rowsByGraph[g];
   }

@@ -1,22 +1,10 @@
+import { parseSse, type BatchView as BatchBody } from '@dllm/contract';
 import { CANCEL_CHANNEL, type ItemOutcome } from '@dllm/shared';
 import { Redis } from 'ioredis';
 import { BatchesRepository } from '../apps/api/src/batches/batches.repository';
 import { Reconciler } from '../apps/api/src/batches/reconciler';
 import type { SubmittedItem } from '../apps/api/src/batches/submission/submission';
 import { ApiHarness, jsonBatch } from './support/api-harness';
-
-interface BatchBody {
-  id: string;
-  status: string;
-  request_counts: Record<string, number>;
-  enqueued_at: string | null;
-  cancelling_at: string | null;
-  cancelled_at: string | null;
-  completed_at: string | null;
-  expired_at: string | null;
-  timing: Record<string, number | null>;
-  usage: Record<string, number>;
-}
 
 interface Page<T> {
   data: T[];
@@ -370,13 +358,10 @@ describe('batch lifecycle', () => {
       const res = await as(acme).get(`/v1/batches/${batch.id}/events`).expect(200);
       await finishing;
       expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
-      const events = res.text
-        .split('\n\n')
-        .filter((block) => block.includes('data: '))
-        .map((block) => ({
-          event: /event: (\w+)/.exec(block)![1],
-          data: JSON.parse(/data: (.*)/.exec(block)![1]!) as BatchBody,
-        }));
+      const events = parseSse(res.text).map((e) => ({
+        event: e.event,
+        data: JSON.parse(e.data) as BatchBody,
+      }));
       expect(events[0]).toMatchObject({ event: 'progress', data: { status: 'queued' } });
       expect(events.map((e) => e.data.request_counts.completed)).toEqual(
         expect.arrayContaining([0, 1, 2]),

@@ -29,6 +29,8 @@ describe('API limits and unstorable text', () => {
       RATE_LIMIT_WINDOW_S: '60',
       MAX_CONCURRENT_UPLOADS: '1',
       MAX_SSE_STREAMS: '1',
+      MAX_CANVAS_STREAMS: '1',
+      MAX_CONCURRENT_COMPLETIONS: '1',
       SSE_POLL_MS: '50',
     });
     const server = api.app.getHttpServer() as Server;
@@ -155,6 +157,46 @@ describe('API limits and unstorable text', () => {
     stream.destroy();
     await waitFor('slot released', async () => slots.inUse(id) === 0, 10_000, 20);
   });
+
+  it.each([
+    ['canvas streams', 'canvases', /already has 1 canvas stream\(s\) open \(MAX_CANVAS_STREAMS\)/],
+    [
+      'sync completions',
+      'completions',
+      /already has 1 sync completion\(s\) waiting \(MAX_CONCURRENT_COMPLETIONS\)/,
+    ],
+  ] as const)(
+    '%s: one per key here; a second gets 429 until the first closes',
+    async (_name, kind, message) => {
+      const { id, key } = await issue(`long-${kind}`);
+      const batch = (
+        await api.http
+          .post('/v1/batches')
+          .set('Authorization', `Bearer ${key}`)
+          .send(jsonBatch(1))
+          .expect(201)
+      ).body as { id: string };
+      const slots = api.app.get(ConcurrencySlots).byKind[kind];
+      // no worker runs here: a completion waits (up to COMPLETION_TIMEOUT_MS), a canvas stays open
+      const send = () =>
+        kind === 'canvases'
+          ? api.http.get(`/v1/batches/${batch.id}/canvas`).set('Authorization', `Bearer ${key}`)
+          : api.http
+              .post('/v1/completions')
+              .set('Authorization', `Bearer ${key}`)
+              .send({ prompt: 'def f(x):', max_tokens: 4 });
+      const first =
+        kind === 'canvases'
+          ? open('GET', `/v1/batches/${batch.id}/canvas`, key)
+          : open('POST', '/v1/completions', key, { 'Content-Type': 'application/json' });
+      first.req.end(kind === 'canvases' ? undefined : '{"prompt":"def f(x):","max_tokens":4}');
+      await waitFor('the first holds its slot', async () => slots.inUse(id) === 1, 10_000, 20);
+      const second = await send().expect(429);
+      expect((second.body as ErrorBody).error.message).toMatch(message);
+      first.req.destroy();
+      await waitFor('slot released', async () => slots.inUse(id) === 0, 10_000, 20);
+    },
+  );
 
   describe('text Postgres cannot store is refused with a 400 naming where it is', () => {
     let key: string;

@@ -1,17 +1,5 @@
+import type { BatchView as BatchBody } from '@dllm/contract';
 import { ApiHarness, jsonBatch } from './support/api-harness';
-
-interface BatchBody {
-  id: string;
-  status: string;
-  model: string;
-  params: Record<string, unknown>;
-  metadata: Record<string, string>;
-  completion_window: number;
-  request_counts: Record<string, number>;
-  enqueued_at: string | null;
-  created_at: string;
-  expires_at: string;
-}
 
 /** Submitting batches: JSON and JSONL bodies, what is stored, what is queued, idempotency. */
 describe('POST /v1/batches', () => {

@@ -1,3 +1,4 @@
+import { parseSse } from '@dllm/contract';
 import type { ItemOutcome } from '@dllm/shared';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -149,15 +150,3 @@ describe('batch stats and canvas stream', () => {
     await get(`/v1/batches/${id}/canvas`, globex).expect(404);
   });
 });
-
-function parseSse(text: string): { event: string; data: string; id?: string }[] {
-  return text
-    .split('\n\n')
-    .filter((block) => block.trim() && !block.startsWith(':'))
-    .map((block) => {
-      const fields = Object.fromEntries(
-        block.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
-      );
-      return { event: fields.event ?? 'message', data: fields.data ?? '', id: fields.id };
-    });
-}

@@ -1,18 +1,6 @@
+import type { BatchView as BatchBody } from '@dllm/contract';
 import type { ItemOutcome } from '@dllm/shared';
 import { ApiHarness } from './support/api-harness';
-
-interface BatchBody {
-  id: string;
-  status: string;
-  model: string;
-  params: Record<string, unknown>;
-  metadata: Record<string, string>;
-  completion_window: number;
-  retry_of: string | null;
-  retried_by: string | null;
-  request_counts: Record<string, number>;
-  enqueued_at: string | null;
-}
 
 interface ItemBody {
   index: number;

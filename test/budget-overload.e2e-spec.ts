@@ -110,6 +110,7 @@ describe('budget "auto" under overload (real Redis and Postgres, fake model of f
     });
     ({ worker, connection } = openChunkWorker(
       config,
+      'dllm-code-small',
       (job: Job<ChunkJobData>, token?: string) => processor.process(job, token),
       ROWS,
     ));

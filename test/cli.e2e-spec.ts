@@ -1,3 +1,4 @@
+import type { BatchView as Batch } from '@dllm/contract';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,13 +17,6 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-interface Batch {
-  id: string;
-  status: string;
-  retry_of: string | null;
-  request_counts: { total: number; completed: number; failed: number; cancelled: number };
 }
 
 describe('dllm (CLI) against the API and a worker', () => {

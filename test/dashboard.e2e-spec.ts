@@ -1,3 +1,4 @@
+import type { BatchView as Batch } from '@dllm/contract';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,12 +12,6 @@ import { startWorker, waitFor, type WorkerHandle } from './support/worker-proces
 // The web dashboard at /ui in a real headless Chromium, against the real API (Postgres, Redis) and a
 // worker process with the bundled model. Screenshots go to test-artifacts/screenshots/.
 jest.setTimeout(240_000);
-
-interface Batch {
-  id: string;
-  status: string;
-  request_counts: { total: number; completed: number; failed: number };
-}
 
 describe('web dashboard (/ui) in Chromium', () => {
   let api: ApiHarness;
@@ -280,6 +275,134 @@ describe('web dashboard (/ui) in Chromium', () => {
     await page.getByText(`Replay: step ${forwards / 2} of ${forwards}`).waitFor();
     expect(await page.locator('[data-field=canvas] .mask').count()).toBe(16);
     await shot('playground-replay');
+  });
+
+  it('first run: no Queues link for tenants, a header that fits a phone, names shown as written', async () => {
+    // the nav of a tenant has no link it cannot use (Bull Board takes the admin key)
+    await page.goto(`${url}/ui/#/`);
+    await page.getByRole('heading', { name: 'Batches' }).waitFor();
+    expect(await page.locator('.topbar a[href="/admin/queues"]').count()).toBe(0);
+    expect(await page.locator('.topbar').getByText('Queues').count()).toBe(0);
+
+    // a batch from an uploaded file with a UTF-8 name, metadata with a right-to-left override
+    const name = 'données_日本語_ü.jsonl';
+    const line = JSON.stringify({
+      custom_id: 'f1',
+      method: 'POST',
+      url: '/v1/completions',
+      body: { prompt: 'def f(x):', max_tokens: 4 },
+    });
+    const file = (
+      await api.http
+        .post('/v1/files')
+        .set('Authorization', `Bearer ${key}`)
+        .field('purpose', 'batch')
+        .attach('file', Buffer.from(`${line}\n`), name)
+        .expect(200)
+    ).body as { id: string; filename: string };
+    expect(file.filename).toBe(name);
+    const made = (
+      await api.http
+        .post('/v1/batches')
+        .set('Authorization', `Bearer ${key}`)
+        .send({
+          input_file_id: file.id,
+          endpoint: '/v1/completions',
+          completion_window: '24h',
+          metadata: { label: 'abc\u202Edef' },
+        })
+        .expect(201)
+    ).body as Batch;
+    await until(made.id, ['completed']);
+
+    // the histogram of this batch as the API could send it: an empty bin between two full ones
+    const bins = [
+      { from: 4, to: 5, count: 3 },
+      { from: 5, to: 6, count: 0 },
+      { from: 6, to: 7, count: 2 },
+    ];
+    await page.route(`${url}/v1/batches/${made.id}/stats`, async (route) => {
+      const real = (await (await route.fetch()).json()) as Record<string, unknown>;
+      await route.fulfill({ json: { ...real, forwards_per_item: { bins } } });
+    });
+    await page.goto(`${url}/ui/#/batches/${made.id}`);
+    await page.locator('[data-field=input-file] .file-name').waitFor();
+    expect(await page.locator('[data-field=input-file] .file-name').innerText()).toBe(name);
+    // the override is shown as a code point, inside an isolate, so "def" is not drawn reversed
+    const tag = page.locator('.details .tag', { hasText: 'label=' });
+    expect(await tag.innerText()).toBe('label=abc<U+202E>def');
+    expect(await tag.locator('bdi').count()).toBe(1);
+
+    // bars drawn in the forwards histogram: runs of columns holding its (teal) colour
+    const card = page.locator('.card', {
+      has: page.getByRole('heading', { name: 'Forwards per item' }),
+    });
+    await card.locator('canvas').waitFor();
+    await page.waitForTimeout(300);
+    // (typed by hand: this file is compiled without the DOM's types)
+    type Pixels = { data: Uint8ClampedArray; width: number; height: number };
+    type Canvas = {
+      width: number;
+      height: number;
+      getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): Pixels };
+    };
+    const bars = await card.locator('canvas').evaluate((canvas: Canvas) => {
+      const { data, width, height } = canvas
+        .getContext('2d')
+        .getImageData(0, 0, canvas.width, canvas.height);
+      let runs = 0;
+      let inRun = false;
+      for (let x = 0; x < width; x++) {
+        let teal = false;
+        for (let y = 0; y < height && !teal; y++) {
+          const i = (y * width + x) * 4;
+          const [r, g, b, a] = [data[i]!, data[i + 1]!, data[i + 2]!, data[i + 3]!];
+          teal = a > 60 && g - r > 40 && b - r > 30;
+        }
+        if (teal && !inRun) runs++;
+        inRun = teal;
+      }
+      return runs;
+    });
+    expect(bars).toBe(2);
+    await shot('first-run-batch', true);
+    await page.unroute(`${url}/v1/batches/${made.id}/stats`);
+
+    // a phone: the header wraps inside the screen instead of running off it
+    const phone = await browser.newContext({ viewport: { width: 375, height: 740 } });
+    await phone.addInitScript(`sessionStorage.setItem('dllm.apiKey', ${JSON.stringify(key)})`);
+    const small = await phone.newPage();
+    await small.goto(`${url}/ui/#/`);
+    await small.getByRole('heading', { name: 'Batches' }).waitFor();
+    const fit = await small.evaluate<{ viewport: number; page: number; rightmost: number }>(
+      `(() => ({
+        viewport: window.innerWidth,
+        page: document.documentElement.scrollWidth,
+        rightmost: Math.max(...[...document.querySelectorAll('.topbar a, .topbar button')]
+          .map((e) => e.getBoundingClientRect().right)),
+      }))()`,
+    );
+    expect(fit.page).toBeLessThanOrEqual(fit.viewport);
+    expect(fit.rightmost).toBeLessThanOrEqual(fit.viewport);
+    await small.screenshot({ path: join(SCREENSHOTS, 'dashboard-phone.png') });
+    await phone.close();
+  });
+
+  it('playground defaults: the engine default threshold, a prompt the model continues, what the model is', async () => {
+    await page.goto(`${url}/ui/#/playground`);
+    await page.locator('[data-field=model]').getByText('dllm-code-small').waitFor();
+    expect(await page.locator('[data-field=model]').innerText()).toMatch(/trained .* Python/);
+    expect(await page.locator('textarea[name=prompt]').inputValue()).toBe('def fibonacci(n):');
+    expect(await page.locator('select[name=policy]').inputValue()).toBe('threshold');
+    expect(await page.locator('input[name=knob]').inputValue()).toBe('0.9');
+    await page.locator('input[name=gen_length]').fill('32'); // prompt + canvas within this worker's 48 tokens
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator('[data-field=result]').waitFor({ timeout: 60_000 });
+    const text = await page.locator('[data-field=canvas] .canvas-gen').innerText();
+    // not a screen of "#": words, as the model writes them after a signature
+    expect(text.replace(/[#\s]/g, '').length).toBeGreaterThan(text.length / 3);
+    expect(text).toMatch(/[A-Za-z]{3}/);
+    await shot('playground-defaults');
   });
 
   it('Bull Board at /admin/queues needs the admin key', async () => {

@@ -1,20 +1,9 @@
+import type { BatchView as BatchBody } from '@dllm/contract';
 import { ApiHarness } from './support/api-harness';
 import { startWorker, waitFor, type WorkerHandle } from './support/worker-process';
 
 // The product end to end: REST -> Postgres + Redis -> worker process (bundled model) -> Postgres -> REST.
 jest.setTimeout(180_000);
-
-interface BatchBody {
-  id: string;
-  status: string;
-  request_counts: { total: number; completed: number; failed: number; cancelled: number };
-  timing: {
-    tokens: number;
-    tokens_per_second: number | null;
-    mean_forwards_per_item: number | null;
-    mean_queue_ms: number | null;
-  };
-}
 
 describe('submit -> worker -> results (API in process, worker as a child process)', () => {
   let api: ApiHarness;

@@ -6,14 +6,13 @@ import pino from 'pino';
 import { DataSource } from 'typeorm';
 import {
   BatchProgressRepository,
+  ChunkQueues,
   chunkJobId,
   dataSourceOptions,
   loadConfig,
-  openChunkQueue,
   redisOptions,
   repairLoopFor,
   type ChunkJobData,
-  type OwnedQueue,
   type RepairLoop,
 } from '@dllm/shared';
 import { chunkQueue, installWriteAudit, seedBatch } from './support/seed-batch';
@@ -29,7 +28,7 @@ describe('repair loop (real Redis and Postgres)', () => {
   let db: Client;
   let dataSource: DataSource;
   const prefix = `dllm-repair-${randomBytes(4).toString('hex')}`;
-  const queues: OwnedQueue[] = [];
+  const queues: ChunkQueues[] = [];
   const loops: RepairLoop[] = [];
   let seeder: ReturnType<typeof chunkQueue>;
   let redis: Redis;
@@ -45,11 +44,11 @@ describe('repair loop (real Redis and Postgres)', () => {
       BATCH_CHUNK_SIZE: '4',
       ...overrides,
     });
-    const queue = openChunkQueue(c);
-    queues.push(queue);
+    const modelQueues = new ChunkQueues(c, ['dllm-code-small', 'tiny-twin']);
+    queues.push(modelQueues);
     const loop = repairLoopFor(c, {
       dataSource,
-      queue,
+      queueFor: (model) => modelQueues.for(model),
       progress: new BatchProgressRepository(dataSource, {
         maxAttempts: c.ITEM_MAX_ATTEMPTS,
         poisonRuns: c.ITEM_POISON_RUNS,
@@ -115,6 +114,36 @@ describe('repair loop (real Redis and Postgres)', () => {
     expect(await jobState(id, 1)).toBe('waiting');
     // a second pass finds them waiting and adds nothing
     expect(await loops[0]!.runOnce()).toMatchObject({ requeued: 0 });
+  });
+
+  it("repairs each batch in its own model's queue (a second model's chunks never go to the first's)", async () => {
+    const twin = chunkQueue(prefix, REDIS_URL, 'tiny-twin');
+    let id = '';
+    try {
+      id = await seedBatch(db, twin, {
+        items: 8,
+        params: { gen_length: 4 },
+        chunkSize: 4,
+        model: 'tiny-twin',
+      });
+      await twin.remove(chunkJobId(id, 0));
+      await db.query(`UPDATE batches SET enqueued_at = NULL WHERE id = $1`, [id]);
+      await twin.remove(chunkJobId(id, 1));
+      // stranded (never enqueued): enqueued into its model's queue
+      expect(await newLoop({ ENQUEUE_GRACE_MS: '0' }).runOnce()).toMatchObject({ enqueued: 1 });
+      expect(await twin.getJobState(chunkJobId(id, 0))).toBe('waiting');
+      expect(await seeder.getJobState(chunkJobId(id, 0))).toBe('unknown');
+      // flushed: re-enqueued there too, with the same job id
+      await twin.remove(chunkJobId(id, 1));
+      expect(await loops[0]!.runOnce()).toMatchObject({ requeued: 1 });
+      expect(await twin.getJobState(chunkJobId(id, 1))).toBe('waiting');
+      expect(await seeder.getJobState(chunkJobId(id, 1))).toBe('unknown');
+    } finally {
+      // leave nothing open for the next tests' loops to repair
+      await db.query(`UPDATE batches SET status = 'cancelled' WHERE id = $1`, [id]);
+      await twin.obliterate({ force: true }).catch(() => undefined);
+      await twin.close();
+    }
   });
 
   it('leaves an interactive request alone: its one job lives in the interactive queue', async () => {

@@ -1,7 +1,7 @@
 import type { EngineStats } from '@dllm/engine';
 import { round } from './matmul-peak';
 
-const GRAPHS = ['full', 'refresh', 'step', 'prefill', 'extend'] as const;
+export const GRAPHS = ['full', 'refresh', 'step', 'prefill', 'extend'] as const;
 export type Graph = (typeof GRAPHS)[number];
 type Counts = Partial<Record<Graph, number>>;
 

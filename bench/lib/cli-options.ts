@@ -37,3 +37,27 @@ export function withEngineBenchOptions(program: Command): Command {
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = its default)', intOption(0), 0)
     .option('--seed <n>', 'window sample seed', intOption(0), 4321);
 }
+
+/** Engine scheduling/runtime knobs a throughput benchmark can set (unset: the engine's defaults). */
+export function withEngineTuningOptions(program: Command): Command {
+  return program
+    .option('--refresh-hold <n>', 'scheduler refreshHoldSteps', intOption(0))
+    .option('--refresh-min-rows <n>', 'scheduler refreshMinRows', intOption(1))
+    .option('--spinning <on|off>', 'onnxruntime intra-op spinning', (v: string) => {
+      if (v !== 'on' && v !== 'off') throw new InvalidArgumentError('must be on or off');
+      return v === 'on';
+    });
+}
+
+export interface EngineTuning {
+  refreshHold?: number;
+  refreshMinRows?: number;
+  spinning?: boolean;
+}
+
+/** The EngineOptions fields those options set. */
+export const engineTuning = (o: EngineTuning) => ({
+  refreshHoldSteps: o.refreshHold,
+  refreshMinRows: o.refreshMinRows,
+  intraOpSpinning: o.spinning,
+});

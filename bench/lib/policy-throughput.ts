@@ -1,5 +1,6 @@
 import {
   Engine,
+  type EngineOptions,
   parseGenerationParams,
   type EngineStats,
   type GenerationParamsInput,
@@ -43,6 +44,10 @@ export interface PolicyPoint {
   /** engine forwards (batched) and the mean rows in one */
   engineForwards: number;
   rowsPerForward: number;
+  /** rows per step while rows still waited for a slot (the drain at the end left out); null: never saturated */
+  rowsPerForwardSaturated: number | null;
+  /** row-steps sat out waiting to share a refresh call */
+  heldRowSteps: number;
   /** forward calls by graph and rows per call (a scheduler step may run a refresh and a step call) */
   callMix: CallMix;
   /** mean ms of one engine forward (onnxruntime) */
@@ -57,6 +62,8 @@ export interface PolicyPoint {
 export interface ScenarioOptions {
   modelDir: string;
   intraOpThreads: number;
+  /** scheduler/runtime knobs (unset fields: the engine's defaults) */
+  tuning?: Pick<EngineOptions, 'refreshHoldSteps' | 'refreshMinRows' | 'intraOpSpinning'>;
   maxBatchRows: number;
   prompts: string[];
   genLength: number;
@@ -77,6 +84,7 @@ export async function measurePolicies(
     modelDir: opts.modelDir,
     intraOpThreads: opts.intraOpThreads,
     maxBatchRows: opts.maxBatchRows,
+    ...opts.tuning,
     onWarning: progress,
   });
   const points: PolicyPoint[] = [];
@@ -135,7 +143,16 @@ function runAll(
   );
 }
 
-const COUNTERS = ['steps', 'forwardMs', 'stepMs', 'rowsInForwards', 'paddedTokens'] as const;
+const COUNTERS = [
+  'steps',
+  'forwardMs',
+  'stepMs',
+  'rowsInForwards',
+  'paddedTokens',
+  'saturatedSteps',
+  'saturatedRows',
+  'heldRows',
+] as const;
 type Counters = Record<(typeof COUNTERS)[number], number>;
 
 function diff(a: EngineStats, b: EngineStats): Counters {
@@ -163,6 +180,8 @@ function summarize(
     tokensPerRowForward: round(tokens / rowForwards, 3),
     engineForwards: s.steps,
     rowsPerForward: round(s.rowsInForwards / s.steps),
+    rowsPerForwardSaturated: s.saturatedSteps ? round(s.saturatedRows / s.saturatedSteps) : null,
+    heldRowSteps: s.heldRows,
     callMix: {},
     forwardMs: round(s.forwardMs / s.steps),
     jsOverheadShare: round((s.stepMs - s.forwardMs) / s.stepMs, 4),

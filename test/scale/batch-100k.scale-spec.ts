@@ -78,7 +78,7 @@ describe(`a ${ITEMS}-item batch`, () => {
           redisPeak = Math.max(redisPeak, await stack.redis.usedMemory());
           jobKeysPeak = Math.max(
             jobKeysPeak,
-            (await redis.keys(`chaos:dllm-chunks:${id}_*`)).length,
+            (await redis.keys(`chaos:dllm-chunks.dllm-code-small:${id}_*`)).length,
           );
           return body.status === 'completed';
         },
@@ -107,7 +107,7 @@ describe(`a ${ITEMS}-item batch`, () => {
       }
     }
     const redis2 = stack.redis.client();
-    const jobKeysLeft = (await redis2.keys(`chaos:dllm-chunks:${id}_*`)).length;
+    const jobKeysLeft = (await redis2.keys(`chaos:dllm-chunks.dllm-code-small:${id}_*`)).length;
     redis2.disconnect();
     const redisAfter = await stack.redis.usedMemory();
     const audit = await auditBatch(stack.db, id);

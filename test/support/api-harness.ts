@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { BatchProgressRepository, loadConfig, type Config } from '@dllm/shared';
+import { BatchProgressRepository, chunkQueueName, loadConfig, type Config } from '@dllm/shared';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import request from 'supertest';
@@ -12,7 +12,7 @@ import { configureApp } from '../../apps/api/src/app.setup';
 import { REDIS_URL } from './services';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
-export const ADMIN_KEY = 'test-admin-key-0123456789';
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123';
 
 /**
  * The whole API in-process against the real Postgres (a fresh database, migrated) and Redis
@@ -83,13 +83,16 @@ export class ApiHarness {
     return (res.body as { key: string }).key;
   }
 
-  /** Job ids waiting in this run's chunk queue. */
-  async queuedJobIds(): Promise<string[]> {
-    return this.redis.lrange(`${this.config.QUEUE_PREFIX}:dllm-chunks:wait`, 0, -1);
+  /** Job ids waiting in this run's chunk queue of `model`. */
+  async queuedJobIds(model = 'dllm-code-small'): Promise<string[]> {
+    return this.redis.lrange(`${this.config.QUEUE_PREFIX}:${chunkQueueName(model)}:wait`, 0, -1);
   }
 
-  async jobData(jobId: string): Promise<unknown> {
-    const data = await this.redis.hget(`${this.config.QUEUE_PREFIX}:dllm-chunks:${jobId}`, 'data');
+  async jobData(jobId: string, model = 'dllm-code-small'): Promise<unknown> {
+    const data = await this.redis.hget(
+      `${this.config.QUEUE_PREFIX}:${chunkQueueName(model)}:${jobId}`,
+      'data',
+    );
     return data === null ? null : JSON.parse(data);
   }
 

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Client } from 'pg';
 import {
-  CHUNK_QUEUE,
   addChunkJobs,
+  chunkQueueName,
   chunkJobOptions,
   chunkJobs,
   type ChunkJobData,
@@ -25,6 +25,8 @@ export async function seedBatch(
     prompt?: (i: number) => string;
     attempts?: number;
     enqueue?: boolean;
+    /** the batch's model (default: the bundled one); its chunks go to that model's queue */
+    model?: string;
   },
 ): Promise<string> {
   const key = await db.query<{ id: string }>(
@@ -34,8 +36,15 @@ export async function seedBatch(
   const params = parseGenerationParams(opts.params);
   await db.query(
     `INSERT INTO batches (id, tenant, api_key_id, status, model, params, completion_window, expires_at, total_count, enqueued_at, chunk_size)
-     VALUES ($1, 't', $2, 'queued', 'dllm-code-small', $3, 86400, now() + interval '1 day', $4, now(), $5)`,
-    [id, key.rows[0]!.id, JSON.stringify(params), opts.items, opts.chunkSize],
+     VALUES ($1, 't', $2, 'queued', $6, $3, 86400, now() + interval '1 day', $4, now(), $5)`,
+    [
+      id,
+      key.rows[0]!.id,
+      JSON.stringify(params),
+      opts.items,
+      opts.chunkSize,
+      opts.model ?? 'dllm-code-small',
+    ],
   );
   const prompt = opts.prompt ?? ((i: number) => `def function_${i}(x):`);
   await db.query(
@@ -53,9 +62,14 @@ export async function seedBatch(
   return id;
 }
 
-export function chunkQueue(prefix: string, redisUrl = REDIS_URL): Queue<ChunkJobData> {
+/** The chunk queue of `model` (default: the bundled one). */
+export function chunkQueue(
+  prefix: string,
+  redisUrl = REDIS_URL,
+  model = 'dllm-code-small',
+): Queue<ChunkJobData> {
   const url = new URL(redisUrl);
-  return new Queue<ChunkJobData>(CHUNK_QUEUE, {
+  return new Queue<ChunkJobData>(chunkQueueName(model), {
     connection: { host: url.hostname, port: Number(url.port || 6379) },
     prefix,
   });

@@ -1,4 +1,5 @@
-import { ended, type Batch } from './batch-view';
+import type { BatchView as Batch } from '@dllm/contract';
+import { ended } from './batch-counts';
 
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 

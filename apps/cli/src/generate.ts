@@ -8,20 +8,13 @@ import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import {
-  CACHE_MODES,
-  Engine,
-  GENERATION_PARAM_NAMES,
-  POLICIES,
-  parseGenerationParams,
-  type GenerationParamsInput,
-  type GenerationResult,
-} from '@dllm/engine';
+import { Engine, parseGenerationParams, type GenerationResult } from '@dllm/engine';
 import { CliError, EXIT } from './exit-codes';
 import { LineError, parseInputLine } from './input-line';
 import { OrderedWriter } from './ordered-writer';
+import { paramOptions, paramsFromFlags } from './param-flags';
 
 const num = (v: string): number => {
   const n = Number(v);
@@ -45,30 +38,6 @@ const generateCommand = (name: string): Command =>
     )
     .requiredOption('-o, --output <file>', 'JSONL results, same order as the input')
     .option('-m, --model <dir>', 'model bundle', BUNDLED_MODEL)
-    .addOption(new Option('--policy <name>', 'commit policy').choices(POLICIES))
-    .option('--gen-length <n>', 'tokens to generate', num)
-    .option('--block-length <n>', 'semi-autoregressive block size', num)
-    .option('--max-steps <n>', 'cap on forwards per item', num)
-    .option('--min-steps <n>', 'floor on forwards per item', num)
-    .option('--tokens-per-step <n>', 'fixed policy: tokens per step', num)
-    .option('--threshold <p>', 'threshold policy: confidence to commit', num)
-    .option('--factor <f>', 'factor policy: f', num)
-    .option('--entropy-budget <nats>', 'entropy policy: summed entropy per step', num)
-    .option('--temperature <t>', 'sampling temperature (0 = greedy)', num)
-    .option('--top-k <k>', 'sample among the k most probable', num)
-    .option('--top-p <p>', 'nucleus mass', num)
-    .option('--seed <n>', 'sampling seed for every line without one', num)
-    .addOption(
-      new Option(
-        '--cache <mode>',
-        'block cache: auto (dual when the model has cache graphs), dual, prefix, none (vanilla recompute)',
-      ).choices(CACHE_MODES),
-    )
-    .option(
-      '--cache-refresh-every <n>',
-      'also refresh the cache every n steps inside a block (0 = at block starts only)',
-      num,
-    )
     .option('--providers <list>', 'execution providers (webgpu, cuda, cpu), tried in order', 'cpu')
     .option('--require-gpu', 'fail when no GPU provider works instead of running on the cpu')
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', num, 0)
@@ -76,6 +45,13 @@ const generateCommand = (name: string): Command =>
     .option('--max-batch-tokens <n>', "tokens per forward (default: the provider's)", num)
     .option('--no-progress', 'no progress bar')
     .exitOverride();
+
+/** `generate` with a flag per generation parameter, as defaults for every line without its own. */
+const generateCommandWithParams = (name: string): Command => {
+  const command = generateCommand(name);
+  for (const option of paramOptions()) command.addOption(option);
+  return command;
+};
 
 interface Opts {
   input: string;
@@ -90,16 +66,6 @@ interface Opts {
   [k: string]: unknown;
 }
 
-/** CLI flags that are generation parameters (`--gen-length` -> gen_length), by the schema's own names. */
-function paramDefaults(o: Opts): GenerationParamsInput {
-  const out: Record<string, unknown> = {};
-  for (const name of GENERATION_PARAM_NAMES) {
-    const flag = name.replace(/_(\w)/g, (_m, c: string) => c.toUpperCase());
-    if (o[flag] !== undefined) out[name] = o[flag];
-  }
-  return out;
-}
-
 async function countLines(path: string): Promise<number> {
   let n = 0;
   for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity }))
@@ -111,7 +77,7 @@ async function countLines(path: string): Promise<number> {
 export async function runGenerate(argv: string[], name = 'generate'): Promise<number> {
   let o: Opts;
   try {
-    o = generateCommand(name).parse(argv, { from: 'user' }).opts<Opts>();
+    o = generateCommandWithParams(name).parse(argv, { from: 'user' }).opts<Opts>();
   } catch (err) {
     // commander printed the problem (or the help) already
     if (err instanceof CommanderError)
@@ -133,7 +99,7 @@ async function generate(o: Opts): Promise<number> {
     throw new CliError(EXIT.usage, `cannot read --input ${o.input}: no such file`);
   if (!existsSync(o.model))
     throw new CliError(EXIT.usage, `--model ${o.model}: no such model bundle folder`);
-  const defaults = paramDefaults(o);
+  const defaults = paramsFromFlags(o);
   const engine = await Engine.start({
     modelDir: o.model,
     executionProviders: o.providers.split(',').map((s) => s.trim()),

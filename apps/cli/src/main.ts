@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { cancelCommand, listCommand, retryCommand, statusCommand } from './commands/batch-commands';
+import { modelsCommand } from './commands/models';
 import { resultsCommand } from './commands/results';
 import { submitCommand } from './commands/submit';
 import { exiting, recordedExitCode, say } from './commands/context';
@@ -53,6 +54,7 @@ export function dllmProgram(): Command {
     resultsCommand(),
     cancelCommand(),
     retryCommand(),
+    modelsCommand(),
   ]) {
     program.addCommand(
       command.exitOverride().showHelpAfterError(`(dllm ${command.name()} --help for usage)`),

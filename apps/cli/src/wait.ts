@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import type { ApiClient } from './client/api-client';
-import { allCompleted, ended, TERMINAL_STATUSES, type Batch } from './batch-view';
+import { isTerminalBatchStatus, type BatchView as Batch } from '@dllm/contract';
+import { allCompleted, ended } from './batch-counts';
 import { CliError, EXIT } from './exit-codes';
 
 export interface WaitOptions {
@@ -61,7 +62,7 @@ export async function waitForBatch(
           last = JSON.parse(event.data) as Batch;
           drops = 0;
           show(last);
-          if (event.event === 'done' || TERMINAL_STATUSES.has(last.status)) return last;
+          if (event.event === 'done' || isTerminalBatchStatus(last.status)) return last;
         }
       } catch (error) {
         if (timeout?.aborted) break;

@@ -38,17 +38,10 @@ function App() {
             Playground
           </a>
         </div>
+        {/* no "Queues" here: Bull Board takes the admin key, which cannot sign in to this page */}
         <div class="nav nav-right">
           <a href="/docs" target="_blank" rel="noreferrer">
             API docs
-          </a>
-          <a
-            href="/admin/queues"
-            target="_blank"
-            rel="noreferrer"
-            title="Bull Board; needs the admin key"
-          >
-            Queues
           </a>
           <button
             class="btn btn-ghost btn-small"

@@ -94,6 +94,13 @@ export class ChunkProcessor {
       canvases?: Pick<CanvasRelay, 'publish'>;
       /** the budget controller: sees claimed items as backlog, and completed rows */
       budget?: Pick<BudgetLoop, 'hold' | 'release' | 'rowEnded' | 'nudge'>;
+      /** the model its engine runs: a chunk of another model's batch is refused (never run) */
+      model?: string;
+      /**
+       * the model renders chat with its own template: a chat batch's prompts hold the template's
+       * special tokens as text, to be encoded as those tokens (the API refused them in messages)
+       */
+      chatTemplate?: boolean;
     },
   ) {
     // every chunk in flight listens to shutdown, and every running item to its chunk's signal; the
@@ -133,6 +140,12 @@ export class ChunkProcessor {
     if (!claim || claim.items.length === 0) {
       log.info({ status: claim?.status ?? 'missing' }, 'chunk has nothing to run');
       return summary;
+    }
+    if (this.deps.model !== undefined && claim.model !== this.deps.model) {
+      // a queue is one model's; a chunk of another could only come from a misrouted enqueue
+      throw new Error(
+        `chunk of a ${claim.model} batch in the queue of ${this.deps.model}: not run here`,
+      );
     }
     summary.items = claim.items.length;
     const started = performance.now();
@@ -267,9 +280,12 @@ export class ChunkProcessor {
       });
     let request: GenerationRequest;
     try {
+      const chat = this.deps.chatTemplate === true && ctx.claim.endpoint === '/v1/chat/completions';
       const task =
         item.prompt !== null
-          ? { prompt: item.prompt }
+          ? chat
+            ? { prompt: item.prompt, chat }
+            : { prompt: item.prompt }
           : { prefix: item.prefix ?? '', suffix: item.suffix ?? '' };
       request = { task, params: parseGenerationParams(item.params) };
     } catch (err) {

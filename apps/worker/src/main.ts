@@ -5,34 +5,26 @@
  */
 import 'reflect-metadata';
 import { hostname } from 'node:os';
-import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import { Engine } from '@dllm/engine';
+import { pickModels, readModelCatalog } from '@dllm/engine/bundle/model-catalog';
 import {
   BatchEventLog,
   BatchProgressRepository,
+  ChunkQueues,
   createProcessLogger,
   dataSourceOptions,
   loadConfig,
-  openChunkQueue,
-  openChunkWorker,
   redisOptions,
   repairLoopFor,
   workerConcurrency,
-  type ChunkJobData,
 } from '@dllm/shared';
-import { BudgetLoop } from './budget/budget-loop';
-import { QueuePeek } from './budget/queue-peek';
 import { CancelWatcher } from './cancel-watcher';
 import { CanvasRelay } from './canvas-relay';
-import { ChunkProcessor } from './chunk-processor';
 import { engineReadiness } from './engine-readiness';
-import { injectFaults } from './fault-injection';
-import { InteractiveConsumer } from './interactive/interactive-consumer';
 import { startHealthServer } from './health-server';
-import { IsolationLane } from './isolation-lane';
 import { WorkerMetrics } from './metrics';
+import { ModelLane } from './model-lane';
 import { ResultWriter } from './result-writer';
 
 async function main(): Promise<void> {
@@ -44,59 +36,9 @@ async function main(): Promise<void> {
   let stop = (_reason: string, exitCode: number): Promise<void> => process.exit(exitCode);
 
   const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
-  const engine = await Engine.start(
-    {
-      modelDir: config.MODEL_DIR,
-      executionProviders: config.ENGINE_EXECUTION_PROVIDERS,
-      requireGpu: config.ENGINE_REQUIRE_GPU,
-      intraOpThreads: config.ENGINE_INTRA_OP_THREADS,
-      maxBatchRows: config.ENGINE_MAX_BATCH_ROWS,
-      maxBatchTokens: config.ENGINE_MAX_BATCH_TOKENS,
-      onWarning: (message) => log.warn({ component: 'engine' }, message),
-    },
-    {
-      maxRestarts: config.ENGINE_MAX_RESTARTS,
-      restartWindowMs: config.ENGINE_RESTART_WINDOW_MS,
-      onThreadDeath: (err, restarting) => {
-        log.error(
-          { err: err.message, restarting },
-          'engine thread died; its rows go back to their chunks',
-        );
-        metrics.engineUp.set(0);
-        if (restarting) metrics.engineRestarts.inc();
-      },
-      onFatal: (err) => {
-        log.fatal({ err: err.message }, 'engine cannot be kept alive; exiting for a restart');
-        void stop('engine failed', 1);
-      },
-    },
-  );
-  metrics.engineUp.set(1);
-  const { info } = engine;
-  metrics.describeEngine(info);
-  log.info(
-    {
-      worker_id: workerId,
-      model: info.model,
-      provider: info.provider,
-      requested_providers: info.requestedProviders,
-      max_batch_rows: info.maxBatchRows,
-      max_batch_tokens: info.maxBatchTokens,
-      batch_limits_measured_by: info.batchLimitsMeasuredBy,
-      placement: info.placement,
-    },
-    'engine ready',
-  );
-  if (info.fellBack) {
-    log.warn(
-      {
-        provider: info.provider,
-        requested_providers: info.requestedProviders,
-        failures: info.providerFailures,
-      },
-      'GPU requested but the engine runs on the cpu',
-    );
-  }
+  // the models this worker serves, by the catalog the API reads too (MODEL_DIR, MODELS)
+  const catalog = readModelCatalog(config.MODEL_DIR, config.MODELS);
+  const served = pickModels(catalog, config.WORKER_MODELS);
 
   // One connection for every append: a batch's canvases reach its stream before its end events.
   const eventsConnection = new Redis(config.REDIS_URL, { enableOfflineQueue: false });
@@ -131,56 +73,36 @@ async function main(): Promise<void> {
   const cancels = new CancelWatcher(new Redis(config.REDIS_URL, redisOptions('consumer')));
   await cancels.start();
   const canvases = new CanvasRelay(eventsConnection, config.QUEUE_PREFIX, log);
-  const generator = injectFaults(config.FAULT_INJECTION, engine, log);
-  const lane = new IsolationLane();
-  // the queue as a producer sees it: waiting chunks for the budget controller, and the repair loop
-  const repairQueue = openChunkQueue(config, 'producer');
-  const queuePeek = new QueuePeek(repairQueue, dataSource, config.BATCH_CHUNK_SIZE);
-  const budget = new BudgetLoop({
-    engine,
-    waiting: () => queuePeek.waiting(),
-    model: info.model,
-    log: log.child({ component: 'budget' }),
-    metrics,
-    intervalMs: config.BUDGET_INTERVAL_MS,
-    relaxMargin: config.BUDGET_RELAX_MARGIN,
-    planMargin: config.BUDGET_PLAN_MARGIN,
-    relaxHoldMs: config.BUDGET_RELAX_HOLD_MS,
-  });
-  budget.start();
-  const processor = new ChunkProcessor({
-    progress,
-    engine: generator,
-    writer,
-    cancels,
-    workerId,
-    log,
-    metrics,
-    canvases,
-    poisonRuns: config.ITEM_POISON_RUNS,
-    suspectAfterStalls: config.WORKER_SUSPECT_STALLS,
-    lane,
-    budget,
-  });
-
-  const { worker, connection } = openChunkWorker(
-    config,
-    (job: Job<ChunkJobData>, token?: string) => processor.process(job, token),
-    info.maxBatchRows,
-  );
-  worker.on('failed', (job, err) =>
-    log.error(
-      { job_id: job?.id, batch_id: job?.data.batchId, chunk: job?.data.chunk, err: err.message },
-      'chunk failed',
-    ),
-  );
-  worker.on('error', (err) => log.error({ err: err.message }, 'queue error'));
-  worker.on('stalled', (jobId) => log.warn({ job_id: jobId }, 'chunk stalled; taken over'));
+  // One lane per model: its engine and the consumers of its queues (see ModelLane).
+  const lanes: ModelLane[] = [];
+  for (const model of served) {
+    lanes.push(
+      await ModelLane.start(model, {
+        config,
+        dataSource,
+        progress,
+        writer,
+        cancels,
+        canvases,
+        workerId,
+        log,
+        metrics,
+        onFatal: () => void stop('engine failed', 1),
+      }),
+    );
+  }
+  metrics.engineUp.set(1);
 
   // Any process may lead the repair loop; workers take part so repair goes on while the API is down.
+  // It repairs every model's queue, not only the ones this worker serves.
+  const repairQueues = new ChunkQueues(
+    config,
+    catalog.map((m) => m.name),
+    'producer',
+  );
   const repair = repairLoopFor(config, {
     dataSource,
-    queue: repairQueue,
+    queueFor: (model) => repairQueues.for(model),
     progress,
     events,
     log: log.child({ component: 'repair' }),
@@ -188,59 +110,66 @@ async function main(): Promise<void> {
   });
   repair.start();
 
-  // POST /v1/completions and chat: their own queue and slots, ahead of queued bulk chunks
-  const interactive = new InteractiveConsumer({
-    connect: () => new Redis(config.REDIS_URL, redisOptions('consumer')),
-    prefix: config.QUEUE_PREFIX,
-    concurrency: config.INTERACTIVE_CONCURRENCY,
-    lockMs: config.WORKER_LOCK_MS,
-    stalledCheckMs: config.WORKER_STALLED_CHECK_MS,
-    maxStalled: config.WORKER_MAX_STALLED,
-    engine: generator,
-    progress,
-    cancels,
-    workerId,
-    log: log.child({ queue: 'interactive' }),
-    metrics,
-    canvases,
-    poisonRuns: config.ITEM_POISON_RUNS,
-    suspectAfterStalls: config.WORKER_SUSPECT_STALLS,
-    lane,
-  });
-  interactive.start();
-
   const health = await startHealthServer(
     config.WORKER_METRICS_PORT,
     {
-      redis: () => connection.ping(),
+      redis: () => lanes[0]!.connection.ping(),
       postgres: () => dataSource.query('SELECT 1'),
       // synchronous: a dead thread cannot hang the probe
       engine: () => {
-        const { state, lastError } = engine.health();
-        return state === 'ready'
-          ? Promise.resolve()
-          : Promise.reject(new Error(`engine ${state}${lastError ? ` (${lastError})` : ''}`));
+        for (const lane of lanes) {
+          const { state, lastError } = lane.engine.health();
+          if (state !== 'ready') {
+            return Promise.reject(
+              new Error(`engine ${state} (${lane.model.name}${lastError ? `: ${lastError}` : ''})`),
+            );
+          }
+        }
+        return Promise.resolve();
       },
     },
     metrics,
-    () => ({ engine: engineReadiness(info) }),
+    () =>
+      lanes.length === 1
+        ? { engine: engineReadiness(lanes[0]!.engine.info) }
+        : {
+            engine: engineReadiness(lanes[0]!.engine.info),
+            engines: lanes.map((lane) => engineReadiness(lane.engine.info)),
+          },
     async () => {
-      metrics.engineUp.set(engine.health().state === 'ready' ? 1 : 0);
-      const s = await engine.stats(config.HEALTH_PROBE_TIMEOUT_MS);
-      metrics.activeRows.set(s.active);
-      metrics.waitingRows.set(s.waiting);
-      metrics.steps.set(s.steps);
-      metrics.forwardSeconds.set(s.forwardMs / 1000);
-      metrics.stepSeconds.set(s.stepMs / 1000);
-      for (const [graph, calls] of Object.entries(s.forwards)) {
-        metrics.graphCalls.set({ graph }, calls);
-        metrics.graphRows.set({ graph }, s.rowsByGraph[graph as keyof typeof s.rowsByGraph]);
+      const ready = lanes.every((lane) => lane.engine.health().state === 'ready');
+      metrics.engineUp.set(ready ? 1 : 0);
+      const stats = await Promise.all(
+        lanes.map((lane) => lane.engine.stats(config.HEALTH_PROBE_TIMEOUT_MS)),
+      );
+      const sum = (pick: (s: (typeof stats)[number]) => number) =>
+        stats.reduce((total, s) => total + pick(s), 0);
+      metrics.activeRows.set(sum((s) => s.active));
+      metrics.waitingRows.set(sum((s) => s.waiting));
+      metrics.steps.set(sum((s) => s.steps));
+      metrics.forwardSeconds.set(sum((s) => s.forwardMs) / 1000);
+      metrics.stepSeconds.set(sum((s) => s.stepMs) / 1000);
+      for (const graph of Object.keys(
+        stats[0]!.forwards,
+      ) as (keyof (typeof stats)[number]['forwards'])[]) {
+        metrics.graphCalls.set(
+          { graph },
+          sum((s) => s.forwards[graph]),
+        );
+        metrics.graphRows.set(
+          { graph },
+          sum((s) => s.rowsByGraph[graph]),
+        );
       }
     },
     config.HEALTH_PROBE_TIMEOUT_MS,
   );
   log.info(
-    { concurrency: workerConcurrency(config, info.maxBatchRows), port: config.WORKER_METRICS_PORT },
+    {
+      models: lanes.map((lane) => lane.model.name),
+      concurrency: workerConcurrency(config, lanes[0]!.engine.info.maxBatchRows),
+      port: config.WORKER_METRICS_PORT,
+    },
     'worker consuming',
   );
 
@@ -251,23 +180,17 @@ async function main(): Promise<void> {
     // a failed engine cannot finish rows: hand them back at once instead of draining
     const drainMs = exitCode === 0 ? config.WORKER_DRAIN_MS : 0;
     log.info({ reason, drain_ms: drainMs }, 'stopping: no new chunks, draining running rows');
-    const interactiveDrained = interactive.stop(drainMs);
-    const drained = worker.close();
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), drainMs).unref());
-    if ((await Promise.race([drained, timeout])) === 'timeout') {
-      log.warn('drain timed out: handing unfinished chunks back to the queue');
-      processor.handBackAll();
-      await drained;
-    }
-    budget.stop();
+    await Promise.all(lanes.map((lane) => lane.drain(drainMs, log)));
     await writer.flush();
-    await interactiveDrained;
     await repair.stop();
-    await repairQueue.closeAll();
+    await repairQueues.closeAll();
     await events.settled(); // the last commits' events, before their connection goes
-    await Promise.allSettled([cancels.stop(), engine.close(), dataSource.destroy()]);
+    await Promise.allSettled([
+      cancels.stop(),
+      ...lanes.map((lane) => lane.close()),
+      dataSource.destroy(),
+    ]);
     canvases.close();
-    connection.disconnect();
     health.close();
     log.info({ exit_code: exitCode }, 'stopped');
     process.exit(exitCode);

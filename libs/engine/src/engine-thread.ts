@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     executionProviders: init.executionProviders,
     requireGpu: init.requireGpu,
     intraOpThreads: init.intraOpThreads,
+    intraOpSpinning: init.intraOpSpinning,
     onWarning: (message) => send({ type: 'warning', message }),
   });
   const { providerInfo } = forward;
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
   const scheduler = new Scheduler(forward, bundle, {
     maxRows: limits.maxBatchRows,
     maxTokens: limits.maxBatchTokens,
+    refreshHoldSteps: init.refreshHoldSteps,
+    refreshMinRows: init.refreshMinRows,
   });
   port.on('message', (m: ToThread) => {
     switch (m.type) {

@@ -49,6 +49,11 @@ export interface EngineOptions {
   /** no GPU provider works: fail to start instead of falling back to cpu */
   requireGpu?: boolean;
   intraOpThreads?: number;
+  /** idle onnxruntime threads spin between runs (unset: the runtime default, spinning) */
+  intraOpSpinning?: boolean;
+  /** phase-aware refreshes (SchedulerOptions.refreshHoldSteps / refreshMinRows); unset: the scheduler's defaults */
+  refreshHoldSteps?: number;
+  refreshMinRows?: number;
   /** unset: the default for the provider in use (runtime/scheduling-defaults.ts) */
   maxBatchRows?: number;
   maxBatchTokens?: number;

@@ -4,6 +4,7 @@ export {
   ConfigError,
   EXECUTION_PROVIDERS,
   type Config,
+  type ModelEntry,
 } from './config/config.schema';
 export { configTable } from './config/config-table';
 export { createProcessLogger, type LoggingService } from './logging/process-logger';
@@ -35,6 +36,8 @@ export {
   TERMINAL_BATCH_STATUSES,
   TERMINAL_ITEM_STATUSES,
   isTerminalBatchStatus,
+  isTerminalItemStatus,
+  TERMINAL_STATUSES_SQL,
   BATCH_ORIGINS,
   type BatchOrigin,
   type BatchStatus,
@@ -51,6 +54,7 @@ export {
   chunkJobId,
   chunkJobOptions,
   chunkJobs,
+  chunkQueueName,
   chunkWorkerOptions,
   openChunkQueue,
   openChunkWorker,
@@ -59,6 +63,7 @@ export {
   type ChunkJobData,
   type OwnedQueue,
 } from './queue/chunk-queue';
+export { ChunkQueues } from './queue/chunk-queues';
 export { enqueueBatch } from './queue/enqueue-batch';
 export { chunkStates, type ChunkState, type ChunkStatus } from './repair/chunk-states';
 export { LeaderLease } from './repair/leader-lease';
@@ -71,6 +76,7 @@ export {
 export { repairLoopFor } from './repair/repair-loop-for';
 export {
   INTERACTIVE_QUEUE,
+  interactiveQueueName,
   INTERACTIVE_JOB,
   INTERACTIVE_JOB_OPTIONS,
   WEBHOOK_QUEUE,

@@ -4,6 +4,7 @@ import type { Config } from '@dllm/shared';
 import { ApiError } from '../common/api-error';
 import { CONFIG } from '../common/core.module';
 import { ApiKeysRepository } from './api-keys.repository';
+import { KeyRevocations } from './key-revocations';
 import type { Principal } from './principal';
 
 export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -20,10 +21,24 @@ export interface IssuedKey {
   created_at: string;
 }
 
+export interface KeyListing {
+  id: string;
+  tenant: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 @Injectable()
 export class ApiKeysService {
+  private readonly lastNoted = new Map<string, number>();
+
   constructor(
     private readonly keys: ApiKeysRepository,
+    private readonly revocations: KeyRevocations,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -33,7 +48,28 @@ export class ApiKeysService {
     if (!found) throw ApiError.unauthorized('invalid API key');
     if (found.revokedAt)
       throw ApiError.unauthorized(`API key was revoked at ${found.revokedAt.toISOString()}`);
+    this.noteUse(found.id);
     return { apiKeyId: found.id, tenant: found.tenant };
+  }
+
+  /** last_used_at, written at most once a minute per key and process, off the request's path. */
+  private noteUse(id: string): void {
+    const now = Date.now();
+    if (now - (this.lastNoted.get(id) ?? 0) < LAST_USED_RESOLUTION_MS) return;
+    this.lastNoted.set(id, now);
+    this.keys.touch(id).catch(() => this.lastNoted.delete(id)); // retried on a later request
+  }
+
+  /** Every key without its secret: find a leaked one by name, tenant or last use. */
+  async list(): Promise<KeyListing[]> {
+    return (await this.keys.list()).map((k) => ({
+      id: k.id,
+      tenant: k.tenant,
+      name: k.name,
+      created_at: k.createdAt.toISOString(),
+      last_used_at: k.lastUsedAt?.toISOString() ?? null,
+      revoked_at: k.revokedAt?.toISOString() ?? null,
+    }));
   }
 
   isAdminKey(key: string): boolean {
@@ -64,6 +100,7 @@ export class ApiKeysService {
   ): Promise<{ id: string; tenant: string; name: string; revoked_at: string }> {
     const revoked = await this.keys.revoke(id);
     if (!revoked) throw ApiError.notFound(`API key ${id} not found`);
+    await this.revocations.revoked(revoked.id); // its open streams and waiting completions end now
     return {
       id: revoked.id,
       tenant: revoked.tenant,

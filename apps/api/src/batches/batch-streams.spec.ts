@@ -17,6 +17,8 @@ const batch = (completed: number, status: BatchEntity['status'] = 'in_progress')
     expiredCount: 0,
     totalTokens: completed,
     enqueuedAt: null,
+    createdAt: new Date(0),
+    expiresAt: new Date(86_400_000),
   }) as unknown as BatchEntity;
 
 /** A response whose socket buffer is "full" until drain() is called: write() returns false. */

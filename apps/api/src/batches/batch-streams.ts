@@ -110,7 +110,7 @@ export class BatchStreams implements BeforeApplicationShutdown {
       closed.abort();
     };
     const write = (chunk: string) => {
-      if (closed.signal.aborted) return;
+      if (closed.signal.aborted || res.writableEnded) return; // ended by a key revocation
       lastWrite = Date.now();
       if (res.write(chunk)) return;
       stalled = setTimeout(() => {

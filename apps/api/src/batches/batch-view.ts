@@ -1,3 +1,4 @@
+import type { BatchView, ItemView, ResultLine } from '@dllm/contract';
 import type { BatchEntity, BatchItemEntity } from '@dllm/shared';
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
@@ -8,8 +9,8 @@ function endOfWork(b: BatchEntity, now: Date): Date {
   return b.completedAt ?? b.failedAt ?? b.cancelledAt ?? b.expiredAt ?? now;
 }
 
-/** The public shape of a batch (GET /v1/batches/:id, history, SSE). */
-export function batchView(b: BatchEntity, now = new Date()) {
+/** The public shape of a batch (GET /v1/batches/:id, history, SSE): the contract's BatchView. */
+export function batchView(b: BatchEntity, now = new Date()): BatchView {
   // Throughput over wall time since the first item started: what a client actually got.
   const wallMs = b.inProgressAt
     ? Math.max(0, endOfWork(b, now).getTime() - b.inProgressAt.getTime())
@@ -24,6 +25,7 @@ export function batchView(b: BatchEntity, now = new Date()) {
     completion_window: b.completionWindow,
     retry_of: b.retryOf,
     retried_by: b.retriedBy,
+    input_file_id: b.inputFileId,
     request_counts: {
       total: b.totalCount,
       completed: b.completedCount,
@@ -31,7 +33,7 @@ export function batchView(b: BatchEntity, now = new Date()) {
       cancelled: b.cancelledCount,
       expired: b.expiredCount,
     },
-    created_at: iso(b.createdAt),
+    created_at: b.createdAt.toISOString(),
     enqueued_at: iso(b.enqueuedAt),
     in_progress_at: iso(b.inProgressAt),
     completed_at: iso(b.completedAt),
@@ -39,7 +41,7 @@ export function batchView(b: BatchEntity, now = new Date()) {
     cancelling_at: iso(b.cancellingAt),
     cancelled_at: iso(b.cancelledAt),
     expired_at: iso(b.expiredAt),
-    expires_at: iso(b.expiresAt),
+    expires_at: b.expiresAt.toISOString(),
     usage: { prompt_tokens: b.totalPromptTokens, completion_tokens: b.totalTokens },
     timing: {
       tokens: b.totalTokens,
@@ -52,10 +54,10 @@ export function batchView(b: BatchEntity, now = new Date()) {
   };
 }
 
-export type BatchView = ReturnType<typeof batchView>;
+export type { BatchView };
 
 /** A results line: the outcome of one ended item, without echoing its input. */
-export function resultLine(i: BatchItemEntity) {
+export function resultLine(i: BatchItemEntity): ResultLine {
   return {
     index: i.index,
     custom_id: i.customId,
@@ -79,7 +81,7 @@ export function resultLine(i: BatchItemEntity) {
 }
 
 /** One item with its result so far (GET /v1/batches/:id/items): its outcome plus its input. */
-export function itemView(i: BatchItemEntity) {
+export function itemView(i: BatchItemEntity): ItemView {
   return {
     ...resultLine(i),
     ...(i.prompt !== null ? { prompt: i.prompt } : { prefix: i.prefix, suffix: i.suffix }),

@@ -168,8 +168,7 @@ export class BatchesService {
     this.metrics.batchesAccepted.inc();
     this.metrics.itemsAccepted.inc(batch.totalCount);
 
-    const enqueue =
-      options.enqueue ?? ((b: BatchEntity) => this.enqueuer.enqueue(b.id, b.totalCount));
+    const enqueue = options.enqueue ?? ((b: BatchEntity) => this.enqueuer.enqueue(b));
     if (await enqueue(batch)) {
       batch = (await this.batches.findOwned(batch.id, principal.tenant)) ?? batch;
     }

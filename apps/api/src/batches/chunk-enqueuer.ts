@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { chunkJobOptions, enqueueBatch, type Config } from '@dllm/shared';
+import { chunkJobOptions, enqueueBatch, type ChunkQueues, type Config } from '@dllm/shared';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { CONFIG, LOGGER } from '../common/core.module';
 import { loggableError } from '../common/logger';
-import { CHUNK_QUEUE_TOKEN, type ChunkQueue } from '../redis/redis.module';
+import { CHUNK_QUEUES } from '../redis/redis.module';
 
 /**
  * Puts a committed batch's chunk jobs in Redis, then stamps enqueued_at (libs/shared
@@ -13,19 +13,23 @@ import { CHUNK_QUEUE_TOKEN, type ChunkQueue } from '../redis/redis.module';
 @Injectable()
 export class ChunkEnqueuer {
   constructor(
-    @Inject(CHUNK_QUEUE_TOKEN) private readonly queue: ChunkQueue,
+    @Inject(CHUNK_QUEUES) private readonly queues: ChunkQueues,
     private readonly dataSource: DataSource,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** true once every chunk is queued; false (logged) when Redis failed: the repair loop retries. */
-  async enqueue(batchId: string, totalItems: number): Promise<boolean> {
+  /**
+   * Into the queue of the batch's model. true once every chunk is queued; false (logged) when
+   * Redis failed: the repair loop retries.
+   */
+  async enqueue(batch: { id: string; totalCount: number; model: string }): Promise<boolean> {
+    const batchId = batch.id;
     try {
       await enqueueBatch(
-        this.queue,
+        this.queues.for(batch.model),
         this.dataSource,
-        { id: batchId, totalCount: totalItems },
+        { id: batchId, totalCount: batch.totalCount },
         this.config.BATCH_CHUNK_SIZE,
         chunkJobOptions(this.config),
       );

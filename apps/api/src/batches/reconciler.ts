@@ -7,6 +7,7 @@ import {
 import {
   BatchEventLog,
   BatchProgressRepository,
+  type ChunkQueues,
   repairLoopFor,
   type Config,
   type PassReport,
@@ -16,7 +17,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { CONFIG, LOGGER } from '../common/core.module';
 import { MetricsService } from '../metrics/metrics.service';
-import { CHUNK_QUEUE_TOKEN, type ChunkQueue } from '../redis/redis.module';
+import { CHUNK_QUEUES } from '../redis/redis.module';
 
 /**
  * The repair loop (libs/shared RepairLoop) in the API process. Every API replica and every
@@ -32,14 +33,14 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     dataSource: DataSource,
     progress: BatchProgressRepository,
     events: BatchEventLog,
-    @Inject(CHUNK_QUEUE_TOKEN) queue: ChunkQueue,
+    @Inject(CHUNK_QUEUES) queues: ChunkQueues,
     metrics: MetricsService,
     @Inject(CONFIG) config: Config,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.loop = repairLoopFor(config, {
       dataSource,
-      queue,
+      queueFor: (model) => queues.for(model),
       progress,
       events,
       log: logger.child({ component: 'repair' }),

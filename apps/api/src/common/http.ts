@@ -17,6 +17,8 @@ export interface HttpRequest extends IncomingMessage {
   body?: unknown;
   /** the matched route, set by Express once routing found one */
   route?: { path: string };
+  /** aborted when the caller's API key is revoked while this (long-lived) request runs */
+  keyRevoked?: AbortSignal;
   /** the body as received, kept by the JSON parser */
   rawBody?: Buffer;
 }

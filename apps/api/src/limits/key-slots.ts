@@ -42,6 +42,8 @@ export class ConcurrencySlots {
     this.byKind = {
       uploads: new KeySlots(config.MAX_CONCURRENT_UPLOADS),
       streams: new KeySlots(config.MAX_SSE_STREAMS),
+      canvases: new KeySlots(config.MAX_CANVAS_STREAMS),
+      completions: new KeySlots(config.MAX_CONCURRENT_COMPLETIONS),
     };
   }
 }

@@ -23,8 +23,9 @@ import { CONCURRENCY, type ConcurrencyKind } from './limit-concurrency.decorator
  * 429 + Retry-After and a message naming the limit:
  * - RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW_S, counted in Redis so API replicas share it; while
  *   Redis is away each process counts in memory instead (it never fails requests open-endedly);
- * - MAX_CONCURRENT_UPLOADS batch submissions and MAX_SSE_STREAMS progress streams at once, per
- *   process (KeySlots), released when the response closes.
+ * - MAX_CONCURRENT_UPLOADS batch submissions, MAX_SSE_STREAMS progress streams, MAX_CANVAS_STREAMS
+ *   canvas streams and MAX_CONCURRENT_COMPLETIONS sync completions at once, per process (KeySlots),
+ *   released when the response closes.
  * Public and admin routes carry no tenant key and are not limited here.
  */
 @Injectable()
@@ -61,13 +62,8 @@ export class LimitsInterceptor implements NestInterceptor {
       const slots = this.slots.byKind[kind];
       const release = slots.take(key);
       if (!release) {
-        const limit = slots.limit;
-        throw tooMany(
-          kind === 'uploads'
-            ? `this API key already has ${limit} batch submission(s) in progress (MAX_CONCURRENT_UPLOADS); wait for one to finish`
-            : `this API key already has ${limit} progress stream(s) open (MAX_SSE_STREAMS); close one or poll GET /v1/batches/:id`,
-          kind === 'uploads' ? 1 : 5,
-        );
+        const [message, retryAfterS] = FULL[kind](slots.limit);
+        throw tooMany(message, retryAfterS);
       }
       res.once('close', release);
     }
@@ -91,6 +87,26 @@ export class LimitsInterceptor implements NestInterceptor {
     }
   }
 }
+
+/** What a caller whose slots of a kind are all taken is told, and when to retry (s). */
+const FULL: Record<ConcurrencyKind, (limit: number) => [string, number]> = {
+  uploads: (n) => [
+    `this API key already has ${n} batch submission(s) in progress (MAX_CONCURRENT_UPLOADS); wait for one to finish`,
+    1,
+  ],
+  streams: (n) => [
+    `this API key already has ${n} progress stream(s) open (MAX_SSE_STREAMS); close one or poll GET /v1/batches/:id`,
+    5,
+  ],
+  canvases: (n) => [
+    `this API key already has ${n} canvas stream(s) open (MAX_CANVAS_STREAMS); close one first`,
+    5,
+  ],
+  completions: (n) => [
+    `this API key already has ${n} sync completion(s) waiting (MAX_CONCURRENT_COMPLETIONS); wait for one, or submit a batch`,
+    1,
+  ],
+};
 
 function tooMany(message: string, retryAfterS: number): ApiError {
   const error = new ApiError(429, 'rate_limited', message, undefined, {

@@ -5,19 +5,19 @@ import {
   submissionRulesProvider,
 } from '../batches/submission/submission-rules.provider';
 import { CONFIG } from '../common/core.module';
-import { loadServedModel, SERVED_MODEL } from './served-model';
+import { loadModelCatalog, MODEL_CATALOG } from './served-model';
 
-/** The served model and the submission rules built on it, for every module. */
+/** The model catalog and the submission rules built on it, for every module. */
 @Global()
 @Module({
   providers: [
     {
-      provide: SERVED_MODEL,
+      provide: MODEL_CATALOG,
       inject: [CONFIG],
-      useFactory: (config: Config) => loadServedModel(config.MODEL_DIR),
+      useFactory: (config: Config) => loadModelCatalog(config),
     },
     submissionRulesProvider,
   ],
-  exports: [SERVED_MODEL, SUBMISSION_RULES],
+  exports: [MODEL_CATALOG, SUBMISSION_RULES],
 })
 export class ModelModule {}

@@ -11,6 +11,7 @@ import { CurrentPrincipal, type Principal } from '../auth/principal';
 import type { OpenAiEndpoint } from '../batches/submission/submission';
 import type { HttpRequest, HttpResponse } from '../common/http';
 import { schemaRef } from '../common/openapi-schemas';
+import { LimitConcurrency } from '../limits/limit-concurrency.decorator';
 import { CompletionsService } from './completions.service';
 
 /** OpenAI's synchronous endpoints, served through the work queue at interactive priority. */
@@ -21,7 +22,10 @@ import { CompletionsService } from './completions.service';
   description: 'the completion (JSON), or its chunks (SSE) with stream: true',
 })
 @ApiResponse({ status: 400, description: 'invalid request; error.details names each bad field' })
-@ApiResponse({ status: 429, description: 'rate limit of this key; see Retry-After' })
+@ApiResponse({
+  status: 429,
+  description: 'rate limit or MAX_CONCURRENT_COMPLETIONS of this key; see Retry-After',
+})
 @ApiResponse({ status: 502, description: 'the generation failed' })
 @ApiResponse({
   status: 504,
@@ -32,6 +36,7 @@ export class CompletionsController {
   constructor(private readonly completions: CompletionsService) {}
 
   @Post('completions')
+  @LimitConcurrency('completions')
   @ApiOperation({
     summary:
       'Complete a prompt (or infill prompt + suffix); stream: true for SSE, diffusing: true to watch it denoise',
@@ -48,6 +53,7 @@ export class CompletionsController {
   }
 
   @Post('chat/completions')
+  @LimitConcurrency('completions')
   @ApiOperation({
     summary:
       'Chat: the messages become one prompt by the chat template (README); stream and diffusing as for completions',

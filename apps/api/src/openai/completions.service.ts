@@ -20,6 +20,7 @@ import { schemasFor } from '../batches/submission/schemas-for';
 import { SUBMISSION_RULES } from '../batches/submission/submission-rules.provider';
 import {
   ItemBuilder,
+  modelNamed,
   type OpenAiEndpoint,
   type Submission,
   type SubmissionRules,
@@ -79,6 +80,8 @@ export class CompletionsService {
     res.once('close', () => {
       if (!res.writableFinished) settle({ kind: 'gone' }); // the client went away: stop its row
     });
+    // the key was revoked (its reply is already sent): stop the row as for a client gone
+    req.keyRevoked?.addEventListener('abort', () => settle({ kind: 'gone' }), { once: true });
     // Watching before the batch exists: its stream is read from the first entry.
     const unwatch = await this.events.watch(id, '0-0', (event: BatchEvent) => {
       if (event.type === 'canvas') {
@@ -96,7 +99,7 @@ export class CompletionsService {
       const { batch } = await this.batches.accept(
         principal,
         submission,
-        { id, origin: 'interactive', enqueue: (b) => this.enqueuer.enqueue(b.id) },
+        { id, origin: 'interactive', enqueue: (b) => this.enqueuer.enqueue(b) },
         req.log,
       );
       if (!batch.enqueuedAt) {
@@ -213,10 +216,16 @@ export class CompletionsService {
       });
       problems.throwIfAny('request');
     }
-    const gen = openAiGeneration(endpoint, body as Record<string, unknown>, '');
+    const model = modelNamed(this.rules, data.model);
+    const gen = openAiGeneration(endpoint, body as Record<string, unknown>, '', model);
+    if ('problem' in gen) {
+      problems.add(gen.problem);
+      problems.throwIfAny('request');
+      throw new Error('unreachable');
+    }
     // streaming needs the canvas after every forward (settled text, or the whole canvas)
     if (stream) gen.params.intermediate_every ??= 1;
-    const builder = new ItemBuilder(this.rules, problems);
+    const builder = new ItemBuilder(this.rules, problems, model);
     const item = builder.build(
       {},
       'completion',
@@ -228,7 +237,7 @@ export class CompletionsService {
     );
     problems.throwIfAny('request');
     const submission: Submission = {
-      model: data.model ?? this.rules.model.name,
+      model: model.name,
       params: {},
       metadata: {},
       completionWindow: Math.max(60, Math.ceil(this.config.COMPLETION_TIMEOUT_MS / 1000)),

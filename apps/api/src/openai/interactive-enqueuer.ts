@@ -1,31 +1,59 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import {
   chunkJobId,
   INTERACTIVE_JOB,
   INTERACTIVE_JOB_OPTIONS,
+  interactiveQueueName,
+  type Config,
   type InteractiveJobData,
 } from '@dllm/shared';
-import type { Queue } from 'bullmq';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { LOGGER } from '../common/core.module';
+import { CONFIG, LOGGER } from '../common/core.module';
 import { loggableError } from '../common/logger';
 
-export const INTERACTIVE_QUEUE_TOKEN = Symbol('INTERACTIVE_QUEUE');
-
-/** Puts a one-item interactive batch in the interactive queue (never behind bulk chunks). */
+/**
+ * Puts a one-item interactive batch in its model's interactive queue (never behind bulk chunks;
+ * only workers serving that model consume it). The queues share one producer connection.
+ */
 @Injectable()
-export class InteractiveEnqueuer {
+export class InteractiveEnqueuer implements OnApplicationShutdown {
+  private readonly connection: Redis;
+  private readonly queues = new Map<string, Queue<InteractiveJobData>>();
+
   constructor(
-    @Inject(INTERACTIVE_QUEUE_TOKEN) private readonly queue: Queue<InteractiveJobData>,
+    @Inject(CONFIG) private readonly config: Config,
     private readonly dataSource: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    // fails fast while Redis is away: the request answers 503 instead of hanging
+    this.connection = new Redis(config.REDIS_URL, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    });
+    this.connection.on('error', () => undefined);
+  }
+
+  private queueFor(model: string): Queue<InteractiveJobData> {
+    let queue = this.queues.get(model);
+    if (!queue) {
+      queue = new Queue<InteractiveJobData>(interactiveQueueName(model), {
+        prefix: this.config.QUEUE_PREFIX,
+        connection: this.connection,
+      });
+      queue.on('error', () => undefined);
+      this.queues.set(model, queue);
+    }
+    return queue;
+  }
 
   /** true once queued; false (logged) when Redis failed. */
-  async enqueue(batchId: string): Promise<boolean> {
+  async enqueue(batch: { id: string; model: string }): Promise<boolean> {
+    const batchId = batch.id;
     try {
-      await this.queue.add(
+      await this.queueFor(batch.model).add(
         INTERACTIVE_JOB,
         { batchId, chunk: 0, firstIndex: 0, lastIndex: 0 },
         { ...INTERACTIVE_JOB_OPTIONS, jobId: chunkJobId(batchId, 0) },
@@ -38,10 +66,16 @@ export class InteractiveEnqueuer {
       return true;
     } catch (error) {
       this.logger.warn(
-        { err: loggableError(error), batch_id: batchId },
+        { err: loggableError(error), batch_id: batchId, model: batch.model },
         'interactive enqueue failed',
       );
       return false;
     }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // BullMQ leaves a connection it was handed open; it is ours to close.
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    await this.connection.quit().catch(() => undefined);
   }
 }

@@ -1,17 +1,23 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiError } from '../common/api-error';
-import { SERVED_MODEL, type ServedModel } from '../model/served-model';
+import { MODEL_CATALOG, type ModelCatalog, type ServedModel } from '../model/served-model';
 
-/** OpenAI's model object, for the bundle this deployment serves. */
-function modelView(model: ServedModel) {
+/** OpenAI's model object, for one bundle of the catalog. */
+function modelView(model: ServedModel, isDefault: boolean) {
   return {
     id: model.name,
     object: 'model' as const,
     created: model.createdAt,
     owned_by: 'dllm-batch',
-    /** extension: what a request must fit in */
+    /** extensions: what a request must fit in, and what the model is */
     max_length: model.maxLength,
+    kind: model.kind,
+    family: model.family,
+    aliases: model.aliases,
+    default: isDefault,
+    chat_template: model.hasChatTemplate ? ('model' as const) : ('python-file' as const),
+    defaults: model.defaults ?? {},
   };
 }
 
@@ -19,22 +25,28 @@ function modelView(model: ServedModel) {
 @ApiBearerAuth()
 @Controller('v1/models')
 export class ModelsController {
-  constructor(@Inject(SERVED_MODEL) private readonly model: ServedModel) {}
+  constructor(@Inject(MODEL_CATALOG) private readonly models: ModelCatalog) {}
 
   @Get()
-  @ApiOperation({ summary: 'The models this deployment serves (the bundle in MODEL_DIR)' })
+  @ApiOperation({
+    summary: 'The models this deployment serves (MODEL_DIR, the default, then MODELS)',
+  })
   list() {
-    return { object: 'list' as const, data: [modelView(this.model)] };
+    return {
+      object: 'list' as const,
+      data: this.models.map((m, i) => modelView(m, i === 0)),
+    };
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'A served model, by its name or an alias' })
   get(@Param('id') id: string) {
-    if (id !== this.model.name && !this.model.aliases.includes(id)) {
+    const i = this.models.findIndex((m) => m.name === id || m.aliases.includes(id));
+    if (i < 0) {
       throw ApiError.notFound(
-        `model ${JSON.stringify(id)} is not served here; available: ${this.model.name}`,
+        `model ${JSON.stringify(id)} is not served here; available: ${this.models.map((m) => m.name).join(', ')}`,
       );
     }
-    return modelView(this.model);
+    return modelView(this.models[i]!, i === 0);
   }
 }

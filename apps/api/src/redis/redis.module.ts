@@ -1,14 +1,13 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { openChunkQueue, type Config, type OwnedQueue } from '@dllm/shared';
+import { ChunkQueues, type Config } from '@dllm/shared';
 import { Redis } from 'ioredis';
 import { CONFIG } from '../common/core.module';
+import { MODEL_CATALOG, type ModelCatalog } from '../model/served-model';
 
 /** Plain Redis client: readiness pings and cancel notices (pub/sub publish). */
 export const REDIS = Symbol('REDIS');
-/** Producer side of the chunk queue. */
-export const CHUNK_QUEUE_TOKEN = Symbol('CHUNK_QUEUE');
-
-export type ChunkQueue = OwnedQueue;
+/** Producer side of every model's chunk queue (ChunkQueues). */
+export const CHUNK_QUEUES = Symbol('CHUNK_QUEUES');
 
 @Module({
   providers: [
@@ -21,22 +20,27 @@ export type ChunkQueue = OwnedQueue;
         new Redis(config.REDIS_URL, { enableOfflineQueue: false, lazyConnect: false }),
     },
     {
-      provide: CHUNK_QUEUE_TOKEN,
-      inject: [CONFIG],
+      provide: CHUNK_QUEUES,
+      inject: [CONFIG, MODEL_CATALOG],
       // fails fast while Redis is away (see redisOptions): the repair loop enqueues later
-      useFactory: (config: Config): ChunkQueue => openChunkQueue(config, 'producer'),
+      useFactory: (config: Config, models: ModelCatalog) =>
+        new ChunkQueues(
+          config,
+          models.map((m) => m.name),
+          'producer',
+        ),
     },
   ],
-  exports: [REDIS, CHUNK_QUEUE_TOKEN],
+  exports: [REDIS, CHUNK_QUEUES],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
-    @Inject(CHUNK_QUEUE_TOKEN) private readonly queue: ChunkQueue,
+    @Inject(CHUNK_QUEUES) private readonly queues: ChunkQueues,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.queue.closeAll();
+    await this.queues.closeAll();
     await this.redis.quit().catch(() => undefined);
   }
 }

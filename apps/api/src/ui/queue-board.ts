@@ -5,7 +5,9 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { ApiError } from '../common/api-error';
 import type { HttpRequest, HttpResponse } from '../common/http';
-import { CHUNK_QUEUE_TOKEN, type ChunkQueue } from '../redis/redis.module';
+import type { ChunkQueues } from '@dllm/shared';
+import { MODEL_CATALOG, type ModelCatalog } from '../model/served-model';
+import { CHUNK_QUEUES } from '../redis/redis.module';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
@@ -32,13 +34,15 @@ export function adminKeyOf(header: string | undefined): string | undefined {
   return colon >= 0 ? decoded.slice(colon + 1) : undefined;
 }
 
-/** Bull Board (jobs of the chunk queue: waiting, active, failed, ...) at /admin/queues, admin key only. */
+/** Bull Board (jobs of every model's chunk queue: waiting, active, failed, ...) at /admin/queues, admin key only. */
 export function mountQueueBoard(app: NestExpressApplication): void {
   const keys = app.get(ApiKeysService);
   const board = new ExpressAdapter();
   board.setBasePath(QUEUE_BOARD_PATH);
   createBullBoard({
-    queues: [new BullMQAdapter(app.get<ChunkQueue>(CHUNK_QUEUE_TOKEN))],
+    queues: app
+      .get<ModelCatalog>(MODEL_CATALOG)
+      .map((m) => new BullMQAdapter(app.get<ChunkQueues>(CHUNK_QUEUES).for(m.name))),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'dllm-batch queues' } },
   });

@@ -4,7 +4,12 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { WEBHOOK_JOB, type Config, type WebhookJobData } from '@dllm/shared';
+import {
+  TERMINAL_STATUSES_SQL,
+  WEBHOOK_JOB,
+  type Config,
+  type WebhookJobData,
+} from '@dllm/shared';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -68,7 +73,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       const due = await this.dataSource.query<{ id: string }[]>(
         `SELECT id FROM batches
          WHERE webhook_url IS NOT NULL AND webhook_enqueued_at IS NULL
-           AND status IN ('completed', 'failed', 'cancelled', 'expired')
+           AND status IN ${TERMINAL_STATUSES_SQL}
            AND ($2::uuid IS NULL OR id = $2::uuid)
          LIMIT $1`,
         [PER_PASS, only ?? null],

@@ -1,5 +1,5 @@
 import { CliError, EXIT } from '../exit-codes';
-import { readSse, type SseEvent } from './sse';
+import { readSse, type SseEvent } from '@dllm/contract';
 
 export interface ClientOptions {
   baseUrl: string;

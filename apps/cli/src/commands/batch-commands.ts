@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { type Batch, type BatchPage } from '../batch-view';
+import type { BatchView as Batch, Page } from '@dllm/contract';
 import { EXIT } from '../exit-codes';
 import { batchTable, describeBatch } from '../format';
 import { clientOf, exiting, keyValue, out, positiveNumber, say } from './context';
@@ -63,10 +63,10 @@ export function listCommand(): Command {
         if (opts.limit !== undefined) query.set('limit', String(opts.limit));
         let cursor = opts.cursor;
         const batches: Batch[] = [];
-        let page: BatchPage;
+        let page: Page<Batch>;
         do {
           if (cursor) query.set('cursor', cursor);
-          page = (await client.json<BatchPage>('GET', `/v1/batches?${query.toString()}`)).body;
+          page = (await client.json<Page<Batch>>('GET', `/v1/batches?${query.toString()}`)).body;
           batches.push(...page.data);
           cursor = page.next_cursor ?? undefined;
         } while (opts.all && cursor);

@@ -3,7 +3,8 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import type { ApiClient } from '../client/api-client';
-import { ended, TERMINAL_STATUSES, type Batch } from '../batch-view';
+import { isTerminalBatchStatus, type BatchView as Batch } from '@dllm/contract';
+import { ended } from '../batch-counts';
 import { EXIT } from '../exit-codes';
 import { clientOf, exiting, say } from './context';
 
@@ -49,7 +50,7 @@ export function resultsCommand(): Command {
         async (id: string, opts: { out?: string; format: ResultsFormat }, command: Command) => {
           const client = clientOf(command);
           const { body: batch } = await client.json<Batch>('GET', `/v1/batches/${id}?view=native`);
-          if (!TERMINAL_STATUSES.has(batch.status)) {
+          if (!isTerminalBatchStatus(batch.status)) {
             say(
               `batch ${id} is ${batch.status}: these are the ${ended(batch)} of ${batch.request_counts.total} results so far`,
             );

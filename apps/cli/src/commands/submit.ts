@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { ApiRefusal } from '../client/api-client';
-import type { Batch } from '../batch-view';
+import type { BatchView as Batch } from '@dllm/contract';
 import { CliError, EXIT } from '../exit-codes';
 import { buildSubmitRequest, type SubmitRequest } from '../submit-file';
 import { clientOf, exiting, keyValue, out, positiveNumber, say } from './context';

@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import { fmt } from '../format';
-import type { BatchStats, Histogram } from '../types';
+import type { BatchStats, Histogram } from '@dllm/contract';
 import { axis, barsPath, Chart, COLORS } from './chart';
 
 const stepped = uPlot.paths.stepped!({ align: 1 });
@@ -95,7 +95,11 @@ export function HistogramChart({
     const b = bins[Math.round(i)];
     return b && Math.abs(i - Math.round(i)) < 0.01 ? show(b.from) : '';
   };
-  const data: uPlot.AlignedData = [bins.map((_, i) => i), bins.map((b) => b.count)];
+  // an empty bin is no bar (uPlot would stroke a zero-height one along the axis)
+  const data: uPlot.AlignedData = [
+    bins.map((_, i) => i),
+    bins.map((b) => (b.count > 0 ? b.count : null)),
+  ];
   return (
     <Chart
       shape={`hist-${name}-${bins.length}`}

@@ -1,4 +1,4 @@
-import type { Batch } from '../types';
+import type { BatchView as Batch } from '@dllm/contract';
 
 /** Items by outcome as one stacked bar: completed, failed, expired, cancelled, and what is left. */
 export function ProgressBar({

@@ -8,10 +8,17 @@ import {
 } from '../components/batch-charts';
 import { ProgressBar } from '../components/progress-bar';
 import { StatusBadge } from '../components/status-badge';
+import { UserText } from '../components/user-text';
 import { fmt } from '../format';
 import { href, navigate } from '../router';
 import { session } from '../session';
-import { TERMINAL, type Batch, type BatchStats, type Item, type Page } from '../types';
+import {
+  isTerminalBatchStatus,
+  type BatchStats,
+  type BatchView as Batch,
+  type ItemView as Item,
+  type Page,
+} from '@dllm/contract';
 
 const PREVIEW_ROWS = 20;
 /** Charts and the preview are re-read at most this often while progress events arrive. */
@@ -66,7 +73,7 @@ export function BatchPage({ id }: { id: string }) {
       .then(async (b) => {
         setBatch(b);
         refresh(true);
-        if (TERMINAL.includes(b.status)) return;
+        if (isTerminalBatchStatus(b.status)) return;
         setLive(true);
         await api.follow(
           `/v1/batches/${id}/events`,
@@ -157,8 +164,8 @@ export function BatchPage({ id }: { id: string }) {
   if (!batch) return <div class="page muted">Loading…</div>;
 
   const c = batch.request_counts;
-  const open = !TERMINAL.includes(batch.status) && batch.status !== 'cancelling';
-  const retryable = TERMINAL.includes(batch.status) && c.failed + c.expired > 0;
+  const open = !isTerminalBatchStatus(batch.status) && batch.status !== 'cancelling';
+  const retryable = isTerminalBatchStatus(batch.status) && c.failed + c.expired > 0;
   const ended = c.completed + c.failed + c.expired + c.cancelled;
 
   return (
@@ -233,7 +240,7 @@ export function BatchPage({ id }: { id: string }) {
           {error}
         </div>
       )}
-      {notice && !TERMINAL.includes(batch.status) && <div class="alert alert-info">{notice}</div>}
+      {notice && !isTerminalBatchStatus(batch.status) && <div class="alert alert-info">{notice}</div>}
 
       <section class="card progress-card">
         <div class="progress-head">
@@ -263,7 +270,7 @@ export function BatchPage({ id }: { id: string }) {
       <section class="card">
         <h2>Throughput over time</h2>
         {stats ? (
-          <ThroughputChart stats={stats} ended={TERMINAL.includes(batch.status)} />
+          <ThroughputChart stats={stats} ended={isTerminalBatchStatus(batch.status)} />
         ) : (
           <div class="chart-empty">Loading…</div>
         )}
@@ -332,9 +339,19 @@ export function BatchPage({ id }: { id: string }) {
         <dl class="kv">
           <dt>Model</dt>
           <dd>{batch.model}</dd>
+          {batch.input_file_id && (
+            <>
+              <dt>Input file</dt>
+              <dd data-field="input-file">
+                <InputFile id={batch.input_file_id} />
+              </dd>
+            </>
+          )}
           <dt>Parameters</dt>
           <dd>
-            <code>{JSON.stringify(batch.params)}</code>
+            <code>
+              <UserText text={JSON.stringify(batch.params)} />
+            </code>
           </dd>
           <dt>Metadata</dt>
           <dd>
@@ -342,7 +359,7 @@ export function BatchPage({ id }: { id: string }) {
               ? '–'
               : Object.entries(batch.metadata).map(([k, v]) => (
                   <span class="tag">
-                    {k}={v}
+                    <UserText text={`${k}=${v}`} />
                   </span>
                 ))}
           </dd>
@@ -357,6 +374,27 @@ export function BatchPage({ id }: { id: string }) {
         </dl>
       </section>
     </div>
+  );
+}
+
+/** An input file by its name (fetched once), with its id. */
+function InputFile({ id }: { id: string }) {
+  const [name, setName] = useState<string | null>(null);
+  useEffect(() => {
+    api
+      .get<{ filename: string }>(`/v1/files/${id}`)
+      .then((f) => setName(f.filename))
+      .catch(() => setName(null));
+  }, [id]);
+  return (
+    <>
+      {name !== null && (
+        <span class="file-name">
+          <UserText text={name} />
+        </span>
+      )}{' '}
+      <span class="mono muted">{id}</span>
+    </>
   );
 }
 
@@ -399,20 +437,26 @@ function ResultsTable({ items }: { items: Item[] | null }) {
         {items.map((i) => (
           <tr data-custom-id={i.custom_id}>
             <td class="num muted">{i.index}</td>
-            <td class="mono">{i.custom_id}</td>
+            <td class="mono">
+              <UserText text={i.custom_id} />
+            </td>
             <td>
               <StatusBadge status={i.status} />
             </td>
             <td>
               <pre class="code code-input">
-                {i.prompt ?? `${i.prefix ?? ''}▁▁▁${i.suffix ?? ''}`}
+                <UserText text={i.prompt ?? `${i.prefix ?? ''}▁▁▁${i.suffix ?? ''}`} />
               </pre>
             </td>
             <td>
               {i.error ? (
-                <span class="text-failed">{i.error}</span>
+                <span class="text-failed">
+                  <UserText text={i.error} />
+                </span>
               ) : i.output !== null ? (
-                <pre class="code">{i.output.replace(/^\s*\n/, '')}</pre>
+                <pre class="code">
+                  <UserText text={i.output.replace(/^\s*\n/, '')} />
+                </pre>
               ) : (
                 <span class="muted">–</span>
               )}

@@ -2,9 +2,15 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import { ProgressBar } from '../components/progress-bar';
 import { StatusBadge } from '../components/status-badge';
+import { UserText } from '../components/user-text';
 import { fmt } from '../format';
 import { href, navigate, type Route } from '../router';
-import { BATCH_STATUSES, TERMINAL, type Batch, type Page } from '../types';
+import {
+  BATCH_STATUSES,
+  isTerminalBatchStatus,
+  type BatchView as Batch,
+  type Page,
+} from '@dllm/contract';
 
 /** The API's history filters, kept in the URL (#/?status=...&model=...) so a view can be shared. */
 interface Filters {
@@ -81,7 +87,7 @@ export function History({ route }: { route: Route }) {
             : page.data,
         );
         setCursor((old) => old ?? page.next_cursor ?? null);
-        return page.data.some((b) => !TERMINAL.includes(b.status));
+        return page.data.some((b) => !isTerminalBatchStatus(b.status));
       } catch (err) {
         if (!stop) setError(err instanceof ApiError ? err.message : String(err));
         return false;
@@ -279,7 +285,7 @@ export function History({ route }: { route: Route }) {
                   <td>
                     {Object.entries(b.metadata).map(([k, v]) => (
                       <span class="tag">
-                        {k}={v}
+                        <UserText text={`${k}=${v}`} />
                       </span>
                     ))}
                   </td>

@@ -57,6 +57,13 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
         <p class="fine">
           The key stays in this browser tab (session storage) and is sent only to this API.
         </p>
+        <p class="fine">
+          Operators: the queues are at{' '}
+          <a href="/admin/queues" target="_blank" rel="noreferrer">
+            /admin/queues
+          </a>{' '}
+          (the admin key).
+        </p>
       </form>
     </div>
   );

@@ -2,7 +2,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
-  INTERACTIVE_QUEUE,
+  interactiveQueueName,
   type BatchProgressRepository,
   type InteractiveJobData,
 } from '@dllm/shared';
@@ -15,6 +15,10 @@ import { ResultWriter } from '../result-writer';
 
 export interface InteractiveConsumerOptions {
   connect: () => Redis;
+  /** the model whose interactive queue this consumes (its engine's) */
+  model: string;
+  /** the model renders chat with its own template (see ChunkProcessor) */
+  chatTemplate?: boolean;
   prefix: string;
   concurrency: number;
   lockMs: number;
@@ -63,7 +67,7 @@ export class InteractiveConsumer {
     const connection = this.opts.connect();
     this.connections.push(connection);
     const worker = new Worker<InteractiveJobData>(
-      INTERACTIVE_QUEUE,
+      interactiveQueueName(this.opts.model),
       (job, token) => this.process(job, token),
       {
         connection,

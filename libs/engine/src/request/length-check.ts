@@ -76,8 +76,14 @@ export class PromptBudget {
       (sum, t) => sum + Math.ceil(Buffer.byteLength(t, 'utf8') / this.longestToken),
       0,
     );
-    if (atLeast > room) return rowLengthProblem(task, { atLeast }, genLength, this.limits);
-    const before = this.tokenizer.encode('prompt' in task ? task.prompt : task.prefix).length;
+    // (a special token's text may be longer than any vocabulary entry: no lower bound for chat)
+    if (atLeast > room && !('chat' in task && task.chat))
+      return rowLengthProblem(task, { atLeast }, genLength, this.limits);
+    const before = (
+      'prompt' in task
+        ? this.tokenizer.encode(task.prompt, { specials: task.chat === true })
+        : this.tokenizer.encode(task.prefix)
+    ).length;
     const after = 'prompt' in task ? 0 : this.tokenizer.encode(task.suffix).length;
     return rowLengthProblem(task, { before, after }, genLength, this.limits);
   }

@@ -2,7 +2,13 @@ import { z } from 'zod';
 import { describeValue } from './issues';
 
 /** What to generate: text after a prompt, or the middle between a prefix and a suffix. */
-export type GenerationTask = { prompt: string } | { prefix: string; suffix: string };
+export type GenerationTask =
+  | {
+      prompt: string;
+      /** the prompt is a model's chat template's output: its special-token texts are tokens */
+      chat?: boolean;
+    }
+  | { prefix: string; suffix: string };
 
 const text = (what: string) =>
   z

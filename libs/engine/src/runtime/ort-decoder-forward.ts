@@ -39,6 +39,7 @@ export class OrtDecoderForward extends DecoderForward {
       providers: opts.executionProviders ?? ['cpu'],
       requireGpu: opts.requireGpu,
       intraOpThreads: opts.intraOpThreads,
+      intraOpSpinning: opts.intraOpSpinning,
       onWarning: opts.onWarning,
       // a GPU session is checked to run its nodes on the GPU, with one tiny forward
       probe: async (s) => {

@@ -92,7 +92,9 @@ export class Row {
   ) {
     const tok = bundle.tokenizer;
     const isInfill = 'prefix' in task;
-    const before = tok.encode(isInfill ? task.prefix : task.prompt);
+    const before = isInfill
+      ? tok.encode(task.prefix)
+      : tok.encode(task.prompt, { specials: task.chat === true });
     const after = isInfill ? tok.encode(task.suffix) : [];
     const gen = params.gen_length;
     const tooLong = rowLengthProblem(

@@ -6,12 +6,22 @@
 import type { CacheGraphs } from '../bundle/model-bundle';
 import type { ForwardBatch, RefreshBatch, RefreshResult } from '../runtime/forward-pass';
 
-/** One row's state from its last refresh. Lives in the engine thread; dropped when the row ends. */
+/**
+ * One row's state from its last refresh. Lives in the engine thread; dropped when the row ends.
+ * Keys and values stay where the refresh returned them (no per-row copy): the call's whole output,
+ * shared by its rows, with this row's planes at `offset + plane * planeStride`.
+ */
 export interface RowCache {
-  /** [layers, heads, length, head_dim], after the rotary embedding */
+  /** the refresh output [rows, layers, heads, paddedLength, head_dim], after the rotary embedding */
   keys: Float32Array;
-  /** [layers, heads, length, head_dim] */
+  /** the refresh output [rows, layers, heads, paddedLength, head_dim] */
   values: Float32Array;
+  /** where this row's first (layer, head) plane starts in keys/values */
+  offset: number;
+  /** floats from one (layer, head) plane to the next: paddedLength x head_dim */
+  planeStride: number;
+  /** this row's own keys/values/halo bytes (its share of the shared output) */
+  bytes: number;
   /** [layers, 2 * halo, d_model]: convolution inputs left, then right, of the block; zero outside the row */
   halo: Float32Array;
   /** positions cached: the row's length */
@@ -21,8 +31,7 @@ export interface RowCache {
   stepsSinceRefresh: number;
 }
 
-export const rowCacheBytes = (c: RowCache): number =>
-  4 * (c.keys.length + c.values.length + c.halo.length);
+export const rowCacheBytes = (c: RowCache): number => c.bytes;
 
 /** A row's sequence and the positions its forward is about. */
 export interface PackedRow {
@@ -70,7 +79,7 @@ export function refreshBatch(
   return { ...base, headLength, headPositions, haloPositions };
 }
 
-/** Row `r`'s slice of a refresh's outputs, copied out of the padded batch (the batch is then dropped). */
+/** Row `r`'s part of a refresh's outputs: keys/values read in place, the small halo copied. */
 export function takeCache(
   res: RefreshResult,
   r: number,
@@ -80,14 +89,6 @@ export function takeCache(
 ): RowCache {
   const planes = g.layers * g.heads;
   const length = row.ids.length;
-  const copyPlanes = (src: Float32Array): Float32Array => {
-    const dst = new Float32Array(planes * length * g.headDim);
-    for (let i = 0; i < planes; i++) {
-      const at = (r * planes + i) * paddedLength * g.headDim;
-      dst.set(src.subarray(at, at + length * g.headDim), i * length * g.headDim);
-    }
-    return dst;
-  };
   const haloSize = g.layers * 2 * g.halo * g.dModel;
   const halo = res.halo.slice(r * haloSize, (r + 1) * haloSize);
   for (let l = 0; l < g.layers; l++) {
@@ -98,8 +99,11 @@ export function takeCache(
     }
   }
   return {
-    keys: copyPlanes(res.keys),
-    values: copyPlanes(res.values),
+    keys: res.keys,
+    values: res.values,
+    offset: r * planes * paddedLength * g.headDim,
+    planeStride: paddedLength * g.headDim,
+    bytes: 4 * (2 * planes * length * g.headDim + halo.length),
     halo,
     length,
     blockStart: row.from,

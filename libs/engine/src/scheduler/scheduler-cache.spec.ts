@@ -151,6 +151,32 @@ describe('Scheduler with cached block decoding', () => {
     );
   });
 
+  it('a refresh waits only while other rows step: alone, or with an interactive row, it goes at once', async () => {
+    const opts = { maxRows: 8, maxTokens: 4096, refreshHoldSteps: 5, refreshMinRows: 4 };
+    const params = { policy: 'fixed', gen_length: 16, block_length: 8, cache: 'dual' } as const;
+    // one row: nothing else runs, so no step is ever sat out
+    const alone = setup(contextual, opts);
+    const r = await alone.gen({ prompt: 'x' }, params);
+    expect(alone.scheduler.stats.heldRows).toBe(0);
+    expect(r.steps).toBe(16);
+    // an interactive row (priority > 0) joining mid-block is refreshed at the next step
+    const busy = setup(contextual, opts);
+    busy.forward.delayMs = 2;
+    const bulk = busy.gen({ prompt: 'y' }, { ...params, gen_length: 64 });
+    while (busy.scheduler.stats.steps < 3) await new Promise((res) => setTimeout(res, 1));
+    const stepsBefore = busy.scheduler.stats.steps;
+    const urgent = busy.scheduler.submit(
+      'urgent',
+      { task: { prompt: 'z' }, params: parseGenerationParams({ stop_at_eos: false, ...params }) },
+      undefined,
+      1,
+    );
+    const stepsAtUrgentEnd = await urgent.then(() => busy.scheduler.stats.steps);
+    await bulk;
+    // never held: 16 forwards, one per step, starting at the step after it arrived
+    expect(stepsAtUrgentEnd - stepsBefore).toBeLessThanOrEqual(17);
+  });
+
   it('holds cache memory while rows run and frees it when they finish or are cancelled', async () => {
     const slow = setup();
     slow.forward.delayMs = 2;

@@ -40,6 +40,9 @@ export interface StepStats {
   rowsInForwards: number;
   /** row-steps sat out waiting to share a refresh call (refreshHoldSteps) */
   heldRows: number;
+  /** steps run while rows were still waiting for a slot (the batch as full as its limits allow), and their rows in forwards */
+  saturatedSteps: number;
+  saturatedRows: number;
   /** positions fed to forwards, padding included (full/refresh: sequences; step: spans) */
   paddedTokens: number;
   realTokens: number;
@@ -88,6 +91,8 @@ export class Scheduler {
     stepMs: 0,
     rowsInForwards: 0,
     heldRows: 0,
+    saturatedSteps: 0,
+    saturatedRows: 0,
     paddedTokens: 0,
     realTokens: 0,
     completedRows: 0,
@@ -234,6 +239,8 @@ export class Scheduler {
     }
     this.admit();
     if (!this.active.length) return;
+    const saturated = this.waiting.length > 0;
+    const rowsBefore = this.stats.rowsInForwards;
     const groups: Record<ForwardPlan['graph'], Entry[]> = {
       full: [],
       refresh: [],
@@ -279,6 +286,10 @@ export class Scheduler {
       } else if (!this.byId.has(e.row.id)) this.active.splice(r, 1);
     }
     const s = this.stats;
+    if (saturated) {
+      s.saturatedSteps++;
+      s.saturatedRows += s.rowsInForwards - rowsBefore;
+    }
     s.steps++;
     s.forwardMs += forwardMs;
     s.stepMs += this.now() - t0;

@@ -18,6 +18,9 @@ function row(tag: number, length = 4): StepRow {
   const cache: RowCache = {
     keys: new Float32Array(g.layers * length * g.headDim).fill(tag),
     values: new Float32Array(g.layers * length * g.headDim).fill(-tag),
+    offset: 0,
+    planeStride: length * g.headDim,
+    bytes: 0,
     halo: new Float32Array(g.layers * 2 * g.halo * g.dModel).fill(tag),
     length,
     blockStart: 1,
@@ -68,6 +71,23 @@ describe('StepBatchBuilder', () => {
     expect(again.order).toEqual([r3, r2, fresh]);
     expect(b.copiedRows).toBe(5);
     expect(slotTag(again.batch.pastKeys[0]!, 2, 4)).toBe(7);
+  });
+
+  it("reads a row's planes in place from a refresh output shared with other rows", () => {
+    // a refresh of 2 rows padded to 6 positions: [rows, layers, heads, 6, head_dim]; row 1 is 4 long
+    const padded = 6;
+    const shared = Float32Array.from({ length: 2 * g.layers * padded * g.headDim }, (_, i) => i);
+    const r = row(1);
+    r.cache.keys = shared;
+    r.cache.values = shared;
+    r.cache.offset = 1 * g.layers * padded * g.headDim;
+    r.cache.planeStride = padded * g.headDim;
+    const { batch } = new StepBatchBuilder(g).build([r]);
+    // layer 1 of row 1: its plane starts at offset + 1 * planeStride, 4 positions of head_dim 2
+    const start = r.cache.offset + r.cache.planeStride;
+    expect(Array.from(batch.pastKeys[1]!)).toEqual(
+      Array.from({ length: 4 * g.headDim }, (_, i) => start + i),
+    );
   });
 
   it('restrides every row when a longer cache arrives', () => {

@@ -18,6 +18,13 @@ export class StepBatchBuilder {
   private slotsAllocated = 0;
   /** row caches copied into the batch buffers since creation (for tests and stats) */
   copiedRows = 0;
+  private readonly small = {
+    ids: new Reusable(BigInt64Array),
+    positions: new Reusable(BigInt64Array),
+    queryMask: new Reusable(BigInt64Array),
+    pastMask: new Reusable(BigInt64Array),
+    halo: new Reusable(Float32Array),
+  };
 
   constructor(private readonly g: CacheGraphs) {}
 
@@ -44,7 +51,7 @@ export class StepBatchBuilder {
           [row.cache.values, this.values[l]!],
         ] as const) {
           for (let h = 0; h < g.heads; h++) {
-            const from = (l * g.heads + h) * row.cache.length * g.headDim;
+            const from = row.cache.offset + (l * g.heads + h) * row.cache.planeStride;
             const to = slot * planeSize + h * this.capacity * g.headDim;
             dst.set(src.subarray(from, from + row.cache.length * g.headDim), to);
           }
@@ -84,12 +91,14 @@ export class StepBatchBuilder {
     const n = order.length;
     const span = Math.max(...order.map((r) => r.to - r.from));
     const cached = this.capacity;
-    const ids = new BigInt64Array(n * span);
-    const positions = new BigInt64Array(n * span);
-    const queryMask = new BigInt64Array(n * span);
-    const pastMask = new BigInt64Array(n * cached);
     const haloSize = g.layers * 2 * g.halo * g.dModel;
-    const halo = new Float32Array(n * haloSize);
+    // views over buffers kept across steps: no per-step allocation (every element is written below)
+    const ids = this.small.ids.take(n * span);
+    const positions = this.small.positions.take(n * span);
+    const queryMask = this.small.queryMask.take(n * span);
+    const pastMask = this.small.pastMask.take(n * cached);
+    pastMask.fill(0n);
+    const halo = this.small.halo.take(n * haloSize);
     order.forEach((row, r) => {
       for (let i = 0; i < span; i++) {
         const p = row.from + i;
@@ -122,5 +131,20 @@ export class StepBatchBuilder {
       pastMask,
       halo,
     };
+  }
+}
+
+/** A typed array that grows as needed and hands out views of the length asked for. */
+class Reusable<T extends BigInt64Array | Float32Array> {
+  private buffer: T;
+
+  constructor(private readonly make: new (length: number) => T) {
+    this.buffer = new make(0);
+  }
+
+  take(length: number): T {
+    if (this.buffer.length < length)
+      this.buffer = new this.make(Math.max(length, 2 * this.buffer.length));
+    return this.buffer.subarray(0, length) as T;
   }
 }

@@ -33,7 +33,9 @@ describe('DllmTokenizer', () => {
     expect(roundTrip(s)).toBe(s);
   });
 
-  it('is the identity on 100 KB lines, quickly', () => {
+  // The bound only catches quadratic blow-up (minutes on 100 KB), not speed: a linear round trip
+  // takes under 1 s, and the shared CI machine may be many times slower than that under load.
+  it('is the identity on 100 KB lines, without quadratic blow-up', () => {
     const lines = [
       'a'.repeat(100_000),
       ' '.repeat(100_000),
@@ -43,7 +45,7 @@ describe('DllmTokenizer', () => {
     for (const line of lines) {
       const t0 = Date.now();
       expect(roundTrip(line)).toBe(line);
-      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(Date.now() - t0).toBeLessThan(30_000);
     }
   });
 
@@ -51,6 +53,21 @@ describe('DllmTokenizer', () => {
     const ids = tok.encode('x = "<|mask|>" + "<|endoftext|><|pad|>"');
     expect(ids.some((id) => tok.isSpecial(id))).toBe(false);
     expect(tok.decode(ids)).toBe('x = "<|mask|>" + "<|endoftext|><|pad|>"');
+  });
+
+  it('reads special-token texts as their tokens only when asked (a chat template wrote them)', () => {
+    const text = 'a<|endoftext|>b<|pad|><|pad|>';
+    expect(tok.encode(text, { specials: true })).toEqual([
+      ...tok.encode('a'),
+      1,
+      ...tok.encode('b'),
+      0,
+      0,
+    ]);
+    expect(tok.decode(tok.encode(text, { specials: true }))).toBe(text);
+    expect(tok.encode('def f(): pass', { specials: true })).toEqual(tok.encode('def f(): pass'));
+    expect(tok.findSpecialText('x <|pad|> <|mask|>')).toBe('<|pad|>');
+    expect(tok.findSpecialText('x <|pad| >')).toBeNull();
   });
 
   it('renders special ids as their text, or skips them', () => {

@@ -31,6 +31,8 @@ export class DllmTokenizer {
   private readonly idBytes: Array<Uint8Array | null>;
   private readonly specialText = new Map<number, string>();
   private readonly byteId: Int32Array;
+  private readonly specialByText = new Map<string, number>();
+  private specialRegex: RegExp | undefined;
 
   constructor(json: TokenizerJson, source = 'tokenizer.json') {
     const vocab = json.model?.vocab;
@@ -98,7 +100,46 @@ export class DllmTokenizer {
     return this.specialText.has(id);
   }
 
-  encode(text: string): number[] {
+  /**
+   * Token ids of `text`. By default special-token texts are plain characters (user text cannot
+   * inject them); with `specials`, every special token's text is that token: only for text a
+   * model's chat template wrote, whose messages were checked free of them (findSpecialText).
+   */
+  encode(text: string, opts: { specials?: boolean } = {}): number[] {
+    if (!opts.specials || this.specialText.size === 0) return this.encodePlain(text);
+    const ids: number[] = [];
+    let start = 0;
+    for (const m of text.matchAll(this.specialPattern())) {
+      for (const id of this.encodePlain(text.slice(start, m.index))) ids.push(id);
+      ids.push(this.specialByText.get(m[0])!);
+      start = m.index + m[0].length;
+    }
+    for (const id of this.encodePlain(text.slice(start))) ids.push(id);
+    return ids;
+  }
+
+  /** The first special token's text found in `text` (e.g. "<|im_end|>"), or null. */
+  findSpecialText(text: string): string | null {
+    if (this.specialText.size === 0) return null;
+    const m = this.specialPattern().exec(text);
+    return m ? m[0] : null;
+  }
+
+  private specialPattern(): RegExp {
+    if (!this.specialRegex) {
+      for (const [id, t] of this.specialText) if (t) this.specialByText.set(t, id);
+      // longest first, so "<|im_end|>" is never read as a shorter special it starts with
+      const texts = [...this.specialByText.keys()].sort((a, b) => b.length - a.length);
+      this.specialRegex = new RegExp(
+        texts.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+        'g',
+      );
+    }
+    this.specialRegex.lastIndex = 0;
+    return this.specialRegex;
+  }
+
+  private encodePlain(text: string): number[] {
     const ids: number[] = [];
     let start = 0;
     for (const m of text.matchAll(LONE_SURROGATE)) {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config.schema';
 
 describe('loadConfig', () => {
@@ -10,9 +12,15 @@ describe('loadConfig', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/dllm',
       MODEL_DIR: 'models/dllm-code-small',
+      MODELS: [],
+      WORKER_MODELS: [],
       ENGINE_EXECUTION_PROVIDERS: ['cpu'],
       ENGINE_REQUIRE_GPU: false,
       ENGINE_INTRA_OP_THREADS: 0,
+      // unset: the engine's measured defaults
+      ENGINE_INTRA_OP_SPINNING: undefined,
+      ENGINE_REFRESH_HOLD_STEPS: undefined,
+      ENGINE_REFRESH_MIN_ROWS: undefined,
       // unset: the engine picks the default of the provider it runs on
       ENGINE_MAX_BATCH_ROWS: undefined,
       ENGINE_MAX_BATCH_TOKENS: undefined,
@@ -60,8 +68,13 @@ describe('loadConfig', () => {
       API_SHUTDOWN_GRACE_MS: 10_000,
       RATE_LIMIT_REQUESTS: 3000,
       RATE_LIMIT_WINDOW_S: 60,
+      ADMIN_AUTH_FAILURES: 10,
+      ADMIN_AUTH_WINDOW_S: 300,
       MAX_CONCURRENT_UPLOADS: 2,
       MAX_SSE_STREAMS: 16,
+      MAX_CANVAS_STREAMS: 4,
+      MAX_CONCURRENT_COMPLETIONS: 16,
+      CANVAS_BUFFER_KB: 1024,
       SSE_HEARTBEAT_MS: 15_000,
       SSE_SLOW_READER_MS: 30_000,
       FILE_MAX_MB: 64,
@@ -97,6 +110,21 @@ describe('loadConfig', () => {
     expect(config.ENGINE_MAX_BATCH_TOKENS).toBe(8192);
     expect(config.ENGINE_REQUIRE_GPU).toBe(true);
     expect(loadConfig({ ENGINE_REQUIRE_GPU: '0' }).ENGINE_REQUIRE_GPU).toBe(false);
+  });
+
+  it('reads the model catalog (DIR or NAME=DIR) and the models a worker serves as lists', () => {
+    const config = loadConfig({
+      MODELS: ' models/tiny-llada , qwen=/srv/bundles/qwen-chat,',
+      WORKER_MODELS: 'dllm-code-small, qwen',
+    });
+    expect(config.MODELS).toEqual([
+      { dir: 'models/tiny-llada' },
+      { name: 'qwen', dir: '/srv/bundles/qwen-chat' },
+    ]);
+    expect(config.WORKER_MODELS).toEqual(['dllm-code-small', 'qwen']);
+    expect(() => loadConfig({ MODELS: '=models/x' })).toThrow(
+      /MODELS: "=models\/x" is not DIR or NAME=DIR/,
+    );
   });
 
   it('reads webhook URL prefixes as a list and wants a signing secret with them', () => {
@@ -142,5 +170,14 @@ describe('loadConfig', () => {
     expect(error?.message).toContain('API_PORT: Invalid input: expected number, received NaN');
     expect(error?.message).toContain('ENGINE_EXECUTION_PROVIDERS: entry 2: Invalid option');
     expect(error?.message).toContain('ENGINE_MAX_BATCH_ROWS: Too small: expected number to be >=1');
+  });
+});
+
+describe('DATABASE_URL and scripts/ensure-services.sh', () => {
+  it('the script creates the database the default DATABASE_URL names', () => {
+    const script = readFileSync(join(__dirname, '../../../../scripts/ensure-services.sh'), 'utf8');
+    const fallback = /database=\$\{DATABASE_URL:-([^}]+)\}/.exec(script)?.[1];
+    expect(fallback).toBe(loadConfig({}).DATABASE_URL);
+    expect(new URL(fallback!).pathname).toBe('/dllm');
   });
 });

@@ -3,6 +3,19 @@ import { z } from 'zod';
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const count = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 
+/**
+ * Admin keys that appear in our own documentation and compose file: anyone can read them, so the
+ * API refuses to start with one (a test keeps this list in step with README.md and the compose file).
+ */
+export const PUBLISHED_ADMIN_KEYS: readonly string[] = ['change-me-0123456789'];
+
+/** A bundle of the model catalog as MODELS lists it: its folder, and the name to serve it under. */
+export interface ModelEntry {
+  /** unset: the bundle's dllm.json name, else its folder's name */
+  name?: string;
+  dir: string;
+}
+
 /** Execution providers the engine can use (its runtime/execution-providers.ts), tried in the order given. */
 export const EXECUTION_PROVIDERS = ['webgpu', 'cuda', 'cpu'] as const;
 
@@ -101,7 +114,46 @@ export const configSchema = z.object({
     .string()
     .min(1)
     .default('models/dllm-code-small')
-    .describe('Model bundle folder (model.onnx, tokenizer.json, dllm.json).'),
+    .describe(
+      'The default model: its bundle folder (dllm.json, tokenizer.json, graphs); MODELS adds more.',
+    ),
+  MODELS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const entries: ModelEntry[] = [];
+      for (const raw of value.split(',')) {
+        const entry = raw.trim();
+        if (!entry) continue;
+        const eq = entry.indexOf('=');
+        const name = eq >= 0 ? entry.slice(0, eq).trim() : undefined;
+        const dir = (eq >= 0 ? entry.slice(eq + 1) : entry).trim();
+        if (!dir || name === '') {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${JSON.stringify(entry)} is not DIR or NAME=DIR`,
+          });
+          continue;
+        }
+        entries.push(name === undefined ? { dir } : { name, dir });
+      }
+      return entries;
+    })
+    .describe(
+      'More model bundles to serve beside MODEL_DIR (the default): comma-separated DIR or NAME=DIR (name: dllm.json "name", else the folder).',
+    ),
+  WORKER_MODELS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    )
+    .describe(
+      'Comma-separated models (names from MODEL_DIR and MODELS) this worker serves, one engine each; empty: the default model; "*": every configured model.',
+    ),
   ENGINE_EXECUTION_PROVIDERS: z
     .string()
     .default('cpu')
@@ -122,6 +174,28 @@ export const configSchema = z.object({
     .min(0)
     .default(0)
     .describe('onnxruntime intra-op threads per session; 0 lets the runtime choose.'),
+  ENGINE_INTRA_OP_SPINNING: z
+    .stringbool()
+    .optional()
+    .describe(
+      "Whether onnxruntime's idle intra-op threads spin between runs; unset: the engine default (off: the engine's three sessions' spinners slow each other, bench:scheduling-ab).",
+    ),
+  ENGINE_REFRESH_HOLD_STEPS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'Steps a row due a cache refresh may wait so rows whose blocks end close together share one refresh call (0: never wait); unset: the engine default.',
+    ),
+  ENGINE_REFRESH_MIN_ROWS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'A refresh call goes ahead without waiting once this many rows are due one; unset: the engine default.',
+    ),
   ENGINE_MAX_BATCH_ROWS: z.coerce
     .number()
     .int()
@@ -177,7 +251,9 @@ export const configSchema = z.object({
     .min(8)
     .max(1000)
     .default(64)
-    .describe('Deepest nesting of arrays and objects a JSON body or JSONL line may have (400 past it).'),
+    .describe(
+      'Deepest nesting of arrays and objects a JSON body or JSONL line may have (400 past it).',
+    ),
   DEFAULT_COMPLETION_WINDOW: z.coerce
     .number()
     .int()
@@ -240,7 +316,10 @@ export const configSchema = z.object({
     .describe('Folder of the built web dashboard (npm run build:web) that the API serves at /ui.'),
   ADMIN_API_KEY: z
     .string()
-    .min(16, 'must be at least 16 characters')
+    .min(32, 'must be at least 32 characters (e.g. openssl rand -hex 24)')
+    .refine((key) => !PUBLISHED_ADMIN_KEYS.includes(key), {
+      message: 'is a value printed in the README or compose file; choose a secret one',
+    })
     .optional()
     .describe('Bearer key of the admin routes (/v1/admin/*, /admin/queues); unset disables them.'),
   WORKER_ID: z
@@ -365,11 +444,24 @@ export const configSchema = z.object({
     'Requests one API key may make per RATE_LIMIT_WINDOW_S (shared by API replicas through Redis); 0 = no limit.',
   ),
   RATE_LIMIT_WINDOW_S: count(1, 60).describe('Window of RATE_LIMIT_REQUESTS, in seconds.'),
+  ADMIN_AUTH_FAILURES: count(1, 10).describe(
+    'Wrong admin keys one client address may send per ADMIN_AUTH_WINDOW_S before its admin requests get 429.',
+  ),
+  ADMIN_AUTH_WINDOW_S: count(1, 300).describe('Window of ADMIN_AUTH_FAILURES, in seconds.'),
   MAX_CONCURRENT_UPLOADS: count(0, 2).describe(
     'Batch submissions one API key may have in flight at once, per API process; 0 = no limit.',
   ),
   MAX_SSE_STREAMS: count(0, 16).describe(
     'Open progress streams (GET /v1/batches/:id/events) per API key, per API process; 0 = no limit.',
+  ),
+  MAX_CANVAS_STREAMS: count(0, 4).describe(
+    'Open canvas streams (GET /v1/batches/:id/canvas) per API key, per API process; 0 = no limit.',
+  ),
+  MAX_CONCURRENT_COMPLETIONS: count(0, 16).describe(
+    'Sync completions (/v1/completions, /v1/chat/completions) one API key may have waiting at once, per API process; 0 = no limit.',
+  ),
+  CANVAS_BUFFER_KB: count(16, 1024).describe(
+    'Canvas frames a stream may hold for a reader that is not taking them, in KiB; past it the stream is closed (resume with Last-Event-ID).',
   ),
   SSE_HEARTBEAT_MS: count(1000, 15_000).describe(
     'An idle progress stream sends a comment this often, so proxies keep it open.',

@@ -1,8 +1,10 @@
+import type { BatchCounts } from '@dllm/contract';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { FAILURE_REASONS, failureMessage, type FailureReason } from './failure-reasons';
 import { inTransaction, queryRows, rows } from './sql';
 import {
   isTerminalBatchStatus,
+  TERMINAL_STATUSES_SQL,
   type BatchOrigin,
   type BatchStatus,
   type TerminalItemStatus,
@@ -52,13 +54,8 @@ export type ChunkEnding =
   /** only items over the attempt limits fail; the rest stay open for a re-enqueue */
   | 'limits';
 
-export interface RequestCounts {
-  total: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  expired: number;
-}
+/** A batch's item counts, as its wire view has them (request_counts). */
+export type RequestCounts = BatchCounts;
 
 /** A batch's state right after a write. */
 export interface BatchProgress {
@@ -103,6 +100,8 @@ export interface ClaimedItem {
 export interface Claim {
   status: BatchStatus;
   model: string;
+  /** the OpenAI endpoint its items came through (chat prompts are a chat template's output) */
+  endpoint?: string | null;
   /** submission time: queue wait is measured from here */
   createdAt: Date;
   items: ClaimedItem[];
@@ -113,6 +112,7 @@ interface BatchRow {
   status: BatchStatus;
   origin: BatchOrigin;
   model: string;
+  endpoint: string | null;
   created_at: Date;
   expired: boolean;
   total_count: number;
@@ -122,7 +122,7 @@ interface BatchRow {
   expired_count: number;
 }
 
-const TERMINAL_ITEMS = `('completed', 'failed', 'cancelled', 'expired')`;
+const TERMINAL_ITEMS = TERMINAL_STATUSES_SQL;
 
 /**
  * Every state change of items after submission, shared by the API (cancel, expiry) and the
@@ -197,6 +197,7 @@ export class BatchProgressRepository {
       const claim: Claim = {
         status: batch.status,
         model: batch.model,
+        endpoint: batch.endpoint,
         createdAt: batch.created_at,
         items: [],
       };
@@ -429,7 +430,7 @@ export class BatchProgressRepository {
   private async lockBatches(runner: QueryRunner, ids: string[]): Promise<BatchRow[]> {
     return rows<BatchRow>(
       runner,
-      `SELECT id, status, origin, model, created_at, expires_at <= now() AS expired, total_count,
+      `SELECT id, status, origin, model, endpoint, created_at, expires_at <= now() AS expired, total_count,
               completed_count, failed_count, cancelled_count, expired_count
        FROM batches WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
       [ids],

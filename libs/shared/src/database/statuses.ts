@@ -1,43 +1,22 @@
+// The statuses are part of the wire contract; Postgres stores the same names.
+import { TERMINAL_ITEM_STATUSES } from '@dllm/contract';
+
+export {
+  BATCH_ORIGINS,
+  BATCH_STATUSES,
+  ITEM_STATUSES,
+  isTerminalBatchStatus,
+  isTerminalItemStatus,
+  TERMINAL_BATCH_STATUSES,
+  TERMINAL_ITEM_STATUSES,
+  type BatchOrigin,
+  type BatchStatus,
+  type ItemStatus,
+  type TerminalItemStatus,
+} from '@dllm/contract';
+
 /**
- * Batch lifecycle: queued -> in_progress -> completed | failed | expired, or
- * (queued | in_progress) -> cancelling -> cancelled. The last item to end closes the batch.
+ * The terminal statuses (of items and of batches: the same four) as a SQL list for queries
+ * written by hand: `('completed', 'failed', 'cancelled', 'expired')`.
  */
-export const BATCH_STATUSES = [
-  'queued',
-  'in_progress',
-  'completed',
-  'failed',
-  'cancelling',
-  'cancelled',
-  'expired',
-] as const;
-export type BatchStatus = (typeof BATCH_STATUSES)[number];
-
-export const TERMINAL_BATCH_STATUSES: readonly BatchStatus[] = [
-  'completed',
-  'failed',
-  'cancelled',
-  'expired',
-];
-
-export const ITEM_STATUSES = [
-  'queued',
-  'in_progress',
-  'completed',
-  'failed',
-  'cancelled',
-  'expired',
-] as const;
-export type ItemStatus = (typeof ITEM_STATUSES)[number];
-
-/** An item in one of these states never changes again: every write path guards on it. */
-export const TERMINAL_ITEM_STATUSES = ['completed', 'failed', 'cancelled', 'expired'] as const;
-export type TerminalItemStatus = (typeof TERMINAL_ITEM_STATUSES)[number];
-
-export function isTerminalBatchStatus(status: string): boolean {
-  return (TERMINAL_BATCH_STATUSES as readonly string[]).includes(status);
-}
-
-/** How a batch was submitted: it decides the shape of its object on /v1/batches (README, API). */
-export const BATCH_ORIGINS = ['native', 'openai', 'interactive'] as const;
-export type BatchOrigin = (typeof BATCH_ORIGINS)[number];
+export const TERMINAL_STATUSES_SQL = `(${TERMINAL_ITEM_STATUSES.map((s) => `'${s}'`).join(', ')})`;

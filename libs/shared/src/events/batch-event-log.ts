@@ -5,7 +5,7 @@ import type {
   BatchChangeSink,
   ItemOutcome,
 } from '../database/batch-progress.repository';
-import type { BatchOrigin, BatchStatus } from '../database/statuses';
+import { TERMINAL_STATUSES_SQL, type BatchOrigin, type BatchStatus } from '../database/statuses';
 import { toStorableText } from '../database/storable-text';
 import {
   BATCH_EVENTS_LIMITS,
@@ -111,7 +111,7 @@ export class BatchEventLog implements BatchChangeSink {
       `SELECT id, status, origin, total_count, completed_count, failed_count, cancelled_count,
               expired_count
        FROM batches
-       WHERE ended_event_at IS NULL AND status IN ('completed', 'failed', 'cancelled', 'expired')
+       WHERE ended_event_at IS NULL AND status IN ${TERMINAL_STATUSES_SQL}
        ORDER BY coalesce(completed_at, failed_at, cancelled_at, expired_at) DESC NULLS LAST
        LIMIT $1`,
       [REDERIVE_PER_PASS],

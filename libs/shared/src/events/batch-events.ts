@@ -6,55 +6,17 @@
  * a late reader or a lost event is served from Postgres (and the repair loop re-derives the
  * ended events, see BatchEventLog.rederiveEnded).
  */
-import type { BatchOrigin, BatchStatus, TerminalItemStatus } from '../database/statuses';
+import type { BatchEvent, BatchStatus } from '@dllm/contract';
 
-/** One report of a row's partially denoised text; masked positions are MASK_PLACEHOLDER. */
-export interface CanvasFrame {
-  index: number;
-  step: number;
-  text: string;
-  masked: number;
-}
-
-/** How an item ended, as committed (the sync completion's reply is a fold over these). */
-export interface ItemEnded {
-  index: number;
-  status: TerminalItemStatus;
-  finish_reason: string | null;
-  steps: number | null;
-  tokens: number | null;
-  prompt_tokens: number | null;
-  queue_ms: number | null;
-  compute_ms: number | null;
-  seed: number | null;
-  error: string | null;
-  /** the generated text: only for interactive batches (a bulk batch's outputs stay in Postgres) */
-  output?: string | null;
-}
-
-export interface BatchCounts {
-  total: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  expired: number;
-}
-
-/** What a batch's stream carries, in commit order (canvases come before their item's end). */
-export type BatchEvent =
-  | { type: 'canvas'; frame: CanvasFrame }
-  | { type: 'item-ended'; item: ItemEnded }
-  /** a status change that did not end the batch (claimed, cancelling) */
-  | { type: 'batch-changed'; status: BatchStatus }
-  | { type: 'batch-ended'; ended: BatchEnded };
-
-export interface BatchEnded {
-  status: BatchStatus;
-  origin: BatchOrigin;
-  counts: BatchCounts;
-}
-
-export type BatchEventType = BatchEvent['type'];
+// The event shapes are the wire contract's (libs/contract); this file is their Redis encoding.
+export type {
+  BatchCounts,
+  BatchEnded,
+  BatchEvent,
+  BatchEventType,
+  CanvasFrame,
+  ItemEnded,
+} from '@dllm/contract';
 
 /**
  * A batch's event stream (under the deployment's prefix, like its queue keys). The key keeps the

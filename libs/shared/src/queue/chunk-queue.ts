@@ -8,8 +8,17 @@ import type { Config } from '../config/config.schema';
  * their queue objects here, so no side silently relies on a BullMQ default.
  */
 
-/** The one BullMQ queue between the API and the workers: one job per chunk of a batch's items. */
+/**
+ * Base name of the chunk queues between the API and the workers: one queue per model
+ * (`dllm-chunks.<model>`), one job per chunk of a batch's items. A worker consumes the queues of
+ * the models it serves, so a chunk only reaches a worker that has its model loaded.
+ */
 export const CHUNK_QUEUE = 'dllm-chunks';
+
+/** The chunk queue of one model (catalog names never hold ':', which BullMQ refuses). */
+export function chunkQueueName(model: string): string {
+  return `${CHUNK_QUEUE}.${model}`;
+}
 
 /** Job name of a chunk job (BullMQ wants one; there is only this kind). */
 export const CHUNK_JOB = 'chunk';
@@ -129,15 +138,16 @@ export interface OwnedQueue extends Queue<ChunkJobData> {
   closeAll(): Promise<void>;
 }
 
-/** The producer side of the chunk queue, on a connection of its own. */
+/** The producer side of one model's chunk queue, on a connection of its own. */
 export function openChunkQueue(
   config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>,
+  model: string,
   role: 'consumer' | 'producer' = 'producer',
 ): OwnedQueue {
   const connection = new Redis(config.REDIS_URL, redisOptions(role));
   // ioredis reports connection errors as events; without a listener they would be "unhandled".
   connection.on('error', () => undefined);
-  const queue = new Queue<ChunkJobData>(CHUNK_QUEUE, {
+  const queue = new Queue<ChunkJobData>(chunkQueueName(model), {
     prefix: config.QUEUE_PREFIX,
     connection,
   }) as OwnedQueue;
@@ -150,15 +160,16 @@ export function openChunkQueue(
   return queue;
 }
 
-/** A chunk consumer, on a connection of its own (closed with the worker). */
+/** A consumer of one model's chunk queue, on a connection of its own (closed with the worker). */
 export function openChunkWorker(
   config: Parameters<typeof chunkWorkerOptions>[0] & Pick<Config, 'REDIS_URL'>,
+  model: string,
   processor: Processor<ChunkJobData>,
   maxBatchRows: number,
 ): { worker: Worker<ChunkJobData>; connection: Redis } {
   const connection = new Redis(config.REDIS_URL, redisOptions('consumer'));
   connection.on('error', () => undefined);
-  const worker = new Worker<ChunkJobData>(CHUNK_QUEUE, processor, {
+  const worker = new Worker<ChunkJobData>(chunkQueueName(model), processor, {
     ...chunkWorkerOptions(config, maxBatchRows),
     connection,
   });

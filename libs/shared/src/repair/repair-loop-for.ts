@@ -11,7 +11,8 @@ export function repairLoopFor(
   config: Config,
   deps: {
     dataSource: DataSource;
-    queue: OwnedQueue;
+    /** each model's chunk queue (ChunkQueues.for) */
+    queueFor: (model: string) => OwnedQueue;
     progress: BatchProgressRepository;
     /** announces ended batches whose end event was lost (see BatchEventLog.rederiveEnded) */
     events?: Pick<BatchEventLog, 'rederiveEnded'>;

@@ -31,8 +31,11 @@ export type RepairAction =
 
 export interface RepairOptions {
   dataSource: DataSource;
-  /** producer-side queue; the leader also reads job states through its connection */
-  queue: OwnedQueue;
+  /**
+   * producer side of each model's chunk queue (ChunkQueues.for); the leader also reads job states
+   * through the queue's connection. Every open batch is repaired in its own model's queue.
+   */
+  queueFor: (model: string) => OwnedQueue;
   progress: Pick<BatchProgressRepository, 'endChunk' | 'expireBatch'>;
   /** re-derives the ended events an outage or a Redis flush lost (none: not this loop's job) */
   events?: Pick<BatchEventLog, 'rederiveEnded'>;
@@ -64,6 +67,7 @@ export interface PassReport {
 
 interface OpenBatch {
   id: string;
+  model: string;
   status: string;
   origin: string;
   created_at: Date;
@@ -150,15 +154,17 @@ export class RepairLoop {
   }
 
   private async enqueueStranded(report: PassReport): Promise<void> {
-    const stranded = await this.opts.dataSource.query<{ id: string; total_count: number }[]>(
-      `SELECT id, total_count FROM batches
+    const stranded = await this.opts.dataSource.query<
+      { id: string; model: string; total_count: number }[]
+    >(
+      `SELECT id, model, total_count FROM batches
        WHERE enqueued_at IS NULL AND created_at < now() - make_interval(secs => $1::float8 / 1000)
        ORDER BY created_at LIMIT $2`,
       [this.opts.enqueueGraceMs, BATCHES_PER_PASS],
     );
     for (const batch of stranded) {
       await enqueueBatch(
-        this.opts.queue,
+        this.opts.queueFor(batch.model),
         this.opts.dataSource,
         { id: batch.id, totalCount: batch.total_count },
         this.opts.chunkSize,
@@ -197,7 +203,8 @@ export class RepairLoop {
       );
       if (chunks.length === 0) continue;
       const ids = chunks.map(({ chunk }) => chunkJobId(batch.id, chunk));
-      const states = await chunkStates(this.opts.queue.redis, this.opts.queue, ids);
+      const queue = this.opts.queueFor(batch.model);
+      const states = await chunkStates(queue.redis, queue, ids);
       for (const { chunk } of chunks) {
         const id = chunkJobId(batch.id, chunk);
         seen.add(id);
@@ -215,8 +222,8 @@ export class RepairLoop {
         this.suspicious.delete(id);
         if (ending !== 'limits' || stillOpen === 0) continue;
         // The same job id: a copy that raced us back into Redis makes this a no-op.
-        if (state !== 'missing') await this.opts.queue.remove(id);
-        await this.opts.queue.add(
+        if (state !== 'missing') await queue.remove(id);
+        await queue.add(
           CHUNK_JOB,
           {
             ...job,
@@ -226,7 +233,14 @@ export class RepairLoop {
         );
         report.requeued++;
         this.opts.log.warn(
-          { batch_id: batch.id, chunk, job_state: state, stalled, open_items: stillOpen },
+          {
+            batch_id: batch.id,
+            model: batch.model,
+            chunk,
+            job_state: state,
+            stalled,
+            open_items: stillOpen,
+          },
           'repair re-enqueued a chunk',
         );
       }
@@ -268,7 +282,7 @@ export class RepairLoop {
   private async openBatches(): Promise<OpenBatch[]> {
     const after = this.cursor;
     const batches = await this.opts.dataSource.query<OpenBatch[]>(
-      `SELECT id, status, origin, created_at, expires_at <= now() AS expired, total_count,
+      `SELECT id, model, status, origin, created_at, expires_at <= now() AS expired, total_count,
               coalesce(chunk_size, $1) AS chunk_size
        FROM batches
        WHERE status IN ('queued', 'in_progress', 'cancelling') AND enqueued_at IS NOT NULL

@@ -58,11 +58,54 @@ export class CanvasStream implements BeforeApplicationShutdown {
     const cursor =
       typeof lastEventId === 'string' && /^\d+-\d+$/.test(lastEventId) ? lastEventId : '0-0';
     let lastWrite = Date.now();
-    const write = (chunk: string) => {
+    // Backpressure: once the socket buffer is full, frames wait here (not in Node's buffer) until
+    // it drains; a reader that takes nothing for SSE_SLOW_READER_MS, or lets more than
+    // CANVAS_BUFFER_KB pile up while live, is cut off (it resumes with Last-Event-ID, from Redis).
+    let stalled: NodeJS.Timeout | undefined;
+    let queued: string[] = [];
+    let queuedBytes = 0;
+    let live = false;
+    const waiters: (() => void)[] = [];
+    const cut = (why: string) => {
       if (closed.signal.aborted) return;
-      res.write(chunk);
-      lastWrite = Date.now();
+      req.log?.info({ batch_id: batch.id }, `canvas stream closed: ${why}`);
+      res.destroy();
     };
+    const write = (chunk: string) => {
+      if (closed.signal.aborted || res.writableEnded) return; // ended by a key revocation
+      lastWrite = Date.now();
+      if (stalled) {
+        queued.push(chunk);
+        queuedBytes += Buffer.byteLength(chunk);
+        if (live && queuedBytes > this.config.CANVAS_BUFFER_KB * 1024)
+          cut('its reader fell more than CANVAS_BUFFER_KB behind');
+        return;
+      }
+      if (res.write(chunk)) return;
+      stalled = setTimeout(
+        () => cut('its reader is too slow (SSE_SLOW_READER_MS)'),
+        this.config.SSE_SLOW_READER_MS,
+      );
+      res.once('drain', () => {
+        clearTimeout(stalled);
+        stalled = undefined;
+        const backlog = queued;
+        queued = [];
+        queuedBytes = 0;
+        for (const c of backlog) write(c);
+        if (!stalled) for (const wake of waiters.splice(0)) wake();
+      });
+    };
+    /** Resolves once nothing waits to be written (or the stream closed). */
+    const drained = () =>
+      stalled && !closed.signal.aborted
+        ? new Promise<void>((resolve) => waiters.push(resolve))
+        : Promise.resolve();
+    closed.signal.addEventListener('abort', () => {
+      clearTimeout(stalled);
+      queued = [];
+      for (const wake of waiters.splice(0)) wake();
+    });
     const canvas = (id: string, event: BatchEvent) => {
       if (event.type === 'canvas') {
         write(`id: ${id}\nevent: canvas\ndata: ${JSON.stringify(event.frame)}\n\n`);
@@ -75,9 +118,10 @@ export class CanvasStream implements BeforeApplicationShutdown {
     }, HEARTBEAT_MS);
     try {
       if (isTerminalBatchStatus(batch.status)) {
-        await this.replay(batch.id, cursor, canvas, closed.signal);
+        await this.replay(batch.id, cursor, canvas, drained, closed.signal);
         done(batch);
       } else {
+        live = true;
         await this.follow(batch, cursor, canvas, done, closed.signal);
       }
     } catch (error) {
@@ -128,11 +172,12 @@ export class CanvasStream implements BeforeApplicationShutdown {
     }
   }
 
-  /** A batch that has ended: its stream's remaining frames after `cursor`, page by page. */
+  /** A batch that has ended: its stream's remaining frames after `cursor`, page by page, as the reader takes them. */
   private async replay(
     batchId: string,
     cursor: string,
     canvas: (id: string, event: BatchEvent) => void,
+    drained: () => Promise<void>,
     closed: AbortSignal,
   ): Promise<void> {
     const key = batchEventsKey(this.config.QUEUE_PREFIX, batchId);
@@ -145,6 +190,7 @@ export class CanvasStream implements BeforeApplicationShutdown {
         after = id;
       }
       if (entries.length < FRAMES_PER_READ) return;
+      await drained(); // one page at most waits in memory
     }
   }
 }

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal } from '../../auth/principal';
 import type { HttpRequest, HttpResponse } from '../../common/http';
+import { LimitConcurrency } from '../../limits/limit-concurrency.decorator';
 import { BatchesService } from '../batches.service';
 import { CanvasStream } from './canvas-stream';
 
@@ -23,6 +24,7 @@ export class CanvasController {
   ) {}
 
   @Get(':id/canvas')
+  @LimitConcurrency('canvases')
   @ApiOperation({
     summary:
       'Intermediate canvases as server-sent events (items submitted with intermediate_every > 0)',
@@ -34,6 +36,7 @@ export class CanvasController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 404, description: 'no such batch for this API key' })
+  @ApiResponse({ status: 429, description: 'MAX_CANVAS_STREAMS of this key already open' })
   async canvas(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,

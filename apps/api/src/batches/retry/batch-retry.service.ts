@@ -80,7 +80,7 @@ export class BatchRetryService {
     this.metrics.batchesAccepted.inc();
     this.metrics.itemsAccepted.inc(batch.totalCount);
     // As on submit: a failed enqueue leaves the batch committed, and the reconciler enqueues it.
-    if (await this.enqueuer.enqueue(batch.id, batch.totalCount)) {
+    if (await this.enqueuer.enqueue(batch)) {
       batch = (await this.batchRows.findOwned(batch.id, principal.tenant)) ?? batch;
     }
     return { batch, created: true };

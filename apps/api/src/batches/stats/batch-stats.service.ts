@@ -1,3 +1,4 @@
+import type { BatchStats } from '@dllm/contract';
 import { Injectable } from '@nestjs/common';
 import type { BatchEntity } from '@dllm/shared';
 import { BatchStatsRepository } from './batch-stats.repository';
@@ -16,7 +17,7 @@ export interface Histogram {
 export class BatchStatsService {
   constructor(private readonly stats: BatchStatsRepository) {}
 
-  async forBatch(batch: BatchEntity, now = new Date()) {
+  async forBatch(batch: BatchEntity, now = new Date()): Promise<BatchStats> {
     const [throughput, forwards, computeMs] = await Promise.all([
       this.throughput(batch, now),
       this.histogram(batch.id, 'steps'),

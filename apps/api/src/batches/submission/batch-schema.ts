@@ -16,16 +16,23 @@ const UNIT_SECONDS = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 } as const;
  * description of them (see `requestJsonSchema`): one description of a batch.
  */
 export function batchSchemas(rules: SubmissionRules) {
-  const { name, aliases } = rules.model;
+  const canonical = new Map<string, string>();
+  for (const m of rules.models) {
+    canonical.set(m.name, m.name);
+    for (const alias of m.aliases) if (!canonical.has(alias)) canonical.set(alias, m.name);
+  }
+  const names = rules.models.map((m) => m.name);
   const model = z
-    .enum([name, ...aliases] as [string, ...string[]], {
+    .enum([...canonical.keys()] as [string, ...string[]], {
       error: (iss) =>
         typeof iss.input === 'string'
-          ? `model ${JSON.stringify(iss.input)} is not served here; available: ${name}`
+          ? `model ${JSON.stringify(iss.input)} is not served here; available: ${names.join(', ')}`
           : `must be a string (got ${describeValue(iss.input)})`,
     })
-    .transform(() => name)
-    .describe('the served model (default: it); GET /v1/models lists it');
+    .transform((given) => canonical.get(given)!)
+    .describe(
+      `one of the served models (${names.join(', ')}; default ${names[0]}); GET /v1/models lists them`,
+    );
 
   const range = `${MIN_COMPLETION_WINDOW} to ${rules.maxCompletionWindow} seconds`;
   const badWindow = `must be a whole number of seconds or a duration such as "24h" (${range})`;

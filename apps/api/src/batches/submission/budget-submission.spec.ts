@@ -12,11 +12,20 @@ const rules: SubmissionRules = {
   defaultCompletionWindow: 3600,
   maxCompletionWindow: 7 * 86_400,
   webhookAllowedUrls: [],
-  model: { name: 'dllm-code-small', aliases: [], maxLength: 256, needsPrompt: false },
-  budget: new PromptBudget(
-    DllmTokenizer.fromFile(join(__dirname, '../../../../../models/dllm-code-small/tokenizer.json')),
-    256,
-  ),
+  models: [
+    {
+      name: 'dllm-code-small',
+      aliases: [],
+      maxLength: 256,
+      needsPrompt: false,
+      budget: new PromptBudget(
+        DllmTokenizer.fromFile(
+          join(__dirname, '../../../../../models/dllm-code-small/tokenizer.json'),
+        ),
+        256,
+      ),
+    },
+  ],
 };
 
 function refusal(parse: () => unknown) {

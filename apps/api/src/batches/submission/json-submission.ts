@@ -4,6 +4,7 @@ import { Problems } from './problems';
 import {
   isPlainObject,
   ItemBuilder,
+  modelNamed,
   type Submission,
   type SubmissionRules,
   type SubmittedItem,
@@ -18,8 +19,8 @@ import {
  */
 export function parseJsonSubmission(body: unknown, rules: SubmissionRules): Submission {
   const problems = new Problems();
-  const { envelope } = schemasFor(rules);
-  const parsed = envelope.safeParse(body);
+  const schemas = schemasFor(rules);
+  const parsed = schemas.envelope.safeParse(body);
   if (!parsed.success) {
     problems.addZod(parsed.error, '');
     const items = isPlainObject(body) ? body.items : undefined;
@@ -34,7 +35,10 @@ export function parseJsonSubmission(body: unknown, rules: SubmissionRules): Subm
   const items = input.items as unknown[];
 
   const window = parsed.success ? parsed.data.completion_window : undefined;
-  const builder = new ItemBuilder(rules, problems, window ?? rules.defaultCompletionWindow);
+  // an unknown model is already a problem; the items are still checked, against the default
+  const named = schemas.model.safeParse(input.model);
+  const model = modelNamed(rules, named.success ? named.data : undefined);
+  const builder = new ItemBuilder(rules, problems, model, window ?? rules.defaultCompletionWindow);
   const accepted: SubmittedItem[] = new Array<SubmittedItem>(items.length);
   items.forEach((raw, index) => {
     const at = { index };
@@ -65,7 +69,7 @@ export function parseJsonSubmission(body: unknown, rules: SubmissionRules): Subm
   problems.throwIfAny();
   const data = parsed.data!;
   return {
-    model: data.model ?? rules.model.name,
+    model: model.name,
     params: defaults,
     metadata: data.metadata ?? {},
     completionWindow: data.completion_window ?? rules.defaultCompletionWindow,

@@ -12,6 +12,7 @@ import { firstTooDeep, tooDeepMessage } from '../../common/json-depth';
 import {
   isPlainObject,
   ItemBuilder,
+  modelNamed,
   OPENAI_ENDPOINTS,
   type Location,
   type OpenAiEndpoint,
@@ -99,7 +100,10 @@ export function parseJsonlSubmission(
   if (problems.count > 0) problems.throwIfAny();
 
   const window = batch.data?.completion_window ?? rules.defaultCompletionWindow;
-  const builder = new ItemBuilder(rules, problems, window);
+  // Every item is checked against the batch's model, which the first line naming one gives.
+  const named = schemas.model.safeParse(firstModelNamed(lines));
+  const batchModel = modelNamed(rules, named.success ? named.data : undefined);
+  const builder = new ItemBuilder(rules, problems, batchModel, window);
   const bodyCache = new Map<string, LineBodyRest>();
   const items: SubmittedItem[] = [];
   let model: string | undefined;
@@ -183,7 +187,12 @@ export function parseJsonlSubmission(
       }
     }
     if (!builder.claimCustomId(customId, at, items.length) || !lineOk) return;
-    const { task, taskField } = openAiTask(url, rawBody, 'body');
+    const made = openAiTask(url, rawBody, 'body', batchModel);
+    if ('problem' in made) {
+      problems.add({ ...at, ...made.problem });
+      return;
+    }
+    const { task, taskField } = made;
     const item = builder.build(
       at,
       customId,
@@ -198,7 +207,7 @@ export function parseJsonlSubmission(
   });
   problems.throwIfAny();
   return {
-    model: model ?? rules.model.name,
+    model: batchModel.name,
     params: {},
     metadata: batch.data!.metadata ?? {},
     completionWindow: batch.data!.completion_window ?? rules.defaultCompletionWindow,
@@ -206,4 +215,21 @@ export function parseJsonlSubmission(
     endpoint: target?.url ?? '/v1/completions',
     items,
   };
+}
+
+/**
+ * body.model of the first line that names one (a string), parsed cheaply ahead of the full pass;
+ * undefined when no line does. Lines that do not parse are left to the full pass to report.
+ */
+function firstModelNamed(lines: readonly string[]): string | undefined {
+  for (const line of lines) {
+    if (line.trim() === '' || !line.includes('"model"')) continue;
+    try {
+      const body = (JSON.parse(line) as { body?: { model?: unknown } } | null)?.body;
+      if (body && typeof body.model === 'string') return body.model;
+    } catch {
+      // reported by the full pass
+    }
+  }
+  return undefined;
 }

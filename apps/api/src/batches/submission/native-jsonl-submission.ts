@@ -76,9 +76,12 @@ export function parseNativeJsonlSubmission(
   problems.throwIfAny();
   const { completion_window, metadata, webhook_url } = batch.data!;
 
+  // native lines name no model: they run on the default one (a JSON body's `model` picks another)
+  const model = rules.models[0];
   const builder = new ItemBuilder(
     rules,
     problems,
+    model,
     completion_window ?? rules.defaultCompletionWindow,
   );
   const items: SubmittedItem[] = [];
@@ -148,7 +151,7 @@ export function parseNativeJsonlSubmission(
   });
   problems.throwIfAny();
   return {
-    model: rules.model.name,
+    model: model.name,
     params: {},
     metadata: metadata ?? {},
     completionWindow: completion_window ?? rules.defaultCompletionWindow,

@@ -6,8 +6,9 @@ import {
   type GenerationTask,
 } from '@dllm/engine/request';
 import { z } from 'zod';
+import { ChatTemplateError } from '@dllm/engine/chat';
 import { renderChat, type ChatMessage } from './chat-template';
-import type { OpenAiEndpoint } from './submission';
+import type { OpenAiEndpoint, SubmissionModel } from './submission';
 
 /**
  * OpenAI request bodies (`/v1/completions`, `/v1/chat/completions`) as this service takes them,
@@ -272,13 +273,23 @@ export function openAiTask(
   endpoint: OpenAiEndpoint,
   body: Record<string, unknown>,
   prefix: string,
-): { task: GenerationTask; taskField: string } {
+  model: Pick<SubmissionModel, 'chat'>,
+): { task: GenerationTask; taskField: string } | { problem: FieldIssue } {
   const at = (field: string) => (prefix ? `${prefix}.${field}` : field);
   if (endpoint === '/v1/chat/completions') {
-    return {
-      task: { prompt: renderChat(body.messages as ChatMessage[]) },
-      taskField: at('messages'),
-    };
+    const messages = body.messages as ChatMessage[];
+    try {
+      const rendered = model.chat
+        ? model.chat(messages)
+        : { prompt: renderChat(messages), chat: false };
+      const task: GenerationTask = rendered.chat
+        ? { prompt: rendered.prompt, chat: true }
+        : { prompt: rendered.prompt };
+      return { task, taskField: at('messages') };
+    } catch (err) {
+      if (!(err instanceof ChatTemplateError)) throw err;
+      return { problem: { field: at('messages'), message: err.message } };
+    }
   }
   const prompt = body.prompt as string;
   const task: GenerationTask =
@@ -291,7 +302,9 @@ export function openAiGeneration(
   endpoint: OpenAiEndpoint,
   body: Record<string, unknown>,
   prefix: string,
-): OpenAiGeneration {
+  model: Pick<SubmissionModel, 'chat'>,
+): OpenAiGeneration | { problem: FieldIssue } {
   const { params, rename } = openAiParams(body, prefix);
-  return { ...openAiTask(endpoint, body, prefix), params, rename };
+  const task = openAiTask(endpoint, body, prefix, model);
+  return 'problem' in task ? task : { ...task, params, rename };
 }

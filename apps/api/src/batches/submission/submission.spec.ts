@@ -17,8 +17,15 @@ const rules: SubmissionRules = {
   defaultCompletionWindow: 86_400,
   maxCompletionWindow: 7 * 86_400,
   webhookAllowedUrls: ['https://hooks.example.com/dllm/'],
-  model: { name: 'dllm-code-small', aliases: ['small'], maxLength: 256, needsPrompt: false },
-  budget: new PromptBudget(tokenizer, 256),
+  models: [
+    {
+      name: 'dllm-code-small',
+      aliases: ['small'],
+      maxLength: 256,
+      needsPrompt: false,
+      budget: new PromptBudget(tokenizer, 256),
+    },
+  ],
 };
 
 /** The problems a submission is refused with (fails the test when it is accepted). */

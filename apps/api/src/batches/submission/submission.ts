@@ -1,6 +1,18 @@
-import { generationParamsSchema, type GenerationParams } from '@dllm/engine/params';
-import { parseDeadline, type GenerationTask, type PromptBudget } from '@dllm/engine/request';
+import {
+  generationParamsSchema,
+  withModelDefaults,
+  type GenerationParams,
+  type ModelParamDefaults,
+} from '@dllm/engine/params';
+import {
+  modelParamsProblem,
+  parseDeadline,
+  type GenerationTask,
+  type ModelShape,
+  type PromptBudget,
+} from '@dllm/engine/request';
 import type { ProblemDetail } from '../../common/api-error';
+import type { ChatMessage } from './chat-template';
 import { Problems, zodProblems } from './problems';
 
 /** One validated item, ready to insert. */
@@ -31,7 +43,27 @@ export interface Submission {
   items: SubmittedItem[];
 }
 
-/** What a submission is checked against (configuration and the served model). */
+/** What an item is checked against for one model of the catalog. */
+export interface SubmissionModel {
+  name: string;
+  aliases: readonly string[];
+  /** prompt tokens + gen_length must fit in this */
+  maxLength: number;
+  /** shifted-logits models cannot continue an empty prompt */
+  needsPrompt: boolean;
+  budget: PromptBudget;
+  /** the model's generation defaults, under a request's own values (dllm.json `defaults`) */
+  defaults?: ModelParamDefaults;
+  /** kind and topology: which requests it can run at all (none: a bidirectional diffusion model) */
+  shape?: ModelShape;
+  /**
+   * A conversation as this model's prompt (its chat template; none: the bundled model's own
+   * python-file rendering). Throws a ChatTemplateError with a message for the user.
+   */
+  chat?: (messages: readonly ChatMessage[]) => { prompt: string; chat: boolean };
+}
+
+/** What a submission is checked against (configuration and the model catalog). */
 export interface SubmissionRules {
   maxItems: number;
   /** deepest nesting a JSON body or JSONL line may have (JSON_MAX_DEPTH) */
@@ -40,8 +72,14 @@ export interface SubmissionRules {
   maxCompletionWindow: number;
   /** URL prefixes a batch's webhook_url may start with (empty: webhooks are off) */
   webhookAllowedUrls: readonly string[];
-  model: { name: string; aliases: readonly string[]; maxLength: number; needsPrompt: boolean };
-  budget: PromptBudget;
+  /** every model served here; the first is the default (MODEL_DIR) */
+  models: readonly [SubmissionModel, ...SubmissionModel[]];
+}
+
+/** The catalog model a request names (by name or alias); none named: the default. */
+export function modelNamed(rules: SubmissionRules, name: string | undefined): SubmissionModel {
+  if (name === undefined) return rules.models[0];
+  return rules.models.find((m) => m.name === name || m.aliases.includes(name)) ?? rules.models[0];
 }
 
 /** Where a problem is: an item index or a line number; `field` is relative to that. */
@@ -68,6 +106,8 @@ export class ItemBuilder {
   constructor(
     private readonly rules: SubmissionRules,
     private readonly problems: Problems,
+    /** the model every item of this submission runs on */
+    private readonly model: SubmissionModel,
     /** the batch's completion window (seconds): item deadlines must fall within it */
     private readonly completionWindow: number = rules.defaultCompletionWindow,
     /** epoch ms a relative deadline ("10m") counts from */
@@ -104,17 +144,27 @@ export class ItemBuilder {
     const validated = this.params(params, paramsField, at, rename, paramsKey);
     if (!validated) return undefined;
     const genLength = validated.params.gen_length;
-    if (genLength > this.rules.model.maxLength) {
+    if (genLength > this.model.maxLength) {
       this.problems.add({
         ...at,
         field: rename(`${paramsField}.gen_length`),
-        message: `must be <= the model's max length ${this.rules.model.maxLength}`,
+        message: `must be <= the model's max length ${this.model.maxLength}`,
       });
       return undefined;
     }
-    const tooLong = this.rules.budget.check(task, genLength);
+    const tooLong = this.model.budget.check(task, genLength);
     if (tooLong) {
       this.problems.add({ ...at, field: taskField, message: tooLong });
+      return undefined;
+    }
+    const unfit =
+      this.model.shape && modelParamsProblem(this.model.shape, validated.params, 'prefix' in task);
+    if (unfit) {
+      this.problems.add({
+        ...at,
+        field: 'prefix' in task ? taskField : paramsField || '(params)',
+        message: `${this.model.name}: ${unfit}`,
+      });
       return undefined;
     }
     return { customId, task, params: validated.params, paramsJson: validated.json };
@@ -129,7 +179,7 @@ export class ItemBuilder {
   ): { params: GenerationParams; json: string } | undefined {
     let result = this.paramsCache.get(key);
     if (result === undefined) {
-      const parsed = generationParamsSchema.safeParse(raw);
+      const parsed = generationParamsSchema.safeParse(withModelDefaults(raw, this.model.defaults));
       if (!parsed.success) result = zodProblems(parsed.error, field, {}, rename);
       else {
         const deadline = this.deadline(parsed.data.deadline, `${field}.deadline`, rename);

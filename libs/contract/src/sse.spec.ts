@@ -1,4 +1,4 @@
-import { readSse, type SseEvent } from './sse';
+import { parseSse, readSse, SseParser, type SseEvent } from './sse';
 
 async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield new TextEncoder().encode(p);
@@ -28,6 +28,23 @@ describe('readSse', () => {
   it('names an event without an event field "message" and drops an unterminated one', async () => {
     expect(await all(chunks('data: hi\n\ndata: cut off'))).toEqual([
       { event: 'message', data: 'hi', id: undefined },
+    ]);
+  });
+
+  it('waits for the LF of a CRLF split across chunks, and takes a final CR as a line end', async () => {
+    const parser = new SseParser();
+    expect(parser.push('data: a\r')).toEqual([]);
+    expect(parser.push('\n\r')).toEqual([]);
+    expect(parser.push('\ndata: b\r\r')).toEqual([{ event: 'message', data: 'a', id: undefined }]);
+    expect(parser.end()).toEqual([{ event: 'message', data: 'b', id: undefined }]);
+    expect(await all(chunks('data: c\r', '\r'))).toEqual([
+      { event: 'message', data: 'c', id: undefined },
+    ]);
+  });
+
+  it('parses a whole response body', () => {
+    expect(parseSse('event: done\ndata: {}\n\n')).toEqual([
+      { event: 'done', data: '{}', id: undefined },
     ]);
   });
 });

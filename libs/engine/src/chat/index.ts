@@ -1,0 +1,6 @@
+export {
+  ChatTemplate,
+  ChatTemplateError,
+  type ChatTurn,
+  type TemplateTokens,
+} from './chat-template';
