@@ -167,9 +167,13 @@ async function main(): Promise<void> {
         rowForwards: 0,
       });
     }
-    // warm every session and arena, untimed
-    for (const r of runs)
+    // warm each distinct runtime (sessions, arenas) once, untimed
+    const warmed = new Set<OrtForward>();
+    for (const r of runs) {
+      if (warmed.has(r.forward)) continue;
+      warmed.add(r.forward);
       await generateAll(bundle, r.forward, r.opts, prompts.slice(0, 4), r.params);
+    }
     for (let round = 0; round < o.rounds; round++) {
       for (let i = 0; i < runs.length; i++) {
         const r = runs[(i + round) % runs.length]!;
@@ -194,6 +198,11 @@ async function main(): Promise<void> {
         r.heldRows += s.heldRows;
         r.steps += s.steps;
         r.rowForwards += s.rowsInForwards;
+        if (i === runs.length - 1 && o.json)
+          writeFileSync(
+            o.json,
+            `${JSON.stringify(report(o, runs, round + 1, started), null, 2)}\n`,
+          );
         progress(
           `round ${round + 1}/${o.rounds} ${r.c.label}: ${r.tokensPerS.at(-1)!.toFixed(1)} tok/s`,
         );
@@ -202,6 +211,13 @@ async function main(): Promise<void> {
   } finally {
     for (const f of forwards.values()) await f.release();
   }
+  const json = JSON.stringify(report(o, runs, o.rounds, started), null, 2);
+  process.stdout.write(`${json}\n`);
+  if (o.json) writeFileSync(o.json, `${json}\n`);
+}
+
+/** The JSON so far: written after every round, so a run cut short still leaves its rounds. */
+function report(o: Options, runs: Run[], roundsDone: number, started: number) {
   const base = runs[0]!;
   const out = {
     bench: 'scheduling-ab',
@@ -212,6 +228,7 @@ async function main(): Promise<void> {
       loadavgEnd: loadavg().map((x) => round(x)),
     },
     options: o,
+    roundsDone,
     configs: runs.map((r) => ({
       config: r.c.label,
       tokensPerS: {
@@ -221,11 +238,11 @@ async function main(): Promise<void> {
       },
       /** median over rounds of this config's tokens/s over config 1's in the same round */
       ratioToFirst: round(median(r.tokensPerS.map((t, i) => t / base.tokensPerS[i]!)), 3),
-      callMix: callMix(r.calls, r.rows, o.rounds),
+      callMix: callMix(r.calls, r.rows, Math.max(1, roundsDone)),
       /** scheduler steps per round and rows in forwards per step */
-      stepsPerRound: round(r.steps / o.rounds, 1),
+      stepsPerRound: round(r.steps / Math.max(1, roundsDone), 1),
       rowsPerStep: round(r.rowForwards / r.steps, 2),
-      heldRowStepsPerRound: round(r.heldRows / o.rounds, 1),
+      heldRowStepsPerRound: round(r.heldRows / Math.max(1, roundsDone), 1),
       /** every output equals that of the first config with the same policy and cache */
       sameOutputsAsFirstOfKind: r.texts.every(
         (t, i) => t === runs.find((x) => x.kind === r.kind)!.texts[i],
@@ -233,9 +250,7 @@ async function main(): Promise<void> {
     })),
     elapsedS: round((performance.now() - started) / 1000, 1),
   };
-  const json = JSON.stringify(out, null, 2);
-  process.stdout.write(`${json}\n`);
-  if (o.json) writeFileSync(o.json, `${json}\n`);
+  return out;
 }
 
 async function generateAll(

@@ -10,7 +10,7 @@ import { auditBatch } from '../support/chaos/audit';
 import { installWriteAudit } from '../support/seed-batch';
 
 const API = process.env.COMPOSE_API_URL ?? 'http://127.0.0.1:58080';
-const ADMIN_KEY = process.env.COMPOSE_ADMIN_KEY ?? 'compose-test-admin-key-0123';
+const ADMIN_KEY = process.env.COMPOSE_ADMIN_KEY ?? 'compose-test-admin-key-0123456789abcdef';
 const DATABASE_URL =
   process.env.COMPOSE_DATABASE_URL ?? 'postgres://dllm:dllm@127.0.0.1:55432/dllm';
 const PROJECT = process.env.COMPOSE_PROJECT ?? 'dllmcompose';

@@ -12,7 +12,7 @@ import { configureApp } from '../../apps/api/src/app.setup';
 import { REDIS_URL } from './services';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
-export const ADMIN_KEY = 'test-admin-key-0123456789';
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123';
 
 /**
  * The whole API in-process against the real Postgres (a fresh database, migrated) and Redis

@@ -12,7 +12,7 @@ import { PostgresInstance } from './postgres-instance';
 import { RedisInstance } from './redis-instance';
 
 const API_MAIN = 'dist/apps/api/apps/api/src/main.js';
-export const CHAOS_ADMIN_KEY = 'chaos-admin-key-0123456789';
+export const CHAOS_ADMIN_KEY = 'chaos-admin-key-0123456789abcdef0123';
 
 /** Settings every process of a chaos run shares: short locks and a fast repair loop. */
 const FAST_RECOVERY: Record<string, string> = {

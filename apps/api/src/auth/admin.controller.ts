@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiError } from '../common/api-error';
@@ -36,6 +36,15 @@ export class AdminController {
       );
     }
     return this.keys.issue(parsed.data.tenant, parsed.data.name);
+  }
+
+  @Get()
+  @ApiOperation({
+    summary:
+      'List every API key (id, tenant, name, created, last used to the minute, revoked); never the key',
+  })
+  async list() {
+    return { object: 'list', data: await this.keys.list() };
   }
 
   @Delete(':id')

@@ -18,6 +18,15 @@ export class ApiKeysRepository {
     return this.keys.save(this.keys.create({ tenant, name, keyHash }));
   }
 
+  /** Every key, newest first (the admin listing; keys are few). */
+  list(): Promise<ApiKeyEntity[]> {
+    return this.keys.find({ order: { createdAt: 'DESC', id: 'ASC' } });
+  }
+
+  async touch(id: string): Promise<void> {
+    await this.keys.update({ id }, { lastUsedAt: () => 'now()' });
+  }
+
   /** Sets revoked_at once; returns the key (null when there is none with this id). */
   async revoke(id: string): Promise<ApiKeyEntity | null> {
     await this.keys

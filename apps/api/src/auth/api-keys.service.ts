@@ -21,8 +21,21 @@ export interface IssuedKey {
   created_at: string;
 }
 
+export interface KeyListing {
+  id: string;
+  tenant: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 @Injectable()
 export class ApiKeysService {
+  private readonly lastNoted = new Map<string, number>();
+
   constructor(
     private readonly keys: ApiKeysRepository,
     private readonly revocations: KeyRevocations,
@@ -35,7 +48,28 @@ export class ApiKeysService {
     if (!found) throw ApiError.unauthorized('invalid API key');
     if (found.revokedAt)
       throw ApiError.unauthorized(`API key was revoked at ${found.revokedAt.toISOString()}`);
+    this.noteUse(found.id);
     return { apiKeyId: found.id, tenant: found.tenant };
+  }
+
+  /** last_used_at, written at most once a minute per key and process, off the request's path. */
+  private noteUse(id: string): void {
+    const now = Date.now();
+    if (now - (this.lastNoted.get(id) ?? 0) < LAST_USED_RESOLUTION_MS) return;
+    this.lastNoted.set(id, now);
+    this.keys.touch(id).catch(() => this.lastNoted.delete(id)); // retried on a later request
+  }
+
+  /** Every key without its secret: find a leaked one by name, tenant or last use. */
+  async list(): Promise<KeyListing[]> {
+    return (await this.keys.list()).map((k) => ({
+      id: k.id,
+      tenant: k.tenant,
+      name: k.name,
+      created_at: k.createdAt.toISOString(),
+      last_used_at: k.lastUsedAt?.toISOString() ?? null,
+      revoked_at: k.revokedAt?.toISOString() ?? null,
+    }));
   }
 
   isAdminKey(key: string): boolean {

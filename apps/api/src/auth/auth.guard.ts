@@ -1,18 +1,21 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiError } from '../common/api-error';
+import { AdminThrottle } from './admin-throttle';
 import { ApiKeysService } from './api-keys.service';
 import { ACCESS, type Access, type AuthedRequest } from './principal';
 
 /**
  * Global guard: every route needs `Authorization: Bearer <key>` unless marked @Public();
- * @AdminOnly() routes need the ADMIN_API_KEY. Failures are 401 with the reason.
+ * @AdminOnly() routes need the ADMIN_API_KEY (wrong ones are throttled per client address).
+ * Failures are 401 with the reason.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeysService,
+    private readonly throttle: AdminThrottle,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -25,8 +28,12 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthedRequest>();
     const key = bearerKey(request.headers.authorization);
     if (access === 'admin') {
-      if (!this.keys.isAdminKey(key))
+      const client = request.socket.remoteAddress ?? 'unknown';
+      await this.throttle.check(client);
+      if (!this.keys.isAdminKey(key)) {
+        await this.throttle.failed(client);
         throw ApiError.unauthorized('this route needs the admin API key');
+      }
       return true;
     }
     request.principal = await this.keys.authenticate(key);

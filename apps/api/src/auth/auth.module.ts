@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { RedisModule } from '../redis/redis.module';
 import { AdminController } from './admin.controller';
+import { AdminThrottle } from './admin-throttle';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 import { AuthGuard } from './auth.guard';
@@ -15,6 +16,7 @@ import { RevocationInterceptor } from './revocation.interceptor';
     ApiKeysRepository,
     ApiKeysService,
     KeyRevocations,
+    AdminThrottle,
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_INTERCEPTOR, useClass: RevocationInterceptor },
   ],

@@ -3,6 +3,12 @@ import { z } from 'zod';
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const count = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 
+/**
+ * Admin keys that appear in our own documentation and compose file: anyone can read them, so the
+ * API refuses to start with one (a test keeps this list in step with README.md and the compose file).
+ */
+export const PUBLISHED_ADMIN_KEYS: readonly string[] = ['change-me-0123456789'];
+
 /** A bundle of the model catalog as MODELS lists it: its folder, and the name to serve it under. */
 export interface ModelEntry {
   /** unset: the bundle's dllm.json name, else its folder's name */
@@ -318,7 +324,10 @@ export const configSchema = z.object({
     .describe('Folder of the built web dashboard (npm run build:web) that the API serves at /ui.'),
   ADMIN_API_KEY: z
     .string()
-    .min(16, 'must be at least 16 characters')
+    .min(32, 'must be at least 32 characters (e.g. openssl rand -hex 24)')
+    .refine((key) => !PUBLISHED_ADMIN_KEYS.includes(key), {
+      message: 'is a value printed in the README or compose file; choose a secret one',
+    })
     .optional()
     .describe('Bearer key of the admin routes (/v1/admin/*, /admin/queues); unset disables them.'),
   WORKER_ID: z
@@ -443,6 +452,10 @@ export const configSchema = z.object({
     'Requests one API key may make per RATE_LIMIT_WINDOW_S (shared by API replicas through Redis); 0 = no limit.',
   ),
   RATE_LIMIT_WINDOW_S: count(1, 60).describe('Window of RATE_LIMIT_REQUESTS, in seconds.'),
+  ADMIN_AUTH_FAILURES: count(1, 10).describe(
+    'Wrong admin keys one client address may send per ADMIN_AUTH_WINDOW_S before its admin requests get 429.',
+  ),
+  ADMIN_AUTH_WINDOW_S: count(1, 300).describe('Window of ADMIN_AUTH_FAILURES, in seconds.'),
   MAX_CONCURRENT_UPLOADS: count(0, 2).describe(
     'Batch submissions one API key may have in flight at once, per API process; 0 = no limit.',
   ),

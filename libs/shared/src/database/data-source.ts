@@ -11,6 +11,7 @@ import { ItemProvider1782000000000 } from './migrations/1782000000000-item-provi
 import { RepairState1783000000000 } from './migrations/1783000000000-repair-state';
 import { ItemBudget1784000000000 } from './migrations/1784000000000-item-budget';
 import { EndedEvent1785500000000 } from './migrations/1785500000000-ended-event';
+import { KeyLastUsed1786100000000 } from './migrations/1786100000000-key-last-used';
 
 export const ENTITIES = [ApiKeyEntity, BatchEntity, BatchItemEntity, FileEntity];
 
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   RepairState1783000000000,
   ItemBudget1784000000000,
   EndedEvent1785500000000,
+  KeyLastUsed1786100000000,
 ];
 
 /** TypeORM options for both apps and the migrate command. The schema only changes by migration. */
