@@ -34,6 +34,12 @@ TOKENIZER_META = ("tokenizer_config.json", "generation_config.json", "special_to
                   "chat_template.jinja")
 
 
+# Qwen2.5's embedding has 151936 rows for 151665 tokens (151643 BPE + 22 added): the rest are padding
+# rows a trained model never ranks first. Random weights would, and the engine cannot decode such an
+# id, so these rows are zero here (logit 0, below the top of ~151k random logits: greedy skips them).
+TOKENS = 151665
+
+
 def weights(spec) -> dict:
     out = {}
     for canon, name in NAME_MAPS[spec.family](spec).items():
@@ -43,6 +49,8 @@ def weights(spec) -> dict:
             out[name] = (1 + 0.1 * rng.standard_normal(shape)).astype(np.float32)
         else:
             out[name] = (rng.standard_normal(shape) / np.sqrt(shape[-1])).astype(np.float32)
+        if canon in ("embed", "lm_head"):
+            out[name][TOKENS:] = 0
     return out
 
 

@@ -55,6 +55,10 @@ export function modelParamsProblem(
       return 'a block-causal model cannot infill: its canvas never attends to a suffix in a later block';
     if (params.cache === 'dual')
       return 'cache: "dual" is for bidirectional models; a block-causal model has an exact prefix cache (use "auto", "prefix" or "none")';
+    // A model default's block_length is capped at a shorter gen_length (params.ts), so a short
+    // request arrives here with block_length == gen_length < bs: name the field the user chose.
+    if (params.block_length !== undefined && params.block_length !== bs && params.gen_length < bs)
+      return `gen_length: this model decodes in its own blocks of ${bs} tokens; gen_length must be at least ${bs} (got ${params.gen_length})`;
     if (params.block_length !== undefined && params.block_length !== bs)
       return `block_length: this model decodes in its own blocks of ${bs} tokens; use ${bs} or leave it unset`;
   }

@@ -172,6 +172,14 @@ describe('Scheduler, block-causal models (exact prefix cache)', () => {
     await expect(gen({ prefix: 'a', suffix: 'b' }, {})).rejects.toThrow(
       'a block-causal model cannot infill',
     );
+    await expect(gen({ prompt: 'x' }, { block_length: 3, gen_length: 3 })).rejects.toThrow(
+      'gen_length: this model decodes in its own blocks of 4 tokens; gen_length must be at least 4 (got 3)',
+    );
+    const partial = await gen(
+      { prompt: 'x' },
+      { block_length: 4, gen_length: 6, stop_at_eos: false },
+    );
+    expect(partial.tokens).toBe(6);
     const ok = await gen({ prompt: 'x' }, { block_length: 4, gen_length: 8, stop_at_eos: false });
     expect(ok.tokens).toBe(8);
   });

@@ -33,7 +33,9 @@ describe('DllmTokenizer', () => {
     expect(roundTrip(s)).toBe(s);
   });
 
-  it('is the identity on 100 KB lines, quickly', () => {
+  // The bound only catches quadratic blow-up (minutes on 100 KB), not speed: a linear round trip
+  // takes under 1 s, and the shared CI machine may be many times slower than that under load.
+  it('is the identity on 100 KB lines, without quadratic blow-up', () => {
     const lines = [
       'a'.repeat(100_000),
       ' '.repeat(100_000),
@@ -43,7 +45,7 @@ describe('DllmTokenizer', () => {
     for (const line of lines) {
       const t0 = Date.now();
       expect(roundTrip(line)).toBe(line);
-      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(Date.now() - t0).toBeLessThan(30_000);
     }
   });
 

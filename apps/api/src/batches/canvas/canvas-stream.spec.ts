@@ -31,8 +31,21 @@ class SlowResponse extends EventEmitter {
   }
 }
 
+// The fields `event: done` renders (batchView) besides the ones the stream reads.
 const batch = (status: BatchEntity['status']) =>
-  ({ id: 'b', tenant: 't', status }) as unknown as BatchEntity;
+  ({
+    id: 'b',
+    tenant: 't',
+    status,
+    createdAt: new Date('2026-01-01T00:00:00Z'),
+    expiresAt: new Date('2026-01-02T00:00:00Z'),
+    inProgressAt: null,
+    completedAt: null,
+    failedAt: null,
+    cancelledAt: null,
+    expiredAt: null,
+    timedCount: 0,
+  }) as unknown as BatchEntity;
 const frame = (step: number): BatchEvent => ({
   type: 'canvas',
   frame: { index: 0, step, text: 'x'.repeat(1000), masked: 0 },
