@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   repair.start();
 
   const health = await startHealthServer(
-    config.WORKER_METRICS_PORT,
+    { port: config.WORKER_METRICS_PORT, host: config.WORKER_METRICS_HOST },
     {
       redis: () => lanes[0]!.chunks.connection.ping(),
       postgres: () => dataSource.query('SELECT 1'),

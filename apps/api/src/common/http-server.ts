@@ -18,6 +18,10 @@ const CLIENT_ERRORS: Record<string, [status: number, reason: string, message: st
   HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Payload Too Large', 'chunk extensions are too large'],
 };
 
+/** How often Node checks for late requests: a tenth of the header timeout, 100 ms to 1 s. */
+export const connectionsCheckingInterval = (headersTimeoutMs: number): number =>
+  Math.min(1000, Math.max(100, Math.floor(headersTimeoutMs / 10)));
+
 /**
  * The HTTP server's own limits: time to receive headers and the whole request (so a slow or
  * stalled client cannot hold a connection forever), and malformed requests (huge headers,
@@ -26,6 +30,10 @@ const CLIENT_ERRORS: Record<string, [status: number, reason: string, message: st
 export function configureHttpServer(server: Server, config: Config, logger: Logger): void {
   server.requestTimeout = config.API_REQUEST_TIMEOUT_MS;
   server.headersTimeout = Math.min(config.API_HEADERS_TIMEOUT_MS, config.API_REQUEST_TIMEOUT_MS);
+  // Node checks those timeouts only every connectionsCheckingInterval (30 s by default), so a
+  // 10 s header timeout could fire at 40 s; read when the server starts listening.
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval =
+    connectionsCheckingInterval(server.headersTimeout);
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();

@@ -105,6 +105,18 @@ export const configSchema = z.object({
     .default('info')
     .describe('Lowest log level that is written.'),
   API_PORT: port(8080).describe('HTTP port of the API.'),
+  API_HOST: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe(
+      'Address the API binds (0.0.0.0 to accept other machines; the compose file sets it inside containers).',
+    ),
+  WORKER_METRICS_HOST: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('Address the worker health and metrics endpoint binds (0.0.0.0 inside containers).'),
   WORKER_METRICS_PORT: port(9464).describe(
     'Port of the worker health and Prometheus metrics endpoint.',
   ),
