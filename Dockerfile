@@ -16,8 +16,9 @@ FROM ${NODE_IMAGE} AS deps
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY scripts/prune-onnxruntime-binaries.sh scripts/prune-dev-dependencies.sh scripts/
-RUN npm ci --no-audit --no-fund && npm cache clean --force \
+COPY scripts/lockfile-tarball-urls.cjs scripts/prune-onnxruntime-binaries.sh scripts/prune-dev-dependencies.sh scripts/
+RUN node scripts/lockfile-tarball-urls.cjs package-lock.json "$(npm config get registry)" \
+ && npm ci --no-audit --no-fund && npm cache clean --force \
  && sh scripts/prune-onnxruntime-binaries.sh node_modules/onnxruntime-node
 
 FROM deps AS build
@@ -58,8 +59,9 @@ ENV ONNXRUNTIME_NODE_INSTALL=cuda12 NODE_ENV=production MODEL_DIR=/app/models/dl
     ENGINE_EXECUTION_PROVIDERS=cuda,webgpu,cpu ENGINE_REQUIRE_GPU=true
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY scripts/prune-onnxruntime-binaries.sh scripts/
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+COPY scripts/lockfile-tarball-urls.cjs scripts/prune-onnxruntime-binaries.sh scripts/
+RUN node scripts/lockfile-tarball-urls.cjs package-lock.json "$(npm config get registry)" \
+ && npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
  && sh scripts/prune-onnxruntime-binaries.sh node_modules/onnxruntime-node
 # Fail the build, not a worker at run time, when the CUDA provider or a library it links is missing
 # (a missing cuDNN would otherwise only surface as a worker that cannot use its GPU).

@@ -102,11 +102,13 @@ C=("${compose[@]}" -p "$PROJECT" --project-directory "$PWD" -f "$RUN_FILE")
 
 echo "==> up --scale worker=3"
 if ! "${C[@]}" up -d --no-build --scale worker=3; then "${C[@]}" ps; "${C[@]}" logs --tail 30; exit 1; fi
-healthy() {
-  docker ps --filter "label=com.docker.compose.project=$PROJECT" --filter health=healthy -q | wc -l
+healthy() {   # healthy containers of one service
+  docker ps --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1" \
+    --filter health=healthy -q | wc -l
 }
-for _ in $(seq 120); do [ "$(healthy)" -ge 4 ] && break; sleep 2; done   # api + 3 workers
-if [ "$(healthy)" -lt 4 ]; then "${C[@]}" ps; "${C[@]}" logs --tail 30; exit 1; fi
+stack_up() { [ "$(healthy api)" -eq 1 ] && [ "$(healthy worker)" -eq 3 ]; }
+for _ in $(seq 120); do stack_up && break; sleep 2; done
+if ! stack_up; then "${C[@]}" ps; "${C[@]}" logs --tail 30; exit 1; fi
 echo "==> api and 3 workers healthy after $(($(date +%s) - B0 - BUILD_SECONDS)) s"
 
 if ! npx tsx "$HERE/scenario.ts"; then "${C[@]}" ps; "${C[@]}" logs --tail 40 worker api; exit 1; fi

@@ -13,8 +13,11 @@ async function bootstrap(): Promise<void> {
     logger: new PinoNestLogger(logger),
   });
   configureApp(app, config, logger);
-  await app.listen(config.API_PORT);
-  logger.info({ port: config.API_PORT, model_dir: config.MODEL_DIR }, 'api listening');
+  await app.listen(config.API_PORT, config.API_HOST);
+  logger.info(
+    { host: config.API_HOST, port: config.API_PORT, model_dir: config.MODEL_DIR },
+    'api listening',
+  );
 }
 
 bootstrap().catch((error: unknown) => {

@@ -23,7 +23,7 @@ export function within<T>(ms: number, what: string, work: () => Promise<T>): Pro
  * metrics refresh run under `probeTimeoutMs`, so neither route ever hangs on a dead dependency.
  */
 export function startHealthServer(
-  port: number,
+  { port, host }: { port: number; host: string },
   checks: HealthChecks,
   metrics: WorkerMetrics,
   /** extra facts for /readyz (e.g. which execution provider the engine runs on) */
@@ -71,6 +71,6 @@ export function startHealthServer(
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }

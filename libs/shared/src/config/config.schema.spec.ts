@@ -8,7 +8,9 @@ describe('loadConfig', () => {
       NODE_ENV: 'development',
       LOG_LEVEL: 'info',
       API_PORT: 8080,
+      API_HOST: '127.0.0.1',
       WORKER_METRICS_PORT: 9464,
+      WORKER_METRICS_HOST: '127.0.0.1',
       REDIS_URL: 'redis://127.0.0.1:6379',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/dllm',
       MODEL_DIR: 'models/dllm-code-small',
@@ -80,10 +82,14 @@ describe('loadConfig', () => {
       FILE_MAX_MB: 64,
       COMPLETION_TIMEOUT_MS: 120_000,
       INTERACTIVE_CONCURRENCY: 4,
+      INTERACTIVE_ATTEMPTS: 2,
+      INTERACTIVE_BACKOFF_MS: 500,
       WEBHOOK_ALLOWED_URLS: [],
       WEBHOOK_ATTEMPTS: 10,
       WEBHOOK_BACKOFF_MS: 2000,
       WEBHOOK_TIMEOUT_MS: 10_000,
+      WEBHOOK_CONCURRENCY: 4,
+      WEBHOOK_DRAIN_MS: 10_000,
     });
   });
 
