@@ -5,7 +5,9 @@
  *     alternating which side goes first over --rounds rounds (median ratio and its spread: one run on a
  *     shared machine swings, e.g. 0.79, 1.00, 0.82 on the same commit);
  *  3. time to accept a 100,000-item batch (POST until the response);
- *  4. status-read latency (GET /v1/batches/:id) under concurrent polling.
+ *  4. status-read latency (GET /v1/batches/:id) under concurrent polling;
+ *  5. sync /v1/completions: wall time over the engine's own time for the request (one at a time);
+ *  6. Redis + Postgres commands per second with no and with 50 idle progress streams open.
  *   npm run bench:e2e -- [--json OUT.json] [--items 96] [--gen-length 32] [--rounds 5]
  */
 import { writeFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import {
   parseGenerationParams,
   type GenerationParamsInput,
 } from '@dllm/engine';
+import { completionOverhead, idleStreamCosts } from './lib/live-costs';
 import { validationPrompts } from './lib/prompts';
 import { ApiClient, ServiceStack } from './lib/service-stack';
 import { progress } from './lib/timing';
@@ -30,6 +33,9 @@ const opts = new Command()
   .option('--pollers <n>', 'concurrent status readers', Number, 16)
   .option('--poll-seconds <n>', 'how long they read', Number, 10)
   .option('--rounds <n>', 'direct/pipeline rounds, alternating which goes first', Number, 5)
+  .option('--completions <n>', 'sync completions timed one at a time', Number, 20)
+  .option('--idle-streams <n>', 'progress streams held open on an idle batch', Number, 50)
+  .option('--idle-seconds <n>', 'how long their Redis/Postgres commands are counted', Number, 15)
   .parse()
   .opts<{
     json?: string;
@@ -40,6 +46,9 @@ const opts = new Command()
     pollers: number;
     pollSeconds: number;
     rounds: number;
+    completions: number;
+    idleStreams: number;
+    idleSeconds: number;
   }>();
 
 const ENGINE = { maxBatchRows: 16, maxBatchTokens: 4096 };
@@ -169,7 +178,7 @@ async function main(): Promise<void> {
   try {
     await engine.generate({ task: { prompt: prompts[0]! }, params: parseGenerationParams(params) }); // warm-up
     await stack.createDatabase();
-    await stack.startApi();
+    await stack.startApi({ MAX_SSE_STREAMS: '0' });
     const api = new ApiClient(stack.baseUrl, await stack.issueKey('bench'));
     const worker = await stack.startWorker(19600 + Math.floor(Math.random() * 300), {
       ENGINE_MAX_BATCH_ROWS: String(ENGINE.maxBatchRows),
@@ -192,10 +201,32 @@ async function main(): Promise<void> {
         `round ${r + 1}/${opts.rounds}: direct ${d.tokens_per_second} tok/s, pipeline ${p.tokens_per_second} tok/s, ratio ${rounds.at(-1)!.ratio}`,
       );
     }
+    progress(`sync completions: ${opts.completions}, one at a time`);
+    const completions = await completionOverhead(
+      api,
+      prompts.slice(0, opts.completions),
+      opts.genLength,
+    );
     await stack.stop(worker); // the acceptance test must not race a worker for the CPU
     await engine.close();
     const acceptance = await accept(api, opts.acceptItems);
     const reads = await statusReads(api, acceptance.id);
+    // no worker now: the accepted batch does not move, its streams only wait
+    const idle = [];
+    for (const streams of [0, opts.idleStreams]) {
+      progress(`idle streams: ${streams} open for ${opts.idleSeconds}s, counting commands`);
+      idle.push(
+        await idleStreamCosts(
+          api,
+          stack.redisUrl,
+          stack.prefix,
+          stack.databaseUrl,
+          acceptance.id,
+          streams,
+          opts.idleSeconds,
+        ),
+      );
+    }
     const ratio = spread(rounds.map((r) => r.ratio));
     const result = {
       benchmark: 'e2e',
@@ -220,7 +251,12 @@ async function main(): Promise<void> {
       rounds,
       accept: acceptance.result,
       status_read: reads,
+      sync_completion: completions,
+      idle_streams: idle,
       targets: {
+        status_read_p99_at_most_20ms: reads.p99_ms <= 20,
+        sync_completion_overhead_median_at_most_15ms:
+          completions.overhead_over_engine_ms_median <= 15,
         e2e_over_direct_median_at_least_0_9: ratio.median >= 0.9,
         accept_100k_within_10s: opts.acceptItems >= 100_000 && acceptance.result.ms <= 10_000,
       },

@@ -1,4 +1,6 @@
 import type { BatchView as Batch } from '@dllm/contract';
+import { QUEUES } from '@dllm/shared';
+import { MODEL_CATALOG, type ModelCatalog } from '../apps/api/src/model/served-model';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -438,10 +440,20 @@ describe('web dashboard (/ui) in Chromium', () => {
     expect(sent.filter((u) => !u.startsWith(url))).toEqual([]);
     await board.screenshot({ path: join(SCREENSHOTS, 'dashboard-queues.png') });
     await admin.close();
-    await api.http
-      .get('/admin/queues/api/queues')
-      .set('Authorization', `Bearer ${ADMIN_KEY}`)
-      .expect(200);
+    const listed = (
+      await api.http
+        .get('/admin/queues/api/queues')
+        .set('Authorization', `Bearer ${ADMIN_KEY}`)
+        .expect(200)
+    ).body as { queues: { name: string }[] };
+    // every queue of the queue table, not only the chunks: each model's two, and the webhooks
+    const models = api.app.get<ModelCatalog>(MODEL_CATALOG).map((m) => m.name);
+    expect(listed.queues.map((q) => q.name).sort()).toEqual(
+      [
+        ...models.flatMap((m) => [QUEUES.chunks.name(m), QUEUES.interactive.name(m)]),
+        QUEUES.webhooks.name(),
+      ].sort(),
+    );
   });
 
   it('loaded nothing from outside this API and never put the key in a URL', () => {

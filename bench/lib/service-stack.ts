@@ -170,7 +170,7 @@ function freePort(): Promise<number> {
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
-    private readonly key: string,
+    readonly key: string,
   ) {}
 
   async request<T>(

@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   const health = await startHealthServer(
     { port: config.WORKER_METRICS_PORT, host: config.WORKER_METRICS_HOST },
     {
-      redis: () => lanes[0]!.connection.ping(),
+      redis: () => lanes[0]!.chunks.connection.ping(),
       postgres: () => dataSource.query('SELECT 1'),
       // synchronous: a dead thread cannot hang the probe
       engine: () => {

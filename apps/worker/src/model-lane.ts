@@ -1,17 +1,16 @@
-import type { Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { Engine } from '@dllm/engine';
 import type { CatalogModel } from '@dllm/engine/bundle/model-catalog';
 import {
   openChunkQueue,
-  openChunkWorker,
-  redisOptions,
+  openConsumer,
   type BatchProgressRepository,
   type ChunkJobData,
   type Config,
   type OwnedQueue,
+  type QueueConsumer,
 } from '@dllm/shared';
 import { BudgetLoop } from './budget/budget-loop';
 import { QueuePeek } from './budget/queue-peek';
@@ -51,8 +50,8 @@ export class ModelLane {
     readonly model: CatalogModel,
     readonly engine: Engine,
     readonly processor: ChunkProcessor,
-    readonly worker: Worker<ChunkJobData>,
-    readonly connection: Redis,
+    /** its chunk queue's consumer (QUEUES.chunks: options and bounded drain) */
+    readonly chunks: QueueConsumer<ChunkJobData>,
     readonly interactive: InteractiveConsumer,
     readonly budget: BudgetLoop,
     /** the model's chunk queue as a producer sees it (waiting chunks for the budget controller) */
@@ -149,12 +148,13 @@ export class ModelLane {
       model: model.name,
       chatTemplate,
     });
-    const { worker, connection } = openChunkWorker(
+    const chunks = openConsumer<ChunkJobData>(
+      'chunks',
       config,
-      model.name,
       (job: Job<ChunkJobData>, token?: string) => processor.process(job, token),
-      info.maxBatchRows,
+      { model: model.name, maxBatchRows: info.maxBatchRows },
     );
+    const { worker } = chunks;
     worker.on('failed', (job, err) =>
       log.error(
         { job_id: job?.id, batch_id: job?.data.batchId, chunk: job?.data.chunk, err: err.message },
@@ -166,14 +166,9 @@ export class ModelLane {
 
     // POST /v1/completions and chat: their own queue and slots, ahead of queued bulk chunks
     const interactive = new InteractiveConsumer({
-      connect: () => new Redis(config.REDIS_URL, redisOptions('consumer')),
+      config,
       model: model.name,
       chatTemplate,
-      prefix: config.QUEUE_PREFIX,
-      concurrency: config.INTERACTIVE_CONCURRENCY,
-      lockMs: config.WORKER_LOCK_MS,
-      stalledCheckMs: config.WORKER_STALLED_CHECK_MS,
-      maxStalled: config.WORKER_MAX_STALLED,
       engine: generator,
       progress: deps.progress,
       cancels: deps.cancels,
@@ -186,16 +181,7 @@ export class ModelLane {
       lane,
     });
     interactive.start();
-    return new ModelLane(
-      model,
-      engine,
-      processor,
-      worker,
-      connection,
-      interactive,
-      budget,
-      peekQueue,
-    );
+    return new ModelLane(model, engine, processor, chunks, interactive, budget, peekQueue);
   }
 
   /**
@@ -204,16 +190,16 @@ export class ModelLane {
    */
   async drain(drainMs: number, log: Logger): Promise<void> {
     const interactiveDrained = this.interactive.stop(drainMs);
-    const drained = this.worker.close();
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), drainMs).unref());
-    if ((await Promise.race([drained, timeout])) === 'timeout') {
-      log.warn(
-        { model: this.model.name },
-        'drain timed out: handing unfinished chunks back to the queue',
-      );
-      this.processor.handBackAll();
-      await drained;
-    }
+    await this.chunks.close({
+      drainMs,
+      onTimeout: () => {
+        log.warn(
+          { model: this.model.name },
+          'drain timed out: handing unfinished chunks back to the queue',
+        );
+        this.processor.handBackAll();
+      },
+    });
     this.budget.stop();
     await interactiveDrained;
   }
@@ -221,6 +207,5 @@ export class ModelLane {
   async close(): Promise<void> {
     await this.peekQueue.closeAll();
     await this.engine.close().catch(() => undefined);
-    this.connection.disconnect();
   }
 }

@@ -78,12 +78,21 @@ export {
   INTERACTIVE_QUEUE,
   interactiveQueueName,
   INTERACTIVE_JOB,
-  INTERACTIVE_JOB_OPTIONS,
   WEBHOOK_QUEUE,
   WEBHOOK_JOB,
   type InteractiveJobData,
   type WebhookJobData,
 } from './queue/interactive-queue';
+export {
+  QUEUES,
+  closeBounded,
+  openConsumer,
+  openQueue,
+  type OwnedQueueOf,
+  type QueueConsumer,
+  type QueueKind,
+  type QueueSpec,
+} from './queue/queues';
 export {
   BATCH_EVENTS_LIMITS,
   batchEventsKey,

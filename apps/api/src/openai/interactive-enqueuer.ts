@@ -1,12 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import {
-  chunkJobId,
-  INTERACTIVE_JOB,
-  INTERACTIVE_JOB_OPTIONS,
-  interactiveQueueName,
-  type Config,
-  type InteractiveJobData,
-} from '@dllm/shared';
+import { chunkJobId, QUEUES, type Config, type InteractiveJobData } from '@dllm/shared';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -36,10 +29,11 @@ export class InteractiveEnqueuer implements OnApplicationShutdown {
     this.connection.on('error', () => undefined);
   }
 
-  private queueFor(model: string): Queue<InteractiveJobData> {
+  /** The interactive queue of `model` (Bull Board shows them too). */
+  queueFor(model: string): Queue<InteractiveJobData> {
     let queue = this.queues.get(model);
     if (!queue) {
-      queue = new Queue<InteractiveJobData>(interactiveQueueName(model), {
+      queue = new Queue<InteractiveJobData>(QUEUES.interactive.name(model), {
         prefix: this.config.QUEUE_PREFIX,
         connection: this.connection,
       });
@@ -54,9 +48,9 @@ export class InteractiveEnqueuer implements OnApplicationShutdown {
     const batchId = batch.id;
     try {
       await this.queueFor(batch.model).add(
-        INTERACTIVE_JOB,
+        QUEUES.interactive.job,
         { batchId, chunk: 0, firstIndex: 0, lastIndex: 0 },
-        { ...INTERACTIVE_JOB_OPTIONS, jobId: chunkJobId(batchId, 0) },
+        { ...QUEUES.interactive.jobOptions(this.config), jobId: chunkJobId(batchId, 0) },
       );
       // chunk_size 1: the repair loop names its one chunk as the job is named
       await this.dataSource.query(

@@ -2,12 +2,15 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Queue } from 'bullmq';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { ApiError } from '../common/api-error';
 import type { HttpRequest, HttpResponse } from '../common/http';
 import type { ChunkQueues } from '@dllm/shared';
 import { MODEL_CATALOG, type ModelCatalog } from '../model/served-model';
+import { InteractiveEnqueuer } from '../openai/interactive-enqueuer';
 import { CHUNK_QUEUES } from '../redis/redis.module';
+import { WEBHOOK_QUEUE_TOKEN } from '../webhooks/webhook-dispatcher';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
@@ -40,9 +43,16 @@ export function mountQueueBoard(app: NestExpressApplication): void {
   const board = new ExpressAdapter();
   board.setBasePath(QUEUE_BOARD_PATH);
   createBullBoard({
-    queues: app
-      .get<ModelCatalog>(MODEL_CATALOG)
-      .map((m) => new BullMQAdapter(app.get<ChunkQueues>(CHUNK_QUEUES).for(m.name))),
+    // every queue of the queue table (QUEUES): each model's chunks and interactive queue, webhooks
+    queues: [
+      ...app
+        .get<ModelCatalog>(MODEL_CATALOG)
+        .flatMap((m) => [
+          app.get<ChunkQueues>(CHUNK_QUEUES).for(m.name),
+          app.get(InteractiveEnqueuer).queueFor(m.name),
+        ]),
+      app.get<Queue>(WEBHOOK_QUEUE_TOKEN),
+    ].map((queue) => new BullMQAdapter(queue)),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'dllm-batch queues' } },
   });

@@ -4,9 +4,14 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { BatchEntity, WEBHOOK_QUEUE, type Config, type WebhookJobData } from '@dllm/shared';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import {
+  BatchEntity,
+  openConsumer,
+  type Config,
+  type QueueConsumer,
+  type WebhookJobData,
+} from '@dllm/shared';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { BatchPresenter } from '../batches/batch-presenter';
@@ -30,8 +35,7 @@ const EVENT_TYPES: Record<string, string> = {
  */
 @Injectable()
 export class WebhookDelivery implements OnApplicationBootstrap, OnApplicationShutdown {
-  private worker: Worker<WebhookJobData> | undefined;
-  private connection: Redis | undefined;
+  private consumer: QueueConsumer<WebhookJobData> | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -42,26 +46,24 @@ export class WebhookDelivery implements OnApplicationBootstrap, OnApplicationShu
 
   onApplicationBootstrap(): void {
     if (this.config.WEBHOOK_ALLOWED_URLS.length === 0) return;
-    this.connection = new Redis(this.config.REDIS_URL, { maxRetriesPerRequest: null });
-    this.worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE, (job) => this.deliver(job), {
-      connection: this.connection,
-      prefix: this.config.QUEUE_PREFIX,
-      concurrency: 4,
-    });
-    this.worker.on('failed', (job, err) =>
+    this.consumer = openConsumer<WebhookJobData>('webhooks', this.config, (job) =>
+      this.deliver(job),
+    );
+    const { worker } = this.consumer;
+    worker.on('failed', (job, err) =>
       this.logger.warn(
         { batch_id: job?.data.batchId, attempt: job?.attemptsMade, err: err.message },
         'webhook delivery failed',
       ),
     );
-    this.worker.on('error', (err) =>
+    worker.on('error', (err) =>
       this.logger.error({ err: err.message }, 'webhook queue error'),
     );
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.worker?.close();
-    this.connection?.disconnect();
+    // bounded (WEBHOOK_DRAIN_MS): a delivery cut short is tried again (at least once)
+    await this.consumer?.close();
   }
 
   async deliver(job: Job<WebhookJobData>): Promise<void> {

@@ -5,6 +5,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import {
+  QUEUES,
   TERMINAL_STATUSES_SQL,
   WEBHOOK_JOB,
   type Config,
@@ -82,13 +83,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         await this.queue.add(
           WEBHOOK_JOB,
           { batchId: id },
-          {
-            jobId: `webhook_${id}`,
-            attempts: this.config.WEBHOOK_ATTEMPTS,
-            backoff: { type: 'exponential', delay: this.config.WEBHOOK_BACKOFF_MS },
-            removeOnComplete: true,
-            removeOnFail: { age: 7 * 24 * 3600 },
-          },
+          { ...QUEUES.webhooks.jobOptions(this.config), jobId: `webhook_${id}` },
         );
         await this.dataSource.query(
           `UPDATE batches SET webhook_enqueued_at = now() WHERE id = $1 AND webhook_enqueued_at IS NULL`,

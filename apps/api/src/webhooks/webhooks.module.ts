@@ -1,7 +1,5 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { WEBHOOK_QUEUE, type Config, type WebhookJobData } from '@dllm/shared';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { openQueue, type Config, type OwnedQueueOf, type WebhookJobData } from '@dllm/shared';
 import { BatchesModule } from '../batches/batches.module';
 import { CONFIG } from '../common/core.module';
 import { DatabaseModule } from '../database/database.module';
@@ -18,23 +16,14 @@ import { WEBHOOK_QUEUE_TOKEN, WebhookDispatcher } from './webhook-dispatcher';
     {
       provide: WEBHOOK_QUEUE_TOKEN,
       inject: [CONFIG],
-      useFactory: (config: Config) =>
-        new Queue<WebhookJobData>(WEBHOOK_QUEUE, {
-          prefix: config.QUEUE_PREFIX,
-          connection: new Redis(config.REDIS_URL, {
-            enableOfflineQueue: false,
-            maxRetriesPerRequest: 1,
-          }),
-        }),
+      useFactory: (config: Config) => openQueue<WebhookJobData>('webhooks', config),
     },
   ],
 })
 export class WebhooksModule implements OnApplicationShutdown {
-  constructor(@Inject(WEBHOOK_QUEUE_TOKEN) private readonly queue: Queue<WebhookJobData>) {}
+  constructor(@Inject(WEBHOOK_QUEUE_TOKEN) private readonly queue: OwnedQueueOf<WebhookJobData>) {}
 
   async onApplicationShutdown(): Promise<void> {
-    const connection = this.queue.opts.connection as Redis;
-    await this.queue.close();
-    await connection.quit().catch(() => undefined);
+    await this.queue.closeAll();
   }
 }

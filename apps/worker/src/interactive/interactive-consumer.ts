@@ -1,10 +1,11 @@
-import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import {
-  interactiveQueueName,
+  openConsumer,
   type BatchProgressRepository,
+  type Config,
   type InteractiveJobData,
+  type QueueConsumer,
 } from '@dllm/shared';
 import type { CancelWatcher } from '../cancel-watcher';
 import type { CanvasRelay } from '../canvas-relay';
@@ -14,16 +15,12 @@ import type { WorkerMetrics } from '../metrics';
 import { ResultWriter } from '../result-writer';
 
 export interface InteractiveConsumerOptions {
-  connect: () => Redis;
+  /** the queue's options come from its row in the queue table (QUEUES.interactive) */
+  config: Config;
   /** the model whose interactive queue this consumes (its engine's) */
   model: string;
   /** the model renders chat with its own template (see ChunkProcessor) */
   chatTemplate?: boolean;
-  prefix: string;
-  concurrency: number;
-  lockMs: number;
-  stalledCheckMs: number;
-  maxStalled: number;
   engine: GenerationEngine;
   progress: Pick<BatchProgressRepository, 'claimItems' | 'countIsolatedRun' | 'finishItems'>;
   cancels: Pick<CancelWatcher, 'track'>;
@@ -47,8 +44,7 @@ export interface InteractiveConsumerOptions {
  * item; results are flushed at once, as a person waits for them.
  */
 export class InteractiveConsumer {
-  private worker: Worker<InteractiveJobData> | undefined;
-  private readonly connections: Redis[] = [];
+  private consumer: QueueConsumer<InteractiveJobData> | undefined;
   private readonly running = new Set<ChunkProcessor>();
   private readonly writer: ResultWriter;
 
@@ -64,38 +60,30 @@ export class InteractiveConsumer {
   }
 
   start(): void {
-    const connection = this.opts.connect();
-    this.connections.push(connection);
-    const worker = new Worker<InteractiveJobData>(
-      interactiveQueueName(this.opts.model),
+    const consumer = openConsumer<InteractiveJobData>(
+      'interactive',
+      this.opts.config,
       (job, token) => this.process(job, token),
-      {
-        connection,
-        prefix: this.opts.prefix,
-        concurrency: this.opts.concurrency,
-        lockDuration: this.opts.lockMs,
-        stalledInterval: this.opts.stalledCheckMs,
-        maxStalledCount: this.opts.maxStalled,
-      },
+      { model: this.opts.model },
     );
+    const { worker } = consumer;
     worker.on('failed', (job, err) => void this.onFailed(job, err));
     worker.on('error', (err) =>
       this.opts.log.error({ err: err.message }, 'interactive queue error'),
     );
-    this.worker = worker;
+    this.consumer = consumer;
   }
 
   /** Stops taking requests; past `drainMs` the running rows are handed back to the queue. */
   async stop(drainMs: number): Promise<void> {
-    if (!this.worker) return;
-    const closed = this.worker.close();
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), drainMs).unref());
-    if ((await Promise.race([closed, timeout])) === 'timeout') {
-      for (const processor of this.running) processor.handBackAll();
-      await closed;
-    }
+    if (!this.consumer) return;
+    await this.consumer.close({
+      drainMs,
+      onTimeout: () => {
+        for (const processor of this.running) processor.handBackAll();
+      },
+    });
     await this.writer.flush();
-    for (const c of this.connections) c.disconnect();
   }
 
   private async process(job: Job<InteractiveJobData>, token?: string): Promise<ChunkSummary> {

@@ -53,6 +53,10 @@ const openAiSurfaceConfig = {
     .min(1)
     .default(4)
     .describe('Interactive completions one worker runs at once, beside its bulk chunks.'),
+  INTERACTIVE_ATTEMPTS: count(1, 2).describe(
+    'Tries per interactive (sync completion) job; a user waits, so few (the request times out anyway).',
+  ),
+  INTERACTIVE_BACKOFF_MS: count(0, 500).describe('Delay before an interactive job is tried again.'),
   WEBHOOK_ALLOWED_URLS: z
     .string()
     .default('')
@@ -92,6 +96,10 @@ const openAiSurfaceConfig = {
     .min(100)
     .default(10_000)
     .describe('Longest one webhook delivery waits for the receiver to answer.'),
+  WEBHOOK_CONCURRENCY: count(1, 4).describe('Webhook deliveries one API process makes at once.'),
+  WEBHOOK_DRAIN_MS: count(0, 10_000).describe(
+    'On shutdown: time for running webhook deliveries to finish before they are left to a retry.',
+  ),
 };
 
 /** Every tunable of the service, read from the environment. */
@@ -391,7 +399,7 @@ export const configSchema = z.object({
     .default(64)
     .describe('Results written in one Postgres transaction at most.'),
   JOB_FAILED_RETENTION_S: count(60, 7 * 86_400).describe(
-    'Seconds a chunk job BullMQ gave up on stays in Redis (for operators; the repair loop handles it).',
+    'Seconds a job BullMQ gave up on (chunk, interactive, webhook) stays in Redis (for operators; the repair loop handles chunks).',
   ),
   REPAIR_GRACE_MS: count(0, 30_000).describe(
     'How long a chunk job must stay missing or orphaned (active, lock gone) before the repair loop re-enqueues it.',

@@ -16,13 +16,7 @@ export const INTERACTIVE_JOB = 'completion';
 /** A one-item chunk; a request that streams asks its canvases by intermediate_every. */
 export type InteractiveJobData = ChunkJobData;
 
-/** Interactive jobs: a user waits, so few quick retries (the request times out anyway). */
-export const INTERACTIVE_JOB_OPTIONS = {
-  attempts: 2,
-  backoff: { type: 'fixed', delay: 500 },
-  removeOnComplete: true,
-  removeOnFail: { age: 24 * 3600 },
-} as const;
+// Job and worker options of both queues: their rows in the queue table (queues.ts).
 
 /** Completion webhooks: one job per ended batch that asked for one, delivered by the API. */
 export const WEBHOOK_QUEUE = 'dllm-webhooks';
