@@ -33,6 +33,14 @@ const openAiSurfaceConfig = {
     .max(1024)
     .default(64)
     .describe('Largest file /v1/files accepts, in MiB.'),
+  TENANT_FILES_QUOTA_MB: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10_240)
+    .describe(
+      'Uploaded files (not yet expired) one tenant may hold, in MiB; past it uploads get 403; 0 = no limit.',
+    ),
   COMPLETION_TIMEOUT_MS: z.coerce
     .number()
     .int()
