@@ -8,7 +8,7 @@ import { loadModelBundle } from './bundle/model-bundle';
 import type { FromThread, ThreadInit, ToThread } from './engine-protocol';
 import { describeAttempts } from './runtime/execution-providers';
 import { createOrtForward } from './runtime/create-forward';
-import { batchLimitsFor } from './runtime/scheduling-defaults';
+import { batchLimitsFor, ENGINE_TUNING_DEFAULTS } from './runtime/scheduling-defaults';
 import { Scheduler } from './scheduler/scheduler';
 
 const port = parentPort!;
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     executionProviders: init.executionProviders,
     requireGpu: init.requireGpu,
     intraOpThreads: init.intraOpThreads,
-    intraOpSpinning: init.intraOpSpinning,
+    intraOpSpinning: init.intraOpSpinning ?? ENGINE_TUNING_DEFAULTS.intraOpSpinning,
     onWarning: (message) => send({ type: 'warning', message }),
   });
   const { providerInfo } = forward;
@@ -29,8 +29,8 @@ async function main(): Promise<void> {
   const scheduler = new Scheduler(forward, bundle, {
     maxRows: limits.maxBatchRows,
     maxTokens: limits.maxBatchTokens,
-    refreshHoldSteps: init.refreshHoldSteps,
-    refreshMinRows: init.refreshMinRows,
+    refreshHoldSteps: init.refreshHoldSteps ?? ENGINE_TUNING_DEFAULTS.refreshHoldSteps,
+    refreshMinRows: init.refreshMinRows ?? ENGINE_TUNING_DEFAULTS.refreshMinRows,
   });
   port.on('message', (m: ToThread) => {
     switch (m.type) {

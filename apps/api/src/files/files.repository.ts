@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { FileEntity, inTransaction, type FilePurpose } from '@dllm/shared';
+import { ApiError } from '../common/api-error';
 import { DataSource, type QueryRunner, type Repository } from 'typeorm';
 
 export interface FileListOptions {
@@ -19,12 +20,34 @@ export class FilesRepository {
     this.files = dataSource.getRepository(FileEntity);
   }
 
-  /** Inserts the row; `writeContent` runs in the same transaction (Postgres storage). */
+  /**
+   * Inserts the row; `writeContent` runs in the same transaction (Postgres storage). With a
+   * `quotaBytes`, the tenant's unexpired uploads plus this one must fit it (403 otherwise); the
+   * tenant's uploads are serialised for that check, so two at once cannot both squeeze in.
+   */
   async insert(
     file: Omit<FileEntity, 'createdAt'>,
     writeContent: (tx: QueryRunner) => Promise<void>,
+    quotaBytes = 0,
   ): Promise<FileEntity> {
     await inTransaction(this.dataSource, async (tx) => {
+      if (quotaBytes > 0) {
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('files:' || $1))`, [file.tenant]);
+        const [{ used }] = (await tx.query(
+          `SELECT coalesce(sum(bytes), 0)::bigint AS used FROM files
+           WHERE tenant = $1 AND batch_id IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+          [file.tenant],
+        )) as [{ used: string }];
+        if (Number(used) + file.bytes > quotaBytes) {
+          const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+          throw new ApiError(
+            403,
+            'storage_quota_exceeded',
+            `this tenant's files would take ${mib(Number(used) + file.bytes)} MiB, over its ` +
+              `${mib(quotaBytes)} MiB quota (TENANT_FILES_QUOTA_MB); delete files or let them expire`,
+          );
+        }
+      }
       await tx.query(
         `INSERT INTO files (id, tenant, api_key_id, purpose, filename, bytes, sha256, storage, batch_id, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,

@@ -58,7 +58,11 @@ export class FilesService {
     };
     try {
       return fileView(
-        await this.files.insert(file, (tx) => this.store.write(file, upload.content, tx)),
+        await this.files.insert(
+          file,
+          (tx) => this.store.write(file, upload.content, tx),
+          this.config.TENANT_FILES_QUOTA_MB * 2 ** 20,
+        ),
       );
     } catch (error) {
       await this.store.remove(file).catch(() => undefined); // a folder write whose row failed

@@ -42,3 +42,16 @@ export function batchLimitsFor(
     },
   };
 }
+
+/**
+ * The engine's phase-aware refresh and spinning defaults when the configuration sets none. Chosen by
+ * bench:scheduling-ab (192-token rows, threshold 0.5, 12 rows, 2-core CPU under heavy shared load):
+ * holding refreshes (3 steps, 4 rows) gave 1.23-1.25x, spinning off 1.9x at batch 1 and more
+ * saturated. The Scheduler class itself defaults to no holding (its tests pin exact call counts).
+ */
+export const ENGINE_TUNING_DEFAULTS = {
+  refreshHoldSteps: 3,
+  refreshMinRows: 4,
+  intraOpSpinning: false,
+  measuredBy: 'bench/results/scheduling-ab-2026-12-03.json',
+} as const;

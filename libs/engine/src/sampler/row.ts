@@ -66,6 +66,8 @@ export class Row {
   private firstEos = -1;
   private readonly rng: Rng;
   private readonly disallowed: Set<number>;
+  /** committed instead when every top-K candidate is a padding row the tokenizer cannot decode */
+  private readonly fallbackId: number;
   private readonly allowEos: boolean;
   private readonly eosIds: ReadonlySet<number>;
   /** resolved from params.cache and what the bundle supports */
@@ -146,6 +148,10 @@ export class Row {
     this.allowEos = !isInfill && params.stop_at_eos;
     this.eosIds = new Set(bundle.eosIds);
     this.disallowed = new Set([bundle.maskId, bundle.padId]);
+    // Real checkpoints pad their embedding past the tokenizer (Qwen2.5: 151936 rows for 151665
+    // tokens). Those rows name no text: a sampled one could never be decoded, so never propose it.
+    for (let id = bundle.tokenizer.vocabSize; id < bundle.vocabSize; id++) this.disallowed.add(id);
+    this.fallbackId = this.eosIds.values().next().value ?? bundle.padId;
     if (!this.allowEos) for (const e of this.eosIds) this.disallowed.add(e);
     this.submittedAt = now;
   }
@@ -251,6 +257,9 @@ export class Row {
         sampling,
         this.rng,
       );
+      // propose() falls back to the best candidate when all are disallowed; an undecodable one
+      // would kill the engine thread at decode, so end the text there instead.
+      if (prop.token >= this.bundle.tokenizer.vocabSize) prop.token = this.fallbackId;
       proposals.set(p, prop.token);
       candidates.push({ position: p, confidence: prop.confidence, entropy: prop.entropy });
     }

@@ -30,6 +30,28 @@ describe('Scheduler', () => {
     expect(r.finish_reason).toBe('length');
   });
 
+  it('never commits an embedding row past the tokenizer (padded vocabularies of real checkpoints)', async () => {
+    const padded = fakeBundle({ vocabSize: tok.vocabSize + 64 });
+    const beyond = tok.vocabSize + 3;
+    const scheduler = new Scheduler(
+      new FakeForward((_ids, p) =>
+        p % 3 === 0
+          ? { ids: [beyond, tok.vocabSize + 9], probs: [0.6, 0.3] } // nothing decodable: ends there
+          : { ids: [beyond, B], probs: [0.7, 0.2] },
+      ),
+      padded,
+      { maxRows: 4, maxTokens: 4096 },
+    );
+    const r = await scheduler.submit('padded', {
+      task: { prompt: 'x' },
+      params: parseGenerationParams({ policy: 'fixed', gen_length: 8, stop_at_eos: false }),
+    });
+    expect(r.text).toMatch(/^b/);
+    expect([...r.text].every((c) => c === 'b' || tok.decode([padded.eosId]).includes(c))).toBe(
+      true,
+    );
+  });
+
   it('threshold commits every confident position at once', async () => {
     const { gen } = setup(() => ({ ids: [A], probs: [0.95] }));
     const r = await gen({ prompt: 'x' }, { policy: 'threshold', threshold: 0.9, gen_length: 16 });

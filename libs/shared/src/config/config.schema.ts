@@ -33,6 +33,14 @@ const openAiSurfaceConfig = {
     .max(1024)
     .default(64)
     .describe('Largest file /v1/files accepts, in MiB.'),
+  TENANT_FILES_QUOTA_MB: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10_240)
+    .describe(
+      'Uploaded files (not yet expired) one tenant may hold, in MiB; past it uploads get 403; 0 = no limit.',
+    ),
   COMPLETION_TIMEOUT_MS: z.coerce
     .number()
     .int()
@@ -198,7 +206,7 @@ export const configSchema = z.object({
     .stringbool()
     .optional()
     .describe(
-      "Whether onnxruntime's idle intra-op threads spin between runs; unset: the engine default (off: the engine's three sessions' spinners slow each other, bench:scheduling-ab).",
+      "Whether onnxruntime's idle intra-op threads spin between runs; unset: the engine default, off (the engine's three sessions' spinners slow each other; bench:scheduling-ab).",
     ),
   ENGINE_REFRESH_HOLD_STEPS: z.coerce
     .number()
@@ -206,7 +214,7 @@ export const configSchema = z.object({
     .min(0)
     .optional()
     .describe(
-      'Steps a row due a cache refresh may wait so rows whose blocks end close together share one refresh call (0: never wait); unset: the engine default.',
+      'Steps a row due a cache refresh may wait so rows whose blocks end close together share one refresh call (0: never wait); unset: the engine default, 3.',
     ),
   ENGINE_REFRESH_MIN_ROWS: z.coerce
     .number()
@@ -214,7 +222,7 @@ export const configSchema = z.object({
     .min(1)
     .optional()
     .describe(
-      'A refresh call goes ahead without waiting once this many rows are due one; unset: the engine default.',
+      'A refresh call goes ahead without waiting once this many rows are due one; unset: the engine default, 4.',
     ),
   ENGINE_MAX_BATCH_ROWS: z.coerce
     .number()
