@@ -92,6 +92,32 @@ export default tseslint.config(
     },
   },
   {
+    // the API's ground floor: every other API folder may build on common/, never the reverse
+    files: ['apps/api/src/common/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!common/)',
+              message: 'apps/api/src/common imports nothing from the other API folders',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // one direction: bench may use tools, tools never use bench
+    files: ['tools/**/*.ts'],
+    rules: boundary('tools never import bench', ['**/bench/**']),
+  },
+  {
+    files: ['bench/**/*.ts'],
+    rules: boundary('bench never imports apps (only libs and tools)', ['**/apps/**']),
+  },
+  {
     files: ['apps/worker/**/*.ts'],
     rules: boundary('the apps never import each other', ['**/apps/api/**', '**/api/src/**']),
   },

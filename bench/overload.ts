@@ -27,7 +27,10 @@ import {
   parseGenerationParams,
   type GenerationResult,
 } from '@dllm/engine';
+// Not yet: the budget controller lives in the worker (to move it into a lib is open work).
+// eslint-disable-next-line no-restricted-imports
 import { NO_WAITING_WORK } from '../apps/worker/src/budget/backlog';
+// eslint-disable-next-line no-restricted-imports
 import { BudgetLoop } from '../apps/worker/src/budget/budget-loop';
 import { summarize, tokenMatches, type ItemOutcome } from '../tools/eval/metrics';
 import { listSourceFiles, sampleWindows } from '../tools/eval/windows';

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadModelBundle } from '@dllm/engine';
-import { validationPrompts } from '../../bench/lib/prompts';
+import { validationPrompts } from '../lib/prompts';
 import type { PromptSet } from './lib/prompt-set';
 
 const int = (v: string): number => {

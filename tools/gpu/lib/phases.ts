@@ -23,8 +23,8 @@ import {
   type ProviderName,
   type RefreshBatch,
 } from '@dllm/engine';
-import { flopsPerForward, readModelDimensions } from '../../../bench/lib/flops';
-import { median } from '../../../bench/lib/timing';
+import { flopsPerForward, readModelDimensions } from '../../lib/flops';
+import { median } from '../../lib/timing';
 import { textBatch } from './inputs';
 import { compareReduced, parityVerdict, type ParityVerdict } from './parity';
 import type { PromptSet } from './prompt-set';

@@ -1,11 +1,10 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { HttpRequest } from '../common/http';
 
-/** Who is calling: the API key and the tenant it acts for. Every batch query is scoped by tenant. */
-export interface Principal {
-  apiKeyId: string;
-  tenant: string;
-}
+import type { Principal } from '../common/principal';
+
+// common/ is the API's ground floor: the type lives there, auth/ builds on it.
+export type { Principal };
 
 export type AuthedRequest = HttpRequest;
 

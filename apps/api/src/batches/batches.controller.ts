@@ -27,7 +27,7 @@ import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { CONFIG } from '../common/core.module';
 import type { HttpRequest, HttpResponse } from '../common/http';
 import { LimitConcurrency } from '../limits/limit-concurrency.decorator';
-import { schemaRef } from '../common/openapi-schemas';
+import { schemaRef } from './submission/openapi-schemas';
 import { BatchPresenter } from './batch-presenter';
 import { readBatchRequest } from './batch-request';
 import { BatchStreams } from './batch-streams';

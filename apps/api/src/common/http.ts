@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Principal } from '../auth/principal';
+import type { Principal } from './principal';
 
 /**
  * The parts of Express's request this app reads (Express 5 ships no types and @types/express

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { MetricsService } from '../metrics/metrics.service';
+import type { Counter, Histogram } from 'prom-client';
+
+/** The HTTP metrics a request reports (MetricsService has them; common/ does not import it). */
+interface HttpMetrics {
+  httpRequests: Pick<Counter<'method' | 'route' | 'status'>, 'inc'>;
+  httpDuration: Pick<Histogram<'method' | 'route'>, 'observe'>;
+}
 import type { HttpRequest, HttpResponse } from './http';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -9,7 +15,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * First middleware of every request: a request id (the caller's X-Request-Id when sane), a
  * child logger carrying it, and on completion one access-log line plus the HTTP metrics.
  */
-export function requestContext(logger: Logger, metrics: MetricsService) {
+export function requestContext(logger: Logger, metrics: HttpMetrics) {
   return (req: HttpRequest, res: HttpResponse, next: () => void): void => {
     const given = req.headers['x-request-id'];
     req.id = typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();

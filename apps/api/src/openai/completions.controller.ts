@@ -10,7 +10,7 @@ import {
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import type { OpenAiEndpoint } from '../batches/submission/submission';
 import type { HttpRequest, HttpResponse } from '../common/http';
-import { schemaRef } from '../common/openapi-schemas';
+import { schemaRef } from '../batches/submission/openapi-schemas';
 import { LimitConcurrency } from '../limits/limit-concurrency.decorator';
 import { CompletionsService } from './completions.service';
 

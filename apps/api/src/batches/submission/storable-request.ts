@@ -1,6 +1,6 @@
-import { unstorableStrings } from '../batches/submission/storable-text';
-import { ApiError } from './api-error';
-import type { HttpRequest, HttpResponse } from './http';
+import { unstorableStrings } from './storable-text';
+import { ApiError } from '../../common/api-error';
+import type { HttpRequest, HttpResponse } from '../../common/http';
 
 /**
  * Refuses text Postgres cannot hold (NUL, lone surrogates) anywhere in a request's query or

@@ -1,7 +1,7 @@
 import { requestJsonSchema } from '@dllm/engine/request';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { schemasFor } from '../batches/submission/schemas-for';
-import type { SubmissionRules } from '../batches/submission/submission';
+import { schemasFor } from './schemas-for';
+import type { SubmissionRules } from './submission';
 
 /** Request bodies the OpenAPI document describes from their zod schemas (never by hand). */
 const REQUEST_SCHEMAS = [
