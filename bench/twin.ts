@@ -29,7 +29,12 @@ const BLOCK = 32;
 const DIFFUSION: TwinJob['settings'] = [
   ...[1, 2, 4].map((k) => ({
     label: `fixed k=${k}, dual cache`,
-    params: { policy: 'fixed' as const, tokens_per_step: k, cache: 'dual' as const, block_length: BLOCK },
+    params: {
+      policy: 'fixed' as const,
+      tokens_per_step: k,
+      cache: 'dual' as const,
+      block_length: BLOCK,
+    },
   })),
 ];
 const AUTOREGRESSIVE: TwinJob['settings'] = [
@@ -51,7 +56,10 @@ const program = new Command('bench:twin')
   .option('--rounds <n>', 'timed rounds (median)', int(1), 2)
   .option('--max-batch-rows <n>', 'engine maxBatchRows', int(1), 8)
   .option('--threads <n>', 'onnxruntime intra-op threads (0 = its default)', int(0), 0)
-  .option('--keep <dir>', 'write the twin bundles here and keep them (default: a temp dir, removed)');
+  .option(
+    '--keep <dir>',
+    'write the twin bundles here and keep them (default: a temp dir, removed)',
+  );
 
 interface Options {
   json?: string;
@@ -71,7 +79,11 @@ interface Options {
 }
 
 function run(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status})`);
   return r.stdout;
 }
@@ -82,7 +94,18 @@ function main(): void {
   const dir = o.keep ? resolve(o.keep) : mkdtempSync(join(tmpdir(), 'twin-'));
   mkdirSync(dir, { recursive: true });
   try {
-    const shape = ['--hidden', o.hidden, '--layers', o.layers, '--heads', o.heads, '--kv-heads', o.kvHeads, '--mlp', o.mlp];
+    const shape = [
+      '--hidden',
+      o.hidden,
+      '--layers',
+      o.layers,
+      '--heads',
+      o.heads,
+      '--kv-heads',
+      o.kvHeads,
+      '--mlp',
+      o.mlp,
+    ];
     const paths = JSON.parse(
       run('/usr/bin/python3', ['bench/lib/twin_checkpoints.py', dir, ...shape.map(String)]),
     ) as Record<'dream-twin' | 'qwen2-twin', string>;
@@ -93,7 +116,13 @@ function main(): void {
     }));
     const windows = sampleWindows(
       files,
-      { before: o.promptTokens, span: o.genLength, after: 0, minBefore: o.promptTokens, minAfter: 0 },
+      {
+        before: o.promptTokens,
+        span: o.genLength,
+        after: 0,
+        minBefore: o.promptTokens,
+        minAfter: 0,
+      },
       o.items,
       4321,
       512,

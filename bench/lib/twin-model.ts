@@ -44,7 +44,9 @@ async function timed(
   const start = performance.now();
   let results: GenerationResult[];
   if (concurrent) {
-    results = await Promise.all(prompts.map((p) => engine.generate({ task: { prompt: p }, params })));
+    results = await Promise.all(
+      prompts.map((p) => engine.generate({ task: { prompt: p }, params })),
+    );
   } else {
     results = [];
     for (const p of prompts) results.push(await engine.generate({ task: { prompt: p }, params }));
@@ -53,7 +55,8 @@ async function timed(
   const after = await engine.stats();
   const tokens = results.reduce((a, r) => a + r.tokens, 0);
   const rowForwards = results.reduce((a, r) => a + r.steps, 0);
-  const calls = Object.values(after.forwards).reduce((a, n) => a + n, 0) -
+  const calls =
+    Object.values(after.forwards).reduce((a, n) => a + n, 0) -
     Object.values(before.forwards).reduce((a, n) => a + n, 0);
   return {
     tokensPerS: tokens / (ms / 1000),
@@ -77,7 +80,11 @@ async function main(): Promise<void> {
   try {
     // warm every graph path (and the arenas at full batch) before reading memory or timing
     for (const s of job.settings) {
-      const params = parseGenerationParams({ ...s.params, gen_length: job.genLength, stop_at_eos: false });
+      const params = parseGenerationParams({
+        ...s.params,
+        gen_length: job.genLength,
+        stop_at_eos: false,
+      });
       await Promise.all(
         job.prompts
           .slice(0, job.maxBatchRows)
@@ -106,7 +113,12 @@ async function main(): Promise<void> {
         ms_per_graph_call: round(median(xs.map((x) => x.msPerCall)), 2),
         call_mix: xs[0]!.mix,
       });
-      settings.push({ setting: s.label, params: s.params, batch1: summary(one), saturated: summary(sat) });
+      settings.push({
+        setting: s.label,
+        params: s.params,
+        batch1: summary(one),
+        saturated: summary(sat),
+      });
       process.stderr.write(`twin ${job.modelDir}: ${s.label} done\n`);
     }
     process.stdout.write(

@@ -16,13 +16,24 @@ import type { ForwardResult } from '../../libs/engine/src/runtime/forward-pass';
 
 type Json = Record<string, unknown>;
 
-const INTS = ['ids', 'attention', 'headPositions', 'haloPositions', 'positions', 'queryMask', 'pastMask', 'headSlots'];
+const INTS = [
+  'ids',
+  'attention',
+  'headPositions',
+  'haloPositions',
+  'positions',
+  'queryMask',
+  'pastMask',
+  'headSlots',
+];
 const FLOATS = ['halo'];
 
 function typed(batch: Json): Json {
   const out: Json = { ...batch };
-  for (const k of INTS) if (Array.isArray(batch[k])) out[k] = BigInt64Array.from(batch[k] as number[], BigInt);
-  for (const k of FLOATS) if (Array.isArray(batch[k])) out[k] = Float32Array.from(batch[k] as number[]);
+  for (const k of INTS)
+    if (Array.isArray(batch[k])) out[k] = BigInt64Array.from(batch[k] as number[], BigInt);
+  for (const k of FLOATS)
+    if (Array.isArray(batch[k])) out[k] = Float32Array.from(batch[k] as number[]);
   for (const k of ['pastKeys', 'pastValues'])
     if (Array.isArray(batch[k])) out[k] = (batch[k] as number[][]).map((l) => Float32Array.from(l));
   if (out.halo === undefined) out.halo = new Float32Array(0);

@@ -31,9 +31,7 @@ function optionsFor(name: string, field: z.ZodType): Option[] {
   switch (inner.def.type) {
     case 'enum':
       return [
-        new Option(`${flag} <name>`, description).choices(
-          (inner as z.ZodEnum).options.map(String),
-        ),
+        new Option(`${flag} <name>`, description).choices((inner as z.ZodEnum).options.map(String)),
       ];
     case 'number':
       return [new Option(`${flag} <n>`, description).argParser(number)];

@@ -56,9 +56,7 @@ export class WebhookDelivery implements OnApplicationBootstrap, OnApplicationShu
         'webhook delivery failed',
       ),
     );
-    worker.on('error', (err) =>
-      this.logger.error({ err: err.message }, 'webhook queue error'),
-    );
+    worker.on('error', (err) => this.logger.error({ err: err.message }, 'webhook queue error'));
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -240,7 +240,9 @@ export function BatchPage({ id }: { id: string }) {
           {error}
         </div>
       )}
-      {notice && !isTerminalBatchStatus(batch.status) && <div class="alert alert-info">{notice}</div>}
+      {notice && !isTerminalBatchStatus(batch.status) && (
+        <div class="alert alert-info">{notice}</div>
+      )}
 
       <section class="card progress-card">
         <div class="progress-head">

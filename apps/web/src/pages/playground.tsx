@@ -5,12 +5,7 @@ import { axis, barsPath, Chart, COLORS } from '../components/chart';
 import { StatusBadge } from '../components/status-badge';
 import { fmt } from '../format';
 import { href } from '../router';
-import type {
-  BatchView as Batch,
-  CanvasFrame,
-  ItemView as Item,
-  Page,
-} from '@dllm/contract';
+import type { BatchView as Batch, CanvasFrame, ItemView as Item, Page } from '@dllm/contract';
 
 /** How the engine shows a still-masked position in an intermediate canvas. */
 const MASK = '▒';
