@@ -8,9 +8,8 @@ import {
 } from './native-jsonl-submission';
 import { Problems } from './problems';
 import { schemasFor } from './schemas-for';
-import { firstTooDeep, tooDeepMessage } from '../../common/json-depth';
+import { parseJsonLine } from './jsonl-line';
 import {
-  isPlainObject,
   ItemBuilder,
   modelNamed,
   OPENAI_ENDPOINTS,
@@ -117,34 +116,8 @@ export function parseJsonlSubmission(
     const source = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
     if (source.trim() === '') return;
     const at: Location = { line: lineNo };
-    const tooDeep = firstTooDeep(source, rules.maxJsonDepth);
-    if (tooDeep >= 0) {
-      problems.add({
-        ...at,
-        field: '(line)',
-        message: tooDeepMessage(rules.maxJsonDepth, tooDeep),
-      });
-      return;
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(source);
-    } catch (err) {
-      problems.add({
-        ...at,
-        field: '(line)',
-        message: `not valid JSON: ${(err as Error).message}`,
-      });
-      return;
-    }
-    if (!isPlainObject(raw)) {
-      problems.add({
-        ...at,
-        field: '(line)',
-        message: `must be a JSON object (got ${describeValue(raw)})`,
-      });
-      return;
-    }
+    const raw = parseJsonLine(source, at, rules.maxJsonDepth, problems);
+    if (!raw) return;
     const line = lineSchema.safeParse(raw);
     if (!line.success) {
       problems.addZod(line.error, '', at);

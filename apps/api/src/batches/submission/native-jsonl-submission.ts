@@ -1,10 +1,5 @@
-import {
-  customIdSchema,
-  describeValue,
-  foldTopLevelParams,
-  itemSchema,
-  taskOf,
-} from '@dllm/engine/request';
+import { customIdSchema, foldTopLevelParams, itemSchema, taskOf } from '@dllm/engine/request';
+import { parseJsonLine } from './jsonl-line';
 import { Problems, zodProblems } from './problems';
 import { schemasFor } from './schemas-for';
 import {
@@ -92,25 +87,8 @@ export function parseNativeJsonlSubmission(
     if (source.trim() === '') return;
     firstLine ||= lineNo;
     const at: Location = { line: lineNo };
-    let raw: unknown;
-    try {
-      raw = JSON.parse(source);
-    } catch (err) {
-      problems.add({
-        ...at,
-        field: '(line)',
-        message: `not valid JSON: ${(err as Error).message}`,
-      });
-      return;
-    }
-    if (!isPlainObject(raw)) {
-      problems.add({
-        ...at,
-        field: '(line)',
-        message: `must be a JSON object (got ${describeValue(raw)})`,
-      });
-      return;
-    }
+    const raw = parseJsonLine(source, at, rules.maxJsonDepth, problems);
+    if (!raw) return;
     const openAiField = OPENAI_LINE_FIELDS.find((f) => f in raw);
     if (openAiField) {
       problems.add({

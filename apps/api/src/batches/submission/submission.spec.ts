@@ -369,6 +369,14 @@ describe('parseJsonlSubmission: native item lines (the dllm generate format)', (
     expect(s.items[1]!.params.policy).toBe('fixed');
   });
 
+  it('refuses a line nested past the JSON depth limit by its line, like the OpenAI format', () => {
+    const deep = `{"custom_id":"b","prompt":"x","params":${'['.repeat(rules.maxJsonDepth + 1)}${']'.repeat(rules.maxJsonDepth + 1)}}`;
+    const text = `${native([{ custom_id: 'a', prompt: 'x' }])}\n${deep}`;
+    expect(problems(() => parseJsonlSubmission(text, {}, rules))).toEqual([
+      { line: 2, field: '(line)', message: expect.stringMatching(/nest/) as string },
+    ]);
+  });
+
   it('names the line and the field as written; refuses a line in the other format', () => {
     expect(
       problems(() =>
