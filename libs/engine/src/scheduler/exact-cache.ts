@@ -13,6 +13,7 @@
 import type { CacheGraphs } from '../bundle/model-bundle';
 import type { DecodeBatch, DecodeResult } from '../runtime/forward-pass';
 import type { ExactPlan } from '../sampler/exact-plan';
+import { allocatePlanes, placeInSlots } from './cache-slots';
 
 const PAST_GRAIN = 32;
 
@@ -108,23 +109,16 @@ export class ExactBatchBuilder {
     const g = this.g;
     this.stride = stride;
     this.slotsAllocated = Math.max(slots, this.slotsAllocated);
-    const size = this.slotsAllocated * g.heads * stride * g.headDim;
-    this.keys = Array.from({ length: g.layers }, () => new Float32Array(size));
-    this.values = Array.from({ length: g.layers }, () => new Float32Array(size));
+    ({ keys: this.keys, values: this.values } = allocatePlanes(
+      g.layers,
+      this.slotsAllocated,
+      g.heads * stride * g.headDim,
+    ));
     this.owners = [];
   }
 
   private place<T extends ExactRow>(rows: readonly T[]): T[] {
-    const n = rows.length;
-    const order = new Array<T | undefined>(n);
-    const rest: T[] = [];
-    for (const row of rows) {
-      const slot = this.owners.findIndex((o) => o?.cache === row.cache);
-      if (slot >= 0 && slot < n && order[slot] === undefined) order[slot] = row;
-      else rest.push(row);
-    }
-    for (let slot = 0; slot < n; slot++) if (order[slot] === undefined) order[slot] = rest.shift();
-    return order as T[];
+    return placeInSlots(rows, (slot) => this.owners[slot]?.cache, this.owners.length);
   }
 
   /** Copies the positions of `cache` the slot does not hold yet. */

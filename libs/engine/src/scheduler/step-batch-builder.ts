@@ -7,6 +7,7 @@
 import type { CacheGraphs } from '../bundle/model-bundle';
 import type { StepBatch } from '../runtime/forward-pass';
 import type { RowCache, StepRow } from './row-cache';
+import { allocatePlanes, placeInSlots } from './cache-slots';
 
 export class StepBatchBuilder {
   /** per layer, [slots, heads, capacity, head_dim] */
@@ -66,24 +67,17 @@ export class StepBatchBuilder {
     const g = this.g;
     this.capacity = capacity;
     this.slotsAllocated = Math.max(slots, this.slotsAllocated);
-    const size = this.slotsAllocated * g.heads * capacity * g.headDim;
-    this.keys = Array.from({ length: g.layers }, () => new Float32Array(size));
-    this.values = Array.from({ length: g.layers }, () => new Float32Array(size));
+    ({ keys: this.keys, values: this.values } = allocatePlanes(
+      g.layers,
+      this.slotsAllocated,
+      g.heads * capacity * g.headDim,
+    ));
     this.owners = [];
   }
 
   /** Rows keep their slot if it is still inside the batch; the others fill the free slots in order. */
   private place<T extends StepRow>(rows: readonly T[]): T[] {
-    const n = rows.length;
-    const order: Array<T | undefined> = new Array<T | undefined>(n);
-    const rest: T[] = [];
-    for (const row of rows) {
-      const slot = this.owners.indexOf(row.cache);
-      if (slot >= 0 && slot < n && order[slot] === undefined) order[slot] = row;
-      else rest.push(row);
-    }
-    for (let slot = 0; slot < n; slot++) if (order[slot] === undefined) order[slot] = rest.shift();
-    return order as T[];
+    return placeInSlots(rows, (slot) => this.owners[slot], this.owners.length);
   }
 
   private assemble(order: readonly StepRow[]): StepBatch {
