@@ -27,11 +27,7 @@ import {
   parseGenerationParams,
   type GenerationResult,
 } from '@dllm/engine';
-// Not yet: the budget controller lives in the worker (to move it into a lib is open work).
-// eslint-disable-next-line no-restricted-imports
-import { NO_WAITING_WORK } from '../apps/worker/src/budget/backlog';
-// eslint-disable-next-line no-restricted-imports
-import { BudgetLoop } from '../apps/worker/src/budget/budget-loop';
+import { BudgetLoop, NO_WAITING_WORK } from '@dllm/engine/budget';
 import { summarize, tokenMatches, type ItemOutcome } from '../tools/eval/metrics';
 import { listSourceFiles, sampleWindows } from '../tools/eval/windows';
 import { withEngineBenchOptions, intOption as int, numberOption as num } from './lib/cli-options';
