@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, loadavg_at_end: loadavg().map((x) => round(x)) },
       options: opts,
       method:
-        'built API alone (no worker); one batch accepted and never run; per measurement: open the streams, wait 2 s, count for --seconds: Redis commands naming the deployment prefix (MONITOR), Postgres committed transactions of its database (minus the counter`s own two reads)',
+        'built API alone (no worker); one batch accepted and never run; per measurement: open the streams, wait until each has had its first event and 11 s more (Postgres 15 reports transactions up to 10 s late), count for --seconds: Redis commands naming the deployment prefix (MONITOR), Postgres committed transactions of its database (minus the counter`s own two reads)',
       summary,
     };
     const text = JSON.stringify(result, null, 2) + '\n';
