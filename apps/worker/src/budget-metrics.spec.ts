@@ -1,5 +1,5 @@
 import pino from 'pino';
-import type { GenerationResult } from '@dllm/engine';
+import { parseGenerationParams, type GenerationResult } from '@dllm/engine';
 import { BudgetLoop, NO_WAITING_WORK } from '@dllm/engine/budget';
 import { WorkerMetrics } from './metrics';
 
@@ -38,8 +38,12 @@ describe('BudgetLoop with the worker metrics', () => {
       relaxHoldMs: 5000,
       now: () => now,
     });
-    loop.hold('b:0', { budget: 'auto', deadline: new Date(now + 1000).toISOString() }, now);
-    loop.hold('b:1', { deadline: new Date(now + 1000).toISOString() }, now);
+    loop.hold(
+      'b:0',
+      parseGenerationParams({ budget: 'auto', deadline: new Date(now + 1000).toISOString() }),
+      now,
+    );
+    loop.hold('b:1', parseGenerationParams({ deadline: new Date(now + 1000).toISOString() }), now);
     loop.rowEnded('b:0', result({ applied_threshold: 0.5 }), now + 500);
     loop.rowEnded('b:1', result({ budget: 'fixed' }), now + 2000);
     const text = await metrics.registry.metrics();

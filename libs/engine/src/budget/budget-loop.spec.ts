@@ -1,3 +1,4 @@
+import { parseGenerationParams } from '../params';
 import { NO_WAITING_WORK } from './backlog';
 import { BudgetLoop } from './budget-loop';
 
@@ -30,7 +31,11 @@ describe('BudgetLoop', () => {
     for (let i = 0; i < 40; i++)
       loop.hold(
         `b:${i}`,
-        { gen_length: 32, budget: 'auto', deadline: new Date(at() + 5000).toISOString() },
+        parseGenerationParams({
+          gen_length: 32,
+          budget: 'auto',
+          deadline: new Date(at() + 5000).toISOString(),
+        }),
         at(),
       );
     await loop.nudge();
@@ -50,7 +55,11 @@ describe('BudgetLoop', () => {
     const deadline = new Date(at() + 12_000).toISOString();
     // 60 items x 32 tokens due in 12 s: 16 s at 0.9; the loop measures 100 row-forwards/s after 1 s
     for (let i = 0; i < 60; i++)
-      loop.hold(`b:${i}`, { gen_length: 32, budget: 'auto', deadline }, at());
+      loop.hold(
+        `b:${i}`,
+        parseGenerationParams({ gen_length: 32, budget: 'auto', deadline }),
+        at(),
+      );
     await loop.nudge();
     advance(1000);
     await loop.nudge();
@@ -70,7 +79,11 @@ describe('BudgetLoop', () => {
 
   it('decides nothing before it has measured the engine', async () => {
     const { loop, sent, at } = setup();
-    loop.hold('b:0', { budget: 'auto', deadline: new Date(at() + 10).toISOString() }, at());
+    loop.hold(
+      'b:0',
+      parseGenerationParams({ budget: 'auto', deadline: new Date(at() + 10).toISOString() }),
+      at(),
+    );
     await loop.nudge();
     expect(sent).toEqual([]);
     expect(loop.threshold).toBe(0.9);
