@@ -70,7 +70,8 @@ export async function idleStreamCosts(
       });
       if (res.status !== 200) throw new Error(`progress stream answered ${res.status}`);
       try {
-        for await (const _chunk of res.body ?? []) heard(); // keep reading: heartbeats
+        // keep reading (heartbeats); the first chunk is the stream's first event
+        for await (const chunk of res.body ?? []) if (chunk) heard();
       } catch {
         // aborted
       }
