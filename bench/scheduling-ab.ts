@@ -9,24 +9,22 @@
  * every output equals config 1's (scheduling must not change what a seed produces).
  *
  * A config is comma-separated key=value: hold (refreshHoldSteps), min (refreshMinRows),
- * spin (on|off), threads (intra-op, 0 = default), and per config overrides of policy (as --policy),
+ * pack (on|off: packStepCalls), spin (on|off), threads (intra-op, 0 = default), and per config overrides of policy (as --policy),
  * cache, rows (scheduler maxRows: 1 = batch 1) and items (the first n prompts). Outputs are
  * compared with the first config of the same policy and cache.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { resolve } from 'node:path';
 import { Command } from 'commander';
 import {
   type GenerationParams,
   type GenerationParamsInput,
-  loadModelBundle,
   type ModelBundle,
   OrtForward,
   parseGenerationParams,
   Scheduler,
   type SchedulerOptions,
 } from '@dllm/engine';
+import { loadBenchModel, machineInfo, writeReport } from './lib/bench-setup';
 import { callMix } from './lib/call-mix';
 import { intOption as int } from './lib/cli-options';
 import { round } from './lib/matmul-peak';
@@ -66,6 +64,7 @@ interface Config {
   label: string;
   hold: number;
   min: number;
+  pack: boolean;
   spin?: boolean;
   threads: number;
   policy?: string;
@@ -86,16 +85,20 @@ interface Run {
   calls: Record<string, number>;
   rows: Record<string, number>;
   heldRows: number;
+  satOutRows: number;
   steps: number;
   rowForwards: number;
+  /** while rows waited for a slot: steps, their rows, and the step calls and their rows */
+  saturated: { steps: number; rows: number; stepCalls: number; stepRows: number };
 }
 
 function parseConfig(text: string): Config {
-  const c: Config = { label: text, hold: 0, min: 1, threads: 0 };
+  const c: Config = { label: text, hold: 0, min: 1, pack: false, threads: 0 };
   for (const kv of text.split(',').filter(Boolean)) {
     const [k, v] = kv.split('=') as [string, string];
     if (k === 'hold') c.hold = Number(v);
     else if (k === 'min') c.min = Number(v);
+    else if (k === 'pack') c.pack = v === 'on';
     else if (k === 'spin') c.spin = v === 'on';
     else if (k === 'threads') c.threads = Number(v);
     else if (k === 'policy') c.policy = v;
@@ -120,8 +123,7 @@ function policyParams(p: string): GenerationParamsInput {
 async function main(): Promise<void> {
   const o = program.parse().opts<Options>();
   const started = performance.now();
-  const modelDir = resolve(o.model);
-  const bundle = loadModelBundle(modelDir);
+  const { modelDir, bundle } = loadBenchModel(o.model);
   const configs = o.configs.split(';').filter(Boolean).map(parseConfig);
   const prompts = validationPrompts(modelDir, bundle.tokenizer, o.items, o.promptTokens).prompts;
   const paramsOf = (c: Config) =>
@@ -150,6 +152,7 @@ async function main(): Promise<void> {
         maxTokens: o.maxTokens,
         refreshHoldSteps: c.hold,
         refreshMinRows: c.min,
+        packStepCalls: c.pack,
       };
       runs.push({
         c,
@@ -163,8 +166,10 @@ async function main(): Promise<void> {
         calls: {},
         rows: {},
         heldRows: 0,
+        satOutRows: 0,
         steps: 0,
         rowForwards: 0,
+        saturated: { steps: 0, rows: 0, stepCalls: 0, stepRows: 0 },
       });
     }
     // warm each distinct runtime (sessions, arenas) once, untimed
@@ -196,6 +201,11 @@ async function main(): Promise<void> {
           r.rows[g] = (r.rows[g] ?? 0) + s.rowsByGraph[g];
         }
         r.heldRows += s.heldRows;
+        r.satOutRows += s.satOutRows;
+        r.saturated.steps += s.saturatedSteps;
+        r.saturated.rows += s.saturatedRows;
+        r.saturated.stepCalls += s.saturatedForwards.step;
+        r.saturated.stepRows += s.saturatedRowsByGraph.step;
         r.steps += s.steps;
         r.rowForwards += s.rowsInForwards;
         if (i === runs.length - 1 && o.json)
@@ -211,9 +221,7 @@ async function main(): Promise<void> {
   } finally {
     for (const f of forwards.values()) await f.release();
   }
-  const json = JSON.stringify(report(o, runs, o.rounds, started), null, 2);
-  process.stdout.write(`${json}\n`);
-  if (o.json) writeFileSync(o.json, `${json}\n`);
+  writeReport(report(o, runs, o.rounds, started), o.json);
 }
 
 /** The JSON so far: written after every round, so a run cut short still leaves its rounds. */
@@ -222,11 +230,7 @@ function report(o: Options, runs: Run[], roundsDone: number, started: number) {
   const out = {
     bench: 'scheduling-ab',
     date: new Date().toISOString(),
-    host: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cpus: cpus().length,
-      loadavgEnd: loadavg().map((x) => round(x)),
-    },
+    machine: machineInfo(),
     options: o,
     roundsDone,
     configs: runs.map((r) => ({
@@ -243,6 +247,15 @@ function report(o: Options, runs: Run[], roundsDone: number, started: number) {
       stepsPerRound: round(r.steps / Math.max(1, roundsDone), 1),
       rowsPerStep: round(r.rowForwards / r.steps, 2),
       heldRowStepsPerRound: round(r.heldRows / Math.max(1, roundsDone), 1),
+      /** row-steps sat out because their call was at the row budget (pack=on) */
+      satOutRowStepsPerRound: round(r.satOutRows / Math.max(1, roundsDone), 1),
+      /** while rows still waited for a slot: rows in forwards per step, and rows per step call (of max-rows) */
+      saturatedRowsPerStep: r.saturated.steps
+        ? round(r.saturated.rows / r.saturated.steps, 2)
+        : null,
+      saturatedStepCallRows: r.saturated.stepCalls
+        ? round(r.saturated.stepRows / r.saturated.stepCalls, 2)
+        : null,
       /** every output equals that of the first config with the same policy and cache */
       sameOutputsAsFirstOfKind: r.texts.every(
         (t, i) => t === runs.find((x) => x.kind === r.kind)!.texts[i],
