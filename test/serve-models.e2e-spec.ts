@@ -25,6 +25,7 @@ describe('serving several models (API in process, one worker process per model)'
   let tiny: ReturnType<typeof importTinyModel>;
   const workers: WorkerHandle[] = [];
   let key: string;
+  let metricsPort: number;
 
   beforeAll(async () => {
     tiny = importTinyModel(TINY, 'dream');
@@ -32,6 +33,7 @@ describe('serving several models (API in process, one worker process per model)'
     api = await ApiHarness.start(env);
     key = await api.keyFor('acme');
     const port = 19700 + Math.floor(Math.random() * 90) * 2;
+    metricsPort = port;
     for (const [id, models] of [
       ['w-bundled', ''],
       ['w-tiny', TINY],
@@ -143,6 +145,19 @@ describe('serving several models (API in process, one worker process per model)'
       [onTiny.id],
     );
     expect(params!.params).toMatchObject({ policy: 'threshold', threshold: 0.9, block_length: 8 });
+    // each worker's figures carry the model they are about
+    const [bundledMetrics, tinyMetrics] = await Promise.all(
+      [0, 1].map(async (i) => (await fetch(`http://127.0.0.1:${metricsPort + i}/metrics`)).text()),
+    );
+    expect(tinyMetrics).toMatch(
+      /^dllm_worker_items_total\{model="tiny-chat",status="completed"\} ([6-9]|\d{2,})$/m,
+    );
+    expect(tinyMetrics).toMatch(/^dllm_engine_steps\{model="tiny-chat"\} [1-9]\d*$/m);
+    expect(tinyMetrics).not.toContain('model="dllm-code-small"');
+    expect(bundledMetrics).toMatch(
+      /^dllm_worker_items_total\{model="dllm-code-small",status="completed"\} [1-9]\d*$/m,
+    );
+    expect(bundledMetrics).not.toContain('model="tiny-chat"');
   });
 
   it('runs an OpenAI batch file of chat lines through the model’s chat template', async () => {

@@ -145,7 +145,7 @@ async function generate(o: Opts): Promise<number> {
     const i = index++;
     let parsed;
     try {
-      parsed = parseInputLine(text, lineNo, defaults);
+      parsed = parseInputLine(text, lineNo, defaults, engine.info.model);
     } catch (err) {
       const e = err as LineError;
       finish(

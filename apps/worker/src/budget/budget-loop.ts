@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { parseGenerationParams, type GenerationResult } from '@dllm/engine';
-import type { WorkerMetrics } from '../metrics';
+import type { ModelMetrics } from '../metrics';
 import { Backlog, heldItem, NO_WAITING_WORK, type WaitingWork } from './backlog';
 import { decide, LEVELS, simulate, type Decision } from './budget-controller';
 import { RateTracker } from './rate-tracker';
@@ -17,7 +17,7 @@ export interface BudgetLoopOptions {
   waiting: () => Promise<WaitingWork>;
   model: string;
   log: Logger;
-  metrics?: WorkerMetrics;
+  metrics?: ModelMetrics;
   /** BUDGET_INTERVAL_MS */
   intervalMs: number;
   /** BUDGET_RELAX_MARGIN */
@@ -58,7 +58,7 @@ export class BudgetLoop {
   }
 
   start(): void {
-    this.opts.metrics?.autoThreshold.set({ model: this.opts.model }, this.current);
+    this.opts.metrics?.autoThreshold(this.current);
     this.timer = setInterval(() => void this.nudge(), this.opts.intervalMs);
     this.timer.unref();
   }
@@ -100,14 +100,13 @@ export class BudgetLoop {
       result.applied_threshold !== null &&
       result.applied_threshold < held.threshold
     )
-      m?.rowsTightened.inc();
+      m?.rowTightened();
     if (held?.deadline != null) {
       const slack = (held.deadline - endedAt) / 1000;
-      m?.deadlineSlack.observe({ budget: held.budget }, slack);
-      if (slack < 0) m?.deadlineMisses.inc({ budget: held.budget });
+      m?.deadlineSlack(held.budget, slack);
     }
     if (this.backlog.size === 0 && this.predictedFinishAt !== null) {
-      m?.finishError.observe((endedAt - this.predictedFinishAt) / 1000);
+      m?.finishError((endedAt - this.predictedFinishAt) / 1000);
       this.predictedFinishAt = null;
     }
   }
@@ -162,7 +161,7 @@ export class BudgetLoop {
     }
     if (d.reason !== 'idle') {
       this.predictedFinishAt = d.predictedFinishAt;
-      this.opts.metrics?.predictedFinish.set(d.predictedFinishAt / 1000);
+      this.opts.metrics?.predictedFinish(d.predictedFinishAt);
     }
     if (d.threshold !== this.current)
       this.apply(d, {
@@ -180,8 +179,7 @@ export class BudgetLoop {
     this.current = d.threshold;
     this.changedAt = this.now();
     this.opts.engine.setAutoThreshold(d.threshold);
-    this.opts.metrics?.autoThreshold.set({ model: this.opts.model }, d.threshold);
-    this.opts.metrics?.budgetDecisions.inc({ reason: d.reason });
+    this.opts.metrics?.budgetDecision(d.reason, d.threshold);
     this.opts.log.info(
       {
         model: this.opts.model,
