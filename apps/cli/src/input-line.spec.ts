@@ -25,8 +25,12 @@ describe('parseInputLine', () => {
 
   it("accepts a line's model when it is the bundle being run, and names the mismatch otherwise", () => {
     const line = '{"custom_id":"a","prompt":"x","model":"tiny-chat"}';
-    expect(parseInputLine(line, 1, {}, 'tiny-chat').task).toEqual({ prompt: 'x' });
-    expect(() => parseInputLine(line, 4, {}, 'dllm-code-small')).toThrow(
+    expect(parseInputLine(line, 1, {}, { name: 'tiny-chat', aliases: [] }).task).toEqual({
+      prompt: 'x',
+    });
+    expect(() =>
+      parseInputLine(line, 4, {}, { name: 'dllm-code-small', aliases: ['models'] }),
+    ).toThrow(
       'line 4: model: names "tiny-chat", but this run generates with dllm-code-small (--model); name it or leave model out',
     );
   });

@@ -32,14 +32,14 @@ export class LineError extends Error {
 }
 
 /**
- * Parses and validates one line against `defaults`, on the bundle named `model`; throws LineError
- * naming the line and field.
+ * Parses and validates one line against `defaults`, on the bundle `model` (a line's `model` must
+ * be its name or an alias); throws LineError naming the line and field.
  */
 export function parseInputLine(
   text: string,
   line: number,
   defaults: GenerationParamsInput,
-  model?: string,
+  model?: { name: string; aliases: readonly string[] },
 ): ParsedLine {
   let raw: unknown;
   try {
@@ -52,8 +52,9 @@ export function parseInputLine(
   const obj = raw as Record<string, unknown>;
   const customId = typeof obj.custom_id === 'string' ? obj.custom_id : undefined;
   const { model: lineModel, ...fields } = obj;
-  if ('model' in obj && model !== undefined && lineModel !== model) {
-    const message = `names ${JSON.stringify(lineModel)}, but this run generates with ${model} (--model); name it or leave model out`;
+  const names = model ? [model.name, ...model.aliases] : [];
+  if ('model' in obj && model !== undefined && !names.includes(lineModel as string)) {
+    const message = `names ${JSON.stringify(lineModel)}, but this run generates with ${model.name} (--model); name it or leave model out`;
     throw new LineError(line, formatIssues([{ field: 'model', message }]), customId);
   }
   const { item, folded } = foldTopLevelParams(model === undefined ? obj : fields);
