@@ -1,3 +1,5 @@
+import { graphBlockStart } from './blocks';
+
 /**
  * The next forward of a row with an EXACT cache (causal and block-causal models; cache in
  * scheduler/exact-cache.ts). Positions are absolute. Attention blocks are the graph's own:
@@ -50,8 +52,7 @@ export interface ExactState {
 
 export function exactPlan(s: ExactState): ExactPlan {
   const lead = s.shift ? 1 : 0;
-  const graphBlockStart = Math.floor(s.blockStart / s.blockSize) * s.blockSize;
-  const final = s.causal ? s.blockStart : graphBlockStart;
+  const final = s.causal ? s.blockStart : graphBlockStart(s.blockStart, s.blockSize);
   if (s.cached > final)
     throw new Error(`exact cache holds ${s.cached} positions, beyond the final ${final}`);
   const from = Math.max(0, Math.min(s.cached, s.blockStart - lead));

@@ -8,16 +8,17 @@ import type { ExactCache } from '../scheduler/exact-cache';
 import type { RowCache } from '../scheduler/row-cache';
 import { exactPlan, type ExactPlan } from './exact-plan';
 import type { FinishReason, GenerationResult, GenerationTask, IntermediateState } from '../types';
+import { CanvasBlocks } from './blocks';
 import {
   type Candidate,
   selectEntropy,
   selectFactor,
   selectFixed,
   selectThreshold,
-  uniformSchedule,
 } from './policies';
 import { propose, reduceLogits, type TopK } from './proposals';
 import { Rng, randomSeed } from './rng';
+import { StepBudget } from './step-budget';
 
 /** A request the engine cannot run as given (too long, empty...). */
 export class GenerationError extends Error {
@@ -49,7 +50,6 @@ export class Row {
   readonly ids: Int32Array;
   readonly seed: number;
   readonly promptTokens: number;
-  steps = 0;
   readonly submittedAt: number;
   startedAt = -1;
   cancelled = false;
@@ -58,25 +58,22 @@ export class Row {
   private readonly canvasEnd: number;
   private readonly masked: Uint8Array;
   private maskedLeft: number;
-  private readonly blockLength: number;
+  private readonly blocks: CanvasBlocks;
   private blockStart: number;
-  private stepInBlock = 0;
-  private readonly stepsPerBlock: number;
-  private readonly maxSteps: number;
+  /** max/min steps, the final greedy commit, the fixed schedule, EOS (step-budget.ts) */
+  private readonly budget: StepBudget;
   private firstEos = -1;
   private readonly rng: Rng;
   private readonly disallowed: Set<number>;
   /** committed instead when every top-K candidate is a padding row the tokenizer cannot decode */
   private readonly fallbackId: number;
-  private readonly allowEos: boolean;
   private readonly eosIds: ReadonlySet<number>;
   /** resolved from params.cache and what the bundle supports */
   readonly cacheMode: 'dual' | 'prefix' | 'none';
   /** keys/values from this row's last refresh; freed when the row ends */
   cache?: RowCache;
-  /** causal and block-causal models: one token per forward (AR) / blocks aligned to the graph's */
+  /** causal and block-causal models: one token per forward (AR) */
   private readonly autoregressive: boolean;
-  private readonly alignedBlocks: boolean;
   /** the exact cache (causal / block-causal models with a cache); freed when the row ends */
   exactCache?: ExactCache;
   readonly usesExactCache: boolean;
@@ -130,34 +127,41 @@ export class Row {
     }
     this.cacheMode = mode;
     this.autoregressive = bundle.kind === 'autoregressive';
-    this.alignedBlocks = topology !== 'bidirectional';
-    this.usesExactCache = this.alignedBlocks && mode !== 'none';
+    // causal / block-causal: blocks aligned to the graph's
+    const aligned = topology !== 'bidirectional';
+    this.usesExactCache = aligned && mode !== 'none';
     this.lead = bundle.shiftLogits ? 1 : 0;
-    this.blockLength = this.alignedBlocks
+    const blockLength = aligned
       ? bundle.attention.blockSize!
       : (params.block_length ?? (mode === 'none' ? gen : Math.min(CACHED_BLOCK_LENGTH, gen)));
+    this.blocks = new CanvasBlocks(this.canvasStart, this.canvasEnd, blockLength, aligned);
     this.blockStart = this.canvasStart;
-    const blocks = Math.ceil(gen / this.blockLength);
-    this.maxSteps = this.autoregressive ? gen : (params.max_steps ?? gen);
-    this.stepsPerBlock =
-      params.max_steps !== undefined
-        ? Math.max(1, Math.floor(params.max_steps / blocks))
-        : Math.ceil(this.blockLength / params.tokens_per_step);
+    this.budget = new StepBudget(params, {
+      genLength: gen,
+      blocks: this.blocks.count,
+      blockLength,
+      autoregressive: this.autoregressive,
+      infill: isInfill,
+    });
     this.seed = params.seed ?? randomSeed();
     this.rng = new Rng(this.seed);
-    this.allowEos = !isInfill && params.stop_at_eos;
     this.eosIds = new Set(bundle.eosIds);
     this.disallowed = new Set([bundle.maskId, bundle.padId]);
     // Real checkpoints pad their embedding past the tokenizer (Qwen2.5: 151936 rows for 151665
     // tokens). Those rows name no text: a sampled one could never be decoded, so never propose it.
     for (let id = bundle.tokenizer.vocabSize; id < bundle.vocabSize; id++) this.disallowed.add(id);
     this.fallbackId = this.eosIds.values().next().value ?? bundle.padId;
-    if (!this.allowEos) for (const e of this.eosIds) this.disallowed.add(e);
+    if (!this.budget.eosEnds) for (const e of this.eosIds) this.disallowed.add(e);
     this.submittedAt = now;
   }
 
   get length(): number {
     return this.ids.length;
+  }
+
+  /** forwards taken */
+  get steps(): number {
+    return this.budget.steps;
   }
 
   /**
@@ -174,21 +178,8 @@ export class Row {
     return this.maskedLeft === 0;
   }
 
-  /** an AR row's every forward commits one token: there is no greedy "rest" to commit */
-  private get lastAllowed(): boolean {
-    return !this.autoregressive && this.steps + 1 >= this.maxSteps;
-  }
-
   private get blockEnd(): number {
-    return this.blockEndFrom(this.blockStart);
-  }
-
-  /** blocks of blockLength from the canvas start, or the graph's own blocks (aligned to absolute positions) */
-  private blockEndFrom(start: number): number {
-    const end = this.alignedBlocks
-      ? (Math.floor(start / this.blockLength) + 1) * this.blockLength
-      : start + this.blockLength;
-    return Math.min(end, this.canvasEnd);
+    return this.blocks.endFrom(this.blockStart);
   }
 
   /**
@@ -198,13 +189,13 @@ export class Row {
    * position; prefix: the block and all after it, against what precedes the block).
    */
   plan(): ForwardPlan {
-    if (this.cacheMode === 'none' || this.lastAllowed) return { graph: 'full' };
+    if (this.cacheMode === 'none' || this.budget.finalCommit) return { graph: 'full' };
     if (this.usesExactCache) {
       return exactPlan({
         blockStart: this.blockStart,
         blockEnd: this.blockEnd,
         cached: this.exactCache?.length ?? 0,
-        blockSize: this.blockLength,
+        blockSize: this.blocks.length,
         shift: this.bundle.shiftLogits,
         causal: this.bundle.attention.type === 'causal',
       });
@@ -239,14 +230,11 @@ export class Row {
    * propose, select by policy and budget, commit.
    */
   step(out: ForwardResult, r: number, offset = 0): void {
-    const lastAllowed = this.lastAllowed;
-    const stepsBefore = this.steps;
-    this.steps++;
+    const { final, sampling } = this.budget.take(this.params);
     // the final allowed forward commits everything left, greedily, later blocks included
-    const [from, to] = lastAllowed
+    const [from, to] = final
       ? [this.canvasStart, this.canvasEnd]
       : [this.blockStart, this.blockEnd];
-    const sampling = lastAllowed ? { temperature: 0, top_p: 1 } : this.params;
     const proposals = new Map<number, number>();
     const candidates: Candidate[] = [];
     for (let p = from; p < to; p++) {
@@ -263,31 +251,20 @@ export class Row {
       proposals.set(p, prop.token);
       candidates.push({ position: p, confidence: prop.confidence, entropy: prop.entropy });
     }
-    // an AR row's block is its one next position: commit it, whatever the policy says
-    let chosen = lastAllowed || this.autoregressive ? candidates : this.select(candidates);
-    if (!lastAllowed && !this.autoregressive && stepsBefore + 1 < this.params.min_steps) {
-      // floor on forwards: spread the remaining tokens over the remaining required steps
-      const cap = Math.max(1, Math.ceil(this.maskedLeft / (this.params.min_steps - stepsBefore)));
-      chosen = chosen.slice(0, cap);
-    }
+    const chosen = this.budget.choose(candidates, final, this.maskedLeft, (c) => this.select(c));
     for (const c of chosen) this.commit(c.position, proposals.get(c.position)!);
-    this.stepInBlock++;
     if (this.cache) this.cache.stepsSinceRefresh++;
-    while (this.blockStart < this.canvasEnd && !this.anyMasked(this.blockStart, this.blockEnd)) {
+    const block = this.blockStart;
+    while (this.blockStart < this.canvasEnd && !this.anyMasked(this.blockStart, this.blockEnd))
       this.blockStart = this.blockEnd;
-      this.stepInBlock = 0;
-    }
+    this.budget.endStep(this.blockStart !== block);
   }
 
   private select(c: Candidate[]): Candidate[] {
     const p = this.params;
     switch (p.policy) {
-      case 'fixed': {
-        const blockLen = this.blockEnd - this.blockStart;
-        const schedule = uniformSchedule(blockLen, Math.min(this.stepsPerBlock, blockLen));
-        const k = this.stepInBlock < schedule.length ? schedule[this.stepInBlock]! : c.length;
-        return selectFixed(c, k);
-      }
+      case 'fixed':
+        return selectFixed(c, this.budget.fixedCount(this.blockEnd - this.blockStart, c.length));
       case 'threshold':
         return selectThreshold(c, this.autoThreshold ?? p.threshold);
       case 'factor':
@@ -318,7 +295,7 @@ export class Row {
     this.ids[p] = token;
     this.masked[p] = 0;
     this.maskedLeft--;
-    if (this.eosIds.has(token) && this.allowEos && (this.firstEos < 0 || p < this.firstEos)) {
+    if (this.eosIds.has(token) && this.budget.eosEnds && (this.firstEos < 0 || p < this.firstEos)) {
       // end of text: everything after it is padding, so it needs no more forwards
       this.firstEos = p;
       for (let q = p + 1; q < this.canvasEnd; q++) {
@@ -387,7 +364,7 @@ export class Row {
       budget: this.params.budget,
       applied_threshold:
         this.params.policy === 'threshold' ? (this.autoThreshold ?? this.params.threshold) : null,
-      applied_max_steps: this.maxSteps,
+      applied_max_steps: this.budget.maxSteps,
     };
   }
 }
