@@ -64,7 +64,12 @@ function runsUntilAborted(): { engine: GenerationEngine; gate: Promise<void> } {
   return { engine, gate };
 }
 
-function setup(engine: GenerationEngine, c: Claim | null, ended: Set<number> = new Set()) {
+function setup(
+  engine: GenerationEngine,
+  c: Claim | null,
+  ended: Set<number> = new Set(),
+  more: Partial<ConstructorParameters<typeof ChunkProcessor>[0]> = {},
+) {
   const written: ItemOutcome[] = [];
   /** write-ahead counts of runs alone, by item index */
   const isolated = new Map<number, number>();
@@ -85,6 +90,7 @@ function setup(engine: GenerationEngine, c: Claim | null, ended: Set<number> = n
     log: pino({ level: 'silent' }),
     poisonRuns: 2,
     suspectAfterStalls: 2,
+    ...more,
   });
   return { processor, written, cancels, isolated };
 }
@@ -162,6 +168,49 @@ describe('ChunkProcessor', () => {
       failureReason: 'invalid_request',
       error: 'invalid_request: prompt is too long',
     });
+  });
+
+  it('fails an item whose stored params do not parse, unrun and not held by the budget', async () => {
+    const c = claim(['a', 'b', 'c']);
+    c.items[1]!.params = { gen_length: -1 };
+    const seen: string[] = [];
+    const held: string[] = [];
+    const budget = {
+      hold: (key: string) => void held.push(key),
+      release: () => undefined,
+      rowEnded: () => undefined,
+      nudge: async () => undefined,
+    };
+    const { processor, written } = setup(
+      { generate: async (r) => (seen.push(promptOf(r)), ok('z')) },
+      c,
+      new Set(),
+      { budget },
+    );
+    expect(await processor.process(job)).toMatchObject({ completed: 2, failed: 1 });
+    expect(seen).toEqual(['a', 'c']);
+    expect(held).toEqual(['b:0', 'b:2']);
+    const failed = written.find((w) => w.index === 1);
+    expect(failed).toMatchObject({ status: 'failed', failureReason: 'invalid_request' });
+    expect(failed?.error).toMatch(/^invalid_request: params\.gen_length: /);
+  });
+
+  it('parses params once per claim: a row run again after a crash gets the same parsed params', async () => {
+    const got: unknown[] = [];
+    const engine: GenerationEngine = {
+      generate: async (r) => {
+        got.push(r.params);
+        if (got.length === 1) throw new EngineCrashedError('engine thread died: injected');
+        return ok('again');
+      },
+    };
+    const c = claim(['a']);
+    c.items[0]!.params = { gen_length: 4 }; // as stored: plain JSON, not yet parsed
+    const { processor } = setup(engine, c);
+    expect(await processor.process(job)).toMatchObject({ completed: 1 });
+    expect(got).toHaveLength(2);
+    expect(got[1]).toBe(got[0]);
+    expect(got[0]).toEqual(parseGenerationParams({ gen_length: 4 })); // defaults filled
   });
 
   it('fails the whole chunk (for a retry) when the engine itself breaks', async () => {

@@ -8,6 +8,7 @@ import {
   parseGenerationParams,
   RowForwardError,
   type GenerateOptions,
+  type GenerationParams,
   type GenerationRequest,
   type GenerationResult,
   type IntermediateState,
@@ -55,8 +56,23 @@ class EndedElsewhere extends Error {}
 interface RunContext {
   batchId: string;
   claim: Claim;
+  /** each claimed item's params, parsed once for the claim (a rerun after a crash reuses them) */
+  params: Map<number, GenerationParams | ParamsProblem>;
   signal: AbortSignal;
   cancelled: AbortSignal;
+}
+
+/** Why an item's stored params did not parse: it fails as invalid_request without running. */
+interface ParamsProblem {
+  invalid: string;
+}
+
+function parseItemParams(item: ClaimedItem): GenerationParams | ParamsProblem {
+  try {
+    return parseGenerationParams(item.params);
+  } catch (err) {
+    return { invalid: (err as Error).message };
+  }
 }
 
 /**
@@ -151,17 +167,20 @@ export class ChunkProcessor {
     summary.items = claim.items.length;
     const started = performance.now();
     const budget = this.deps.budget;
+    const params = new Map(claim.items.map((item) => [item.index, parseItemParams(item)]));
     const budgetKeys = claim.items.map((item) => `${batchId}:${item.index}`);
     if (budget) {
-      claim.items.forEach((item, k) =>
-        budget.hold(budgetKeys[k]!, item.params, claim.createdAt.getTime()),
-      );
+      claim.items.forEach((item, k) => {
+        const parsed = params.get(item.index)!;
+        if (!('invalid' in parsed)) budget.hold(budgetKeys[k]!, parsed, claim.createdAt.getTime());
+      });
       void budget.nudge(); // rows are about to start: decide with them counted
     }
     const cancel = this.deps.cancels.track(batchId);
     const ctx: RunContext = {
       batchId,
       claim,
+      params,
       signal: AbortSignal.any([cancel.signal, this.shutdown.signal]),
       cancelled: cancel.signal,
     };
@@ -279,19 +298,16 @@ export class ChunkProcessor {
         failureReason: FAILURE_REASONS.invalidRequest,
         error: failureMessage(FAILURE_REASONS.invalidRequest, message),
       });
-    let request: GenerationRequest;
-    try {
-      const chat = this.deps.chatTemplate === true && ctx.claim.endpoint === '/v1/chat/completions';
-      const task =
-        item.prompt !== null
-          ? chat
-            ? { prompt: item.prompt, chat }
-            : { prompt: item.prompt }
-          : { prefix: item.prefix ?? '', suffix: item.suffix ?? '' };
-      request = { task, params: parseGenerationParams(item.params) };
-    } catch (err) {
-      return invalid((err as Error).message);
-    }
+    const params = ctx.params.get(item.index)!;
+    if ('invalid' in params) return invalid(params.invalid);
+    const chat = this.deps.chatTemplate === true && ctx.claim.endpoint === '/v1/chat/completions';
+    const task =
+      item.prompt !== null
+        ? chat
+          ? { prompt: item.prompt, chat }
+          : { prompt: item.prompt }
+        : { prefix: item.prefix ?? '', suffix: item.suffix ?? '' };
+    const request: GenerationRequest = { task, params };
     const submitted = Date.now();
     let result: GenerationResult;
     try {

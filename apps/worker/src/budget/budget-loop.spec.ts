@@ -1,5 +1,5 @@
 import pino from 'pino';
-import type { GenerationResult } from '@dllm/engine';
+import { parseGenerationParams, type GenerationResult } from '@dllm/engine';
 import { WorkerMetrics } from '../metrics';
 import { NO_WAITING_WORK } from './backlog';
 import { BudgetLoop } from './budget-loop';
@@ -50,7 +50,11 @@ describe('BudgetLoop', () => {
     for (let i = 0; i < 40; i++)
       loop.hold(
         `b:${i}`,
-        { gen_length: 32, budget: 'auto', deadline: new Date(at() + 5000).toISOString() },
+        parseGenerationParams({
+          gen_length: 32,
+          budget: 'auto',
+          deadline: new Date(at() + 5000).toISOString(),
+        }),
         at(),
       );
     await loop.nudge();
@@ -70,7 +74,11 @@ describe('BudgetLoop', () => {
     const deadline = new Date(at() + 12_000).toISOString();
     // 60 items x 32 tokens due in 12 s: 16 s at 0.9; the loop measures 100 row-forwards/s after 1 s
     for (let i = 0; i < 60; i++)
-      loop.hold(`b:${i}`, { gen_length: 32, budget: 'auto', deadline }, at());
+      loop.hold(
+        `b:${i}`,
+        parseGenerationParams({ gen_length: 32, budget: 'auto', deadline }),
+        at(),
+      );
     await loop.nudge();
     advance(1000);
     await loop.nudge();
@@ -90,8 +98,16 @@ describe('BudgetLoop', () => {
 
   it('counts misses and tightened rows as they end, per budget', async () => {
     const { loop, metrics, at } = setup();
-    loop.hold('b:0', { budget: 'auto', deadline: new Date(at() + 1000).toISOString() }, at());
-    loop.hold('b:1', { deadline: new Date(at() + 1000).toISOString() }, at());
+    loop.hold(
+      'b:0',
+      parseGenerationParams({ budget: 'auto', deadline: new Date(at() + 1000).toISOString() }),
+      at(),
+    );
+    loop.hold(
+      'b:1',
+      parseGenerationParams({ deadline: new Date(at() + 1000).toISOString() }),
+      at(),
+    );
     loop.rowEnded('b:0', result({ applied_threshold: 0.5 }), at() + 500);
     loop.rowEnded('b:1', result({ budget: 'fixed' }), at() + 2000);
     const text = await metrics.registry.metrics();
@@ -102,7 +118,11 @@ describe('BudgetLoop', () => {
 
   it('decides nothing before it has measured the engine', async () => {
     const { loop, sent, at } = setup();
-    loop.hold('b:0', { budget: 'auto', deadline: new Date(at() + 10).toISOString() }, at());
+    loop.hold(
+      'b:0',
+      parseGenerationParams({ budget: 'auto', deadline: new Date(at() + 10).toISOString() }),
+      at(),
+    );
     await loop.nudge();
     expect(sent).toEqual([]);
     expect(loop.threshold).toBe(0.9);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { parseGenerationParams, type GenerationResult } from '@dllm/engine';
+import type { GenerationParams, GenerationResult } from '@dllm/engine';
 import type { ModelMetrics } from '../metrics';
 import { Backlog, heldItem, NO_WAITING_WORK, type WaitingWork } from './backlog';
 import { decide, LEVELS, simulate, type Decision } from './budget-controller';
@@ -68,13 +68,9 @@ export class BudgetLoop {
     this.timer = null;
   }
 
-  /** A claimed item: counted in the backlog until released (its params are those stored at submit). */
-  hold(key: string, params: unknown, submittedAt: number): void {
-    try {
-      this.backlog.hold(key, heldItem(parseGenerationParams(params), submittedAt));
-    } catch {
-      // invalid parameters: the item fails without running, it costs nothing
-    }
+  /** A claimed item: counted in the backlog until released (an item whose params do not parse is never held: it costs nothing). */
+  hold(key: string, params: GenerationParams, submittedAt: number): void {
+    this.backlog.hold(key, heldItem(params, submittedAt));
   }
 
   release(key: string): void {

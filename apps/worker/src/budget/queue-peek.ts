@@ -4,7 +4,7 @@ import { parseGenerationParams } from '@dllm/engine';
 import type { ChunkJobData } from '@dllm/shared';
 import { heldItem, type HeldItem, type WaitingWork } from './backlog';
 
-/** Batch defaults are fixed at submit: read once per batch, remembered (bounded). */
+/** Batch defaults are fixed at submit: read and parsed once per batch, remembered (bounded). */
 const MAX_REMEMBERED = 1000;
 
 /**
@@ -14,7 +14,8 @@ const MAX_REMEMBERED = 1000;
  * claims the chunk; waiting chunks past `limit` are only counted.
  */
 export class QueuePeek {
-  private readonly batches = new Map<string, { params: unknown; createdAt: number } | null>();
+  /** a batch's items as its defaults describe them; null: unknown (gone, or defaults that no longer parse) */
+  private readonly batches = new Map<string, HeldItem | null>();
 
   constructor(
     private readonly queue: Pick<Queue<ChunkJobData>, 'getJobs' | 'getJobCountByTypes'>,
@@ -30,10 +31,10 @@ export class QueuePeek {
     ]);
     const data = jobs.map((j) => j.data).filter(Boolean);
     await this.load([...new Set(data.map((d) => d.batchId))].filter((id) => !this.batches.has(id)));
-    const chunks = data.map((d) => {
-      const batch = this.batches.get(d.batchId);
-      return { items: d.lastIndex - d.firstIndex + 1, item: batch ? describe(batch) : null };
-    });
+    const chunks = data.map((d) => ({
+      items: d.lastIndex - d.firstIndex + 1,
+      item: this.batches.get(d.batchId) ?? null,
+    }));
     return {
       chunks,
       unseenChunks: Math.max(0, total - chunks.length),
@@ -51,14 +52,14 @@ export class QueuePeek {
       );
     for (const id of ids) this.batches.set(id, null);
     for (const r of rows)
-      this.batches.set(r.id, { params: r.params, createdAt: new Date(r.created_at).getTime() });
+      this.batches.set(r.id, describe(r.params, new Date(r.created_at).getTime()));
   }
 }
 
 /** A waiting chunk's items as their batch's defaults describe them; null when those no longer parse. */
-function describe(batch: { params: unknown; createdAt: number }): HeldItem | null {
+function describe(params: unknown, createdAt: number): HeldItem | null {
   try {
-    return heldItem(parseGenerationParams(batch.params), batch.createdAt);
+    return heldItem(parseGenerationParams(params), createdAt);
   } catch {
     return null; // counted as deadline-free work
   }

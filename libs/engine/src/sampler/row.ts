@@ -4,8 +4,6 @@ import { CACHED_BLOCK_LENGTH, type GenerationParams } from '../params';
 import { MASK_PLACEHOLDER } from '../request/canvas';
 import { rowLengthProblem } from '../request/length-check';
 import { modelParamsProblem } from '../request/model-rules';
-import type { ExactCache } from '../scheduler/exact-cache';
-import type { RowCache } from '../scheduler/row-cache';
 import { exactPlan, type ExactPlan } from './exact-plan';
 import type { FinishReason, GenerationResult, GenerationTask, IntermediateState } from '../types';
 import { CanvasBlocks } from './blocks';
@@ -42,6 +40,14 @@ export type ForwardPlan =
   /** causal / block-causal models: a span against the exact cache (sampler/exact-plan.ts) */
   | ExactPlan;
 
+/** What a row plans its next forward by, of the caches the scheduler keeps for it (scheduler/row-caches.ts). */
+export interface RowCacheState {
+  /** the refresh cache: the block it was taken for (a new block needs a refresh) and its age */
+  refresh?: { blockStart: number; stepsSinceRefresh: number };
+  /** positions [0, exactLength) are in the exact cache (causal / block-causal models) */
+  exactLength: number;
+}
+
 /**
  * One sequence being denoised: prompt (or prefix) | canvas of masks | (suffix).
  * `step` consumes this row's slice of a forward and commits tokens by the row's policy and budget.
@@ -70,12 +76,8 @@ export class Row {
   private readonly eosIds: ReadonlySet<number>;
   /** resolved from params.cache and what the bundle supports */
   readonly cacheMode: 'dual' | 'prefix' | 'none';
-  /** keys/values from this row's last refresh; freed when the row ends */
-  cache?: RowCache;
   /** causal and block-causal models: one token per forward (AR) */
   private readonly autoregressive: boolean;
-  /** the exact cache (causal / block-causal models with a cache); freed when the row ends */
-  exactCache?: ExactCache;
   readonly usesExactCache: boolean;
   /** shifted logits: forwards start one position left of the block (see exact-plan.ts) */
   private readonly lead: number;
@@ -186,22 +188,23 @@ export class Row {
    * The next forward this row needs. Without a cache, or on the last allowed forward (which commits
    * the whole canvas), the full graph. With one: a refresh at each block start (and every
    * `cache_refresh_every` steps), and otherwise a step over the block (dual: against every other
-   * position; prefix: the block and all after it, against what precedes the block).
+   * position; prefix: the block and all after it, against what precedes the block). `cache`: what
+   * the scheduler holds for this row now.
    */
-  plan(): ForwardPlan {
+  plan(cache: RowCacheState): ForwardPlan {
     if (this.cacheMode === 'none' || this.budget.finalCommit) return { graph: 'full' };
     if (this.usesExactCache) {
       return exactPlan({
         blockStart: this.blockStart,
         blockEnd: this.blockEnd,
-        cached: this.exactCache?.length ?? 0,
+        cached: cache.exactLength,
         blockSize: this.blocks.length,
         shift: this.bundle.shiftLogits,
         causal: this.bundle.attention.type === 'causal',
       });
     }
     const every = this.params.cache_refresh_every;
-    const c = this.cache;
+    const c = cache.refresh;
     // shifted logits: the block's first prediction is the output of the slot before it, so the
     // head and the fresh span start one position left (that slot is left out of the past)
     const from = this.blockStart - this.lead;
@@ -253,7 +256,6 @@ export class Row {
     }
     const chosen = this.budget.choose(candidates, final, this.maskedLeft, (c) => this.select(c));
     for (const c of chosen) this.commit(c.position, proposals.get(c.position)!);
-    if (this.cache) this.cache.stepsSinceRefresh++;
     const block = this.blockStart;
     while (this.blockStart < this.canvasEnd && !this.anyMasked(this.blockStart, this.blockEnd))
       this.blockStart = this.blockEnd;

@@ -12,7 +12,6 @@
  */
 import type { CacheGraphs } from '../bundle/model-bundle';
 import type { DecodeBatch, DecodeResult } from '../runtime/forward-pass';
-import type { ExactPlan } from '../sampler/exact-plan';
 import { allocatePlanes, placeInSlots } from './cache-slots';
 
 const PAST_GRAIN = 32;
@@ -189,39 +188,4 @@ export class ExactBatchBuilder {
       presents: order.some((r) => r.appendTo > r.appendFrom),
     };
   }
-}
-
-/**
- * One exact-cache forward for `rows` (each with its cache allocated): builds the batch, runs it, appends each row's final positions. Returns the head and the order of its rows.
- */
-export async function runExactForward<T extends { plan: ExactPlan; row: ExactCacheOwner }>(
-  rows: readonly T[],
-  builder: ExactBatchBuilder,
-  decode: (b: DecodeBatch) => Promise<DecodeResult>,
-  g: CacheGraphs,
-): Promise<{ out: DecodeResult; order: T[]; tokens: number }> {
-  const items = rows.map((r) => {
-    if (!r.row.exactCache) throw new Error('runExactForward: a row without its exact cache');
-    return { ...r.plan, ids: r.row.ids, cache: r.row.exactCache, item: r };
-  });
-  const { batch, order } = builder.build(items);
-  const out = await decode(batch);
-  order.forEach((o, i) =>
-    appendPresents(
-      o.cache,
-      out,
-      i,
-      batch.span,
-      o.appendFrom - o.from,
-      o.appendTo - o.appendFrom,
-      g,
-    ),
-  );
-  return { out, order: order.map((o) => o.item), tokens: batch.rows * batch.span };
-}
-
-/** What runExactForward needs of a row. */
-export interface ExactCacheOwner {
-  ids: Int32Array;
-  exactCache?: ExactCache;
 }

@@ -4,9 +4,8 @@ import type { ExactPlan } from '../sampler/exact-plan';
 import { type ForwardPlan, GenerationError, Row } from '../sampler/row';
 import { retryRowsAlone } from './isolate-forward';
 import type { GenerationRequest, GenerationResult, IntermediateState } from '../types';
-import { ExactBatchBuilder, exactCacheBytes, newExactCache, runExactForward } from './exact-cache';
-import { fullBatch, refreshBatch, rowCacheBytes, takeCache } from './row-cache';
-import { StepBatchBuilder } from './step-batch-builder';
+import { fullBatch, refreshBatch } from './row-cache';
+import { RowCaches } from './row-caches';
 
 export interface SchedulerOptions {
   /** most rows in one forward */
@@ -77,9 +76,6 @@ export class Scheduler {
   private readonly active: Entry[] = [];
   private readonly byId = new Map<string, Entry>();
   private running: Promise<void> | null = null;
-  /** step batches reuse their buffers, and each row's slot, across steps */
-  private stepBatches?: StepBatchBuilder;
-  private exactBatches?: ExactBatchBuilder;
   private readonly now: () => number;
   /** the budget controller's threshold for budget "auto" rows, applied as each starts (null: their own) */
   autoThreshold: number | null = null;
@@ -98,6 +94,8 @@ export class Scheduler {
     completedRows: 0,
     cacheBytes: 0,
   };
+  /** every active row's block cache, and the batch buffers they are copied into */
+  private readonly caches = new RowCaches(this.stats);
 
   constructor(
     private readonly forward: ForwardPass,
@@ -186,7 +184,7 @@ export class Scheduler {
 
   private settle(e: Entry, error?: Error): void {
     this.byId.delete(e.row.id);
-    this.dropCache(e.row);
+    this.caches.drop(e.row);
     if (error) e.reject(error);
     else e.resolve(e.row.result(this.now(), e.row.cancelled ? 'cancelled' : undefined));
   }
@@ -225,13 +223,6 @@ export class Scheduler {
     }
   }
 
-  private dropCache(row: Row): void {
-    if (row.cache) this.stats.cacheBytes -= rowCacheBytes(row.cache);
-    if (row.exactCache) this.stats.cacheBytes -= exactCacheBytes(row.exactCache);
-    row.cache = undefined;
-    row.exactCache = undefined;
-  }
-
   private async step(): Promise<void> {
     const t0 = this.now();
     for (let i = this.active.length - 1; i >= 0; i--) {
@@ -250,7 +241,7 @@ export class Scheduler {
     };
     const plans = new Map<Entry, ForwardPlan>();
     for (const e of this.active) {
-      const plan = e.row.plan();
+      const plan = this.planOf(e.row);
       plans.set(e, plan);
       groups[plan.graph].push(e);
     }
@@ -342,11 +333,13 @@ export class Scheduler {
       const rows = group.map((e) => ({ ids: e.row.ids, from: span(e).from, to: span(e).to }));
       const batch = refreshBatch(rows, this.bundle.padId, g.halo);
       const res = await this.forward.refresh!(batch);
-      group.forEach((e, r) => {
-        this.dropCache(e.row);
-        e.row.cache = takeCache(res, r, batch.length, rows[r]!, g);
-        this.stats.cacheBytes += rowCacheBytes(e.row.cache);
-      });
+      this.caches.takeRefresh(
+        group.map((e) => e.row),
+        res,
+        batch.length,
+        rows,
+        g,
+      );
       out = res.head;
       offsets = rows.map((r) => r.from);
       tokens = batch.rows * batch.length;
@@ -355,37 +348,22 @@ export class Scheduler {
       const g = this.requireCacheGraphs();
       if (!this.forward.decode)
         throw new GenerationError(`${this.bundle.name}: this runtime has no decoder graph`);
-      this.exactBatches ??= new ExactBatchBuilder(g);
       const rows = group.map((e) => ({ entry: e, row: e.row, plan: plans.get(e) as ExactPlan }));
-      for (const r of rows) {
-        // allocated at the row's full length by its first exact forward, freed when it ends
-        if (r.row.exactCache) continue;
-        r.row.exactCache = newExactCache(r.row.ids.length, g);
-        this.stats.cacheBytes += exactCacheBytes(r.row.exactCache);
-      }
-      const res = await runExactForward(rows, this.exactBatches, (b) => this.forward.decode!(b), g);
+      const res = await this.caches.runExact(rows, (b) => this.forward.decode!(b), g);
       out = res.out.head;
       group = res.order.map((r) => r.entry);
       offsets = res.order.map((r) => r.plan.headFrom);
       tokens = res.tokens;
     } else {
-      this.stepBatches ??= new StepBatchBuilder(this.requireCacheGraphs());
-      const rows = group.map((e) => {
-        const p = plans.get(e) as Extract<ForwardPlan, { graph: 'step' }>;
-        return {
-          entry: e,
-          ids: e.row.ids,
-          from: p.from,
-          to: p.to,
-          cache: e.row.cache!,
-          cached: p.cached,
-          rightHalo: p.rightHalo,
-        };
-      });
-      const { batch, order } = this.stepBatches.build(rows);
+      const rows = group.map((e) => ({
+        entry: e,
+        row: e.row,
+        span: plans.get(e) as Extract<ForwardPlan, { graph: 'step' }>,
+      }));
+      const { batch, order } = this.caches.stepBatch(rows, this.requireCacheGraphs());
       out = await this.forward.step!(batch);
       group = order.map((r) => r.entry); // rows keep their batch slots: consume in batch order
-      offsets = order.map((r) => r.from);
+      offsets = order.map((r) => r.span.from);
       tokens = batch.rows * batch.span;
     }
     this.stats.rowsInForwards += group.length;
@@ -397,6 +375,7 @@ export class Scheduler {
     group.forEach((e, r) => {
       try {
         e.row.step(out, r, offsets[r]);
+        this.caches.stepped(e.row);
         const every = e.row.params.intermediate_every;
         if (e.onIntermediate && every > 0 && (e.row.steps % every === 0 || e.row.done))
           e.onIntermediate(e.row.intermediate());
@@ -405,6 +384,11 @@ export class Scheduler {
         this.settle(e, err as Error);
       }
     });
+  }
+
+  /** The row's next forward, given the caches held for it. */
+  private planOf(row: Row): ForwardPlan {
+    return row.plan(this.caches.stateOf(row));
   }
 
   private requireCacheGraphs() {

@@ -1,41 +1,16 @@
 import type { BatchCounts } from '@dllm/contract';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { FAILURE_REASONS, failureMessage, type FailureReason } from './failure-reasons';
+import { FAILURE_REASONS, failureMessage } from './failure-reasons';
 import { inTransaction, queryRows, rows } from './sql';
 import {
   isTerminalBatchStatus,
   TERMINAL_STATUSES_SQL,
   type BatchOrigin,
   type BatchStatus,
-  type TerminalItemStatus,
 } from './statuses';
-import { toStorableText } from './storable-text';
+import { resultWrite, type ItemOutcome } from './result-columns';
 
-/** How one item ended, as the worker (or cancel / expiry) reports it. */
-export interface ItemOutcome {
-  batchId: string;
-  index: number;
-  status: TerminalItemStatus;
-  output?: string | null;
-  finishReason?: string | null;
-  /** forwards (NFE) the row took part in */
-  steps?: number | null;
-  tokens?: number | null;
-  promptTokens?: number | null;
-  queueMs?: number | null;
-  computeMs?: number | null;
-  seed?: number | null;
-  /** execution provider that ran the forwards (webgpu, cuda, cpu) */
-  provider?: string | null;
-  /** the step budget it ran under and the setting it used (GenerationResult) */
-  budget?: string | null;
-  appliedThreshold?: number | null;
-  appliedMaxSteps?: number | null;
-  workerId?: string | null;
-  error?: string | null;
-  /** machine-readable reason of a failure (FAILURE_REASONS) */
-  failureReason?: FailureReason | null;
-}
+export type { ItemOutcome } from './result-columns';
 
 /** When an item stops being retried (see ITEM_MAX_ATTEMPTS and ITEM_POISON_RUNS). */
 export interface ItemLimits {
@@ -445,30 +420,13 @@ export class BatchProgressRepository {
     changes: BatchChange[],
   ): Promise<BatchProgress> {
     if (items.length === 0) return this.closeIfDone(runner, batch, 0, [], changes);
-    const col = <K extends Exclude<keyof ItemOutcome, 'batchId'>>(key: K) =>
-      items.map((i) => i[key] ?? null);
-    // One generated NUL must not fail the whole write: text goes in storable (U+FFFD for it).
-    const text = (key: 'output' | 'error') =>
-      items.map((i) => (typeof i[key] === 'string' ? toStorableText(i[key]) : null));
+    const write = resultWrite(items, 2);
     const [after] = await rows<BatchRow & { written: number; ended_indexes: number[] }>(
       runner,
-      `WITH outcome AS (
-         SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
-                              $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::text[],
-                              $14::text[], $15::text[], $16::text[], $17::float8[], $18::int[])
-           AS o(index, status, output, finish_reason, steps, tokens, prompt_tokens, queue_ms,
-                compute_ms, seed, worker_id, error, failure_reason, provider, budget,
-                applied_threshold, applied_max_steps)
-       ),
+      `WITH outcome AS (${write.outcome}),
        ended AS (
          UPDATE batch_items i
-         SET status = o.status, output = o.output, finish_reason = o.finish_reason,
-             steps = o.steps, tokens = o.tokens, prompt_tokens = coalesce(o.prompt_tokens, i.prompt_tokens),
-             queue_ms = o.queue_ms, compute_ms = o.compute_ms, seed = o.seed, provider = o.provider,
-             worker_id = coalesce(o.worker_id, i.worker_id), error = o.error,
-             failure_reason = o.failure_reason, budget = o.budget,
-             applied_threshold = o.applied_threshold, applied_max_steps = o.applied_max_steps,
-             finished_at = now()
+         SET ${write.set}, finished_at = now()
          FROM outcome o
          WHERE i.batch_id = $1 AND i.index = o.index AND i.status NOT IN ${TERMINAL_ITEMS}
          RETURNING i.index, i.status, i.steps, i.tokens, i.prompt_tokens, i.queue_ms, i.compute_ms
@@ -510,26 +468,7 @@ export class BatchProgressRepository {
        RETURNING b.id, b.status, b.origin, b.model, b.created_at, b.expires_at <= now() AS expired,
                  b.total_count, b.completed_count, b.failed_count, b.cancelled_count,
                  b.expired_count, d.written, d.ended_indexes`,
-      [
-        batch.id,
-        col('index'),
-        col('status'),
-        text('output'),
-        col('finishReason'),
-        col('steps'),
-        col('tokens'),
-        col('promptTokens'),
-        col('queueMs'),
-        col('computeMs'),
-        col('seed'),
-        col('workerId'),
-        text('error'),
-        col('failureReason'),
-        col('provider'),
-        col('budget'),
-        col('appliedThreshold'),
-        col('appliedMaxSteps'),
-      ],
+      [batch.id, ...write.params],
     );
     const endedNow = new Set(after!.ended_indexes);
     const ended = items
