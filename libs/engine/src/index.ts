@@ -38,6 +38,8 @@ export * from './tokenizer';
 export {
   Engine,
   EngineCrashedError,
+  EngineStoppedError,
+  EngineTimeoutError,
   type EngineHealth,
   type EngineSupervision,
   type GenerateOptions,
@@ -50,8 +52,8 @@ export {
   type AttentionTopology,
   type GraphLayout,
 } from './bundle/model-bundle';
-export { GenerationError, MASK_PLACEHOLDER } from './sampler/row';
-export { RowForwardError } from './scheduler/isolate-forward';
+export { GenerationError, RowForwardError } from './errors';
+export { MASK_PLACEHOLDER } from './sampler/row';
 export { Scheduler, type SchedulerOptions, type StepStats } from './scheduler/scheduler';
 export { OrtForward, type OrtForwardOptions } from './runtime/ort-forward';
 export { OrtDecoderForward } from './runtime/ort-decoder-forward';

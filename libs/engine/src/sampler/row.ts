@@ -17,14 +17,9 @@ import {
 import { propose, reduceLogits, type TopK } from './proposals';
 import { Rng, randomSeed } from './rng';
 import { StepBudget } from './step-budget';
+import { GenerationError } from '../errors';
 
-/** A request the engine cannot run as given (too long, empty...). */
-export class GenerationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GenerationError';
-  }
-}
+export { GenerationError } from '../errors';
 
 const GENERIC_TOP_K = 8;
 export { MASK_PLACEHOLDER } from '../request/canvas';

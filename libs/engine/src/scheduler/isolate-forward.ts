@@ -1,12 +1,6 @@
-import { GenerationError } from '../sampler/row';
+import { RowForwardError } from '../errors';
 
-/** A forward failed for this row alone while others of the same batch ran: the row is at fault. */
-export class RowForwardError extends GenerationError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RowForwardError';
-  }
-}
+export { RowForwardError } from '../errors';
 
 /**
  * After a forward over several rows failed: runs each row by itself (`run` with one row: its own
