@@ -112,7 +112,12 @@ describe('API limits and unstorable text', () => {
       'Content-Length': String(body.length),
     });
     first.req.write(body.slice(0, 10)); // the rest comes later: the upload stays open
-    await waitFor('first upload holds its slot', async () => slots.inUse(id) === 1, 10_000, 20);
+    await waitFor(
+      'first upload holds its slot',
+      async () => (await slots.inUse(id)) === 1,
+      10_000,
+      20,
+    );
     const second = await api.http
       .post('/v1/batches')
       .set('Authorization', `Bearer ${key}`)
@@ -124,7 +129,7 @@ describe('API limits and unstorable text', () => {
     expect(second.headers['retry-after']).toBe('1');
     first.req.end(body.slice(10));
     expect((await first.response).statusCode).toBe(201);
-    await waitFor('slot released', async () => slots.inUse(id) === 0, 10_000, 20);
+    await waitFor('slot released', async () => (await slots.inUse(id)) === 0, 10_000, 20);
     await api.http
       .post('/v1/batches')
       .set('Authorization', `Bearer ${key}`)
@@ -146,7 +151,7 @@ describe('API limits and unstorable text', () => {
     first.req.end();
     const stream = await first.response;
     expect(stream.statusCode).toBe(200);
-    await waitFor('stream holds its slot', async () => slots.inUse(id) === 1, 10_000, 20);
+    await waitFor('stream holds its slot', async () => (await slots.inUse(id)) === 1, 10_000, 20);
     const second = await api.http
       .get(`/v1/batches/${batch.id}/events`)
       .set('Authorization', `Bearer ${key}`)
@@ -155,7 +160,7 @@ describe('API limits and unstorable text', () => {
       /already has 1 progress stream\(s\) open/,
     );
     stream.destroy();
-    await waitFor('slot released', async () => slots.inUse(id) === 0, 10_000, 20);
+    await waitFor('slot released', async () => (await slots.inUse(id)) === 0, 10_000, 20);
   });
 
   it.each([
@@ -190,11 +195,16 @@ describe('API limits and unstorable text', () => {
           ? open('GET', `/v1/batches/${batch.id}/canvas`, key)
           : open('POST', '/v1/completions', key, { 'Content-Type': 'application/json' });
       first.req.end(kind === 'canvases' ? undefined : '{"prompt":"def f(x):","max_tokens":4}');
-      await waitFor('the first holds its slot', async () => slots.inUse(id) === 1, 10_000, 20);
+      await waitFor(
+        'the first holds its slot',
+        async () => (await slots.inUse(id)) === 1,
+        10_000,
+        20,
+      );
       const second = await send().expect(429);
       expect((second.body as ErrorBody).error.message).toMatch(message);
       first.req.destroy();
-      await waitFor('slot released', async () => slots.inUse(id) === 0, 10_000, 20);
+      await waitFor('slot released', async () => (await slots.inUse(id)) === 0, 10_000, 20);
     },
   );
 

@@ -22,9 +22,38 @@ export class ApiHarness {
   private constructor(
     readonly app: INestApplication<App>,
     readonly config: Config,
-    private readonly db: TestDatabase,
+    /** null for a sibling: the first instance owns the database and the Redis keys */
+    private readonly db: TestDatabase | null,
     readonly redis: Redis,
+    /** the environment the config was read from */
+    private readonly env: Record<string, string>,
   ) {}
+
+  /**
+   * A second API process of the same deployment: another app instance on `first`'s database,
+   * Redis prefix and config (with `env` on top), as a second replica would be. Close it before
+   * `first`.
+   */
+  static async sibling(first: ApiHarness, env: Record<string, string> = {}): Promise<ApiHarness> {
+    const input = { ...first.env, ...env };
+    const config = loadConfig(input);
+    const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+    const app = await ApiHarness.build(config, logger);
+    return new ApiHarness(app, config, null, new Redis(config.REDIS_URL), input);
+  }
+
+  private static async build(config: Config, logger: pino.Logger): Promise<INestApplication<App>> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [AppModule.forRoot(config, logger)],
+    }).compile();
+    const app = moduleRef.createNestApplication<INestApplication<App>>({
+      bodyParser: false,
+      logger: false,
+    });
+    configureApp(app, config, logger);
+    await app.init();
+    return app;
+  }
 
   /** `logTo`: where the API's JSON log lines go (at `warn` and above), for tests that read them. */
   static async start(
@@ -32,7 +61,7 @@ export class ApiHarness {
     logTo?: { write(line: string): void },
   ): Promise<ApiHarness> {
     const db = await createTestDatabase();
-    const config = loadConfig({
+    const input: Record<string, string> = {
       NODE_ENV: 'test',
       DATABASE_URL: db.url,
       REDIS_URL,
@@ -44,20 +73,13 @@ export class ApiHarness {
       // the shared 2-core machine can be slow to answer; a probe timeout here is not what is tested
       HEALTH_PROBE_TIMEOUT_MS: '10000',
       ...env,
-    });
+    };
+    const config = loadConfig(input);
     const logger = logTo
       ? pino({ level: 'warn' }, logTo)
       : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-    const moduleRef = await Test.createTestingModule({
-      imports: [AppModule.forRoot(config, logger)],
-    }).compile();
-    const app = moduleRef.createNestApplication<INestApplication<App>>({
-      bodyParser: false,
-      logger: false,
-    });
-    configureApp(app, config, logger);
-    await app.init();
-    return new ApiHarness(app, config, db, new Redis(config.REDIS_URL));
+    const app = await ApiHarness.build(config, logger);
+    return new ApiHarness(app, config, db, new Redis(config.REDIS_URL), input);
   }
 
   get http() {
@@ -98,6 +120,10 @@ export class ApiHarness {
 
   async close(): Promise<void> {
     await this.app?.close();
+    if (!this.db) {
+      await this.redis.quit();
+      return;
+    }
     // Leave Redis as found: drop this run's BullMQ keys.
     let cursor = '0';
     do {

@@ -14,6 +14,7 @@ import { ModelModule } from './model/model.module';
 import { OpenAiModule } from './openai/openai.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { RedisModule } from './redis/redis.module';
+import { RetentionModule } from './retention/retention.module';
 
 @Module({})
 export class AppModule {
@@ -33,6 +34,7 @@ export class AppModule {
         FilesModule,
         OpenAiModule,
         WebhooksModule,
+        RetentionModule,
       ],
       controllers: [HealthController],
       providers: [ShutdownGrace],

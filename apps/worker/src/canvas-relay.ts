@@ -15,9 +15,15 @@ export class CanvasRelay {
     private readonly redis: Redis,
     prefix: string,
     log: Logger,
+    /** CANVAS_RETENTION_S */
+    ttlSeconds?: number,
   ) {
-    this.events = new BatchEventLog(redis, prefix, undefined, (message, detail) =>
-      log.warn(detail, message),
+    this.events = new BatchEventLog(
+      redis,
+      prefix,
+      undefined,
+      (message, detail) => log.warn(detail, message),
+      ttlSeconds,
     );
   }
 

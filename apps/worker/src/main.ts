@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     config.QUEUE_PREFIX,
     dataSource,
     (msg, detail) => log.warn(detail, msg),
+    config.CANVAS_RETENTION_S,
   );
   const progress = new BatchProgressRepository(
     dataSource,
@@ -72,7 +73,12 @@ async function main(): Promise<void> {
   });
   const cancels = new CancelWatcher(new Redis(config.REDIS_URL, redisOptions('consumer')));
   await cancels.start();
-  const canvases = new CanvasRelay(eventsConnection, config.QUEUE_PREFIX, log);
+  const canvases = new CanvasRelay(
+    eventsConnection,
+    config.QUEUE_PREFIX,
+    log,
+    config.CANVAS_RETENTION_S,
+  );
   // One lane per model: its engine and the consumers of its queues (see ModelLane).
   const lanes: ModelLane[] = [];
   for (const model of served) {

@@ -32,6 +32,12 @@ export interface BatchView {
   cancelled_at: string | null;
   expired_at: string | null;
   expires_at: string;
+  /**
+   * When its results (items, output and error files) expire: RESULT_RETENTION_S after it ended;
+   * past it, reads of them answer 410. Null while it runs, or when results are kept forever.
+   * In GET /v1/batches/:id and list replies (not in stream events).
+   */
+  results_expire_at?: string | null;
   usage: { prompt_tokens: number; completion_tokens: number };
   timing: {
     tokens: number;

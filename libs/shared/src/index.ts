@@ -29,6 +29,12 @@ export {
 } from './database/batch-progress.repository';
 export { FAILURE_REASONS, failureMessage, type FailureReason } from './database/failure-reasons';
 export { toStorableText, unstorableText } from './database/storable-text';
+export {
+  BATCH_ENDED_AT_SQL,
+  batchEndedAt,
+  canvasesExpireAt,
+  resultsExpireAt,
+} from './database/retention';
 export { inTransaction, pgErrorCode, queryRows, rows, UNIQUE_VIOLATION } from './database/sql';
 export {
   BATCH_STATUSES,

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import type { BatchEntity } from '@dllm/shared';
+import { Inject, Injectable } from '@nestjs/common';
+import { resultsExpireAt, type BatchEntity, type Config } from '@dllm/shared';
+import { CONFIG } from '../common/core.module';
 import { ResultFiles } from '../files/result-files';
 import { batchView, type BatchView } from './batch-view';
 import { openAiBatchView, type OpenAiBatchView } from './openai-batch-view';
@@ -16,10 +17,17 @@ export type BatchViewChoice = 'by-origin' | 'native';
  */
 @Injectable()
 export class BatchPresenter {
-  constructor(private readonly resultFiles: ResultFiles) {}
+  constructor(
+    private readonly resultFiles: ResultFiles,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
 
   async present(batch: BatchEntity, view: BatchViewChoice = 'by-origin'): Promise<PresentedBatch> {
-    if (batch.origin !== 'openai' || view === 'native') return batchView(batch);
+    if (batch.origin !== 'openai' || view === 'native') {
+      const expires = resultsExpireAt(batch, this.config.RESULT_RETENTION_S);
+      return { ...batchView(batch), results_expire_at: expires?.toISOString() ?? null };
+    }
+    // OpenAI's shape says when outputs expire on the output and error file objects (expires_at)
     return openAiBatchView(await this.resultFiles.ensure(batch));
   }
 }

@@ -24,6 +24,8 @@ const batch = (over: Partial<BatchEntity> = {}): BatchEntity => ({
   webhookEnqueuedAt: null,
   webhookDeliveredAt: null,
   endedEventAt: null,
+  resultsPurgedAt: null,
+  canvasItems: 0,
   totalCount: 4,
   completedCount: 4,
   failedCount: 0,

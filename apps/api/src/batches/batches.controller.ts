@@ -160,6 +160,7 @@ export class BatchesController {
     summary: 'Results of ended items as JSONL, by index (format=openai: OpenAI batch output lines)',
   })
   @ApiProduces('application/x-ndjson')
+  @ApiResponse({ status: 410, description: 'results expired (RESULT_RETENTION_S after the end)' })
   @ApiQuery({ name: 'format', required: false, enum: ['default', 'openai'] })
   async results(
     @CurrentPrincipal() principal: Principal,
@@ -168,7 +169,7 @@ export class BatchesController {
     @Req() req: HttpRequest,
     @Res() res: HttpResponse,
   ): Promise<void> {
-    const batch = await this.service.owned(principal, id);
+    const batch = await this.service.withResults(principal, id);
     await this.streams.results(batch, parseResultsQuery(query).format, req, res);
   }
 

@@ -9,6 +9,7 @@ import {
   type ItemStatus,
 } from '@dllm/shared';
 import { DataSource, type Repository } from 'typeorm';
+import { assertStorageQuota, type StorageQuota } from './storage-quota';
 import type { SubmittedItem } from './submission/submission';
 
 /** Rows per multi-row INSERT: large enough to amortise round trips, small enough to stay in memory. */
@@ -29,6 +30,8 @@ export interface NewBatch {
   endpoint?: string | null;
   inputFileId?: string | null;
   webhookUrl?: string | null;
+  /** items that asked for canvases (intermediate_every > 0) */
+  canvasItems?: number;
 }
 
 export interface HistoryFilter {
@@ -57,14 +60,27 @@ export class BatchesRepository {
    * not at all. Items go in as multi-row INSERTs fed by arrays (unnest): one statement per
    * 10,000 rows instead of one per row.
    */
-  async insert(batch: NewBatch, items: readonly SubmittedItem[]): Promise<BatchEntity> {
+  /** With a `quota`, the tenant's stored items plus these must fit it (403 otherwise). */
+  async insert(
+    batch: NewBatch,
+    items: readonly SubmittedItem[],
+    quota?: StorageQuota,
+  ): Promise<BatchEntity> {
     await inTransaction(this.dataSource, async (runner) => {
+      if (quota) {
+        await assertStorageQuota(
+          runner,
+          batch.tenant,
+          { items: items.length, canvasItems: batch.canvasItems ?? 0 },
+          quota,
+        );
+      }
       await runner.query(
         `INSERT INTO batches (id, tenant, api_key_id, status, model, params, metadata, completion_window,
                               idempotency_key, request_hash, total_count, created_at, expires_at,
-                              origin, endpoint, input_file_id, webhook_url)
+                              origin, endpoint, input_file_id, webhook_url, canvas_items)
          SELECT $1, $2, $3, 'queued', $4, $5, $6, $7::int, $8, $9, $10, t.now, t.now + make_interval(secs => $7::int),
-                $11, $12, $13, $14
+                $11, $12, $13, $14, $15
          -- millisecond timestamps: JS Dates carry no microseconds, and keyset cursors must round-trip
          FROM (SELECT date_trunc('milliseconds', now()) AS now) t`,
         [
@@ -82,6 +98,7 @@ export class BatchesRepository {
           batch.endpoint ?? null,
           batch.inputFileId ?? null,
           batch.webhookUrl ?? null,
+          batch.canvasItems ?? 0,
         ],
       );
       for (let start = 0; start < items.length; start += INSERT_CHUNK) {

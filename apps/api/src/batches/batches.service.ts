@@ -3,17 +3,20 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   BatchProgressRepository,
   CANCEL_CHANNEL,
+  canvasesExpireAt,
+  resultsExpireAt,
   isTerminalBatchStatus,
   pgErrorCode,
   UNIQUE_VIOLATION,
   type BatchEntity,
   type BatchOrigin,
+  type Config,
 } from '@dllm/shared';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { LOGGER } from '../common/core.module';
+import { CONFIG, LOGGER } from '../common/core.module';
 import { loggableError } from '../common/logger';
 import { parseUuid } from '../common/uuid';
 import { MetricsService } from '../metrics/metrics.service';
@@ -60,6 +63,7 @@ export class BatchesService {
     @Inject(SUBMISSION_RULES) private readonly rules: SubmissionRules,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   /**
@@ -153,8 +157,19 @@ export class BatchesService {
           endpoint: submission.endpoint,
           inputFileId: options.inputFileId ?? null,
           webhookUrl: submission.webhookUrl,
+          canvasItems: submission.items.filter((i) => (i.params.intermediate_every ?? 0) > 0)
+            .length,
         },
         submission.items,
+        // a sync completion is one item, bounded by MAX_CONCURRENT_COMPLETIONS instead
+        options.origin === 'interactive'
+          ? undefined
+          : {
+              items: this.config.TENANT_RESULTS_QUOTA_ITEMS,
+              canvasItems: this.config.TENANT_CANVAS_QUOTA_ITEMS,
+              resultRetentionS: this.config.RESULT_RETENTION_S,
+              canvasRetentionS: this.config.CANVAS_RETENTION_S,
+            },
       );
     } catch (error) {
       // A concurrent request with the same Idempotency-Key committed first.
@@ -218,7 +233,7 @@ export class BatchesService {
   }
 
   async items(principal: Principal, id: string, query: Record<string, unknown>) {
-    const batch = await this.owned(principal, id);
+    const batch = await this.withResults(principal, id);
     const options = parseItemsQuery(query);
     const rows = await this.batches.itemsPage(batch.id, { ...options, limit: options.limit + 1 });
     const page = rows.slice(0, options.limit);
@@ -275,6 +290,40 @@ export class BatchesService {
   async owned(principal: Principal, id: string): Promise<BatchEntity> {
     const batch = await this.batches.findOwned(parseUuid(id, 'batch id'), principal.tenant);
     if (!batch) throw ApiError.notFound(`batch ${id} not found`);
+    return batch;
+  }
+
+  /**
+   * The caller's batch whose results are still kept, or 410 once RESULT_RETENTION_S has passed
+   * since it ended (whether or not the cleanup job has deleted them yet).
+   */
+  async withResults(principal: Principal, id: string): Promise<BatchEntity> {
+    const batch = await this.owned(principal, id);
+    const expires = resultsExpireAt(batch, this.config.RESULT_RETENTION_S);
+    if (batch.resultsPurgedAt !== null || (expires !== null && expires <= new Date())) {
+      const at = (expires ?? batch.resultsPurgedAt)!.toISOString();
+      throw new ApiError(
+        410,
+        'results_expired',
+        `the results of batch ${batch.id} expired at ${at} (kept RESULT_RETENTION_S = ` +
+          `${this.config.RESULT_RETENTION_S} s after the batch ended); the batch's counts remain at GET /v1/batches/${batch.id}`,
+      );
+    }
+    return batch;
+  }
+
+  /** The caller's batch whose canvases are still kept, or 410 once CANVAS_RETENTION_S has passed since it ended. */
+  async withCanvases(principal: Principal, id: string): Promise<BatchEntity> {
+    const batch = await this.owned(principal, id);
+    const expires = canvasesExpireAt(batch, this.config.CANVAS_RETENTION_S);
+    if (batch.resultsPurgedAt !== null || (expires !== null && expires <= new Date())) {
+      throw new ApiError(
+        410,
+        'canvases_expired',
+        `the canvases of batch ${batch.id} expired at ${(expires ?? batch.resultsPurgedAt)!.toISOString()} ` +
+          `(kept CANVAS_RETENTION_S = ${this.config.CANVAS_RETENTION_S} s after the batch ended)`,
+      );
+    }
     return batch;
   }
 

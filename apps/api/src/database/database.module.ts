@@ -34,8 +34,12 @@ import { REDIS, RedisModule } from '../redis/redis.module';
       provide: BatchEventLog,
       inject: [REDIS, DataSource, CONFIG, LOGGER],
       useFactory: (redis: Redis, dataSource: DataSource, config: Config, logger: Logger) =>
-        new BatchEventLog(redis, config.QUEUE_PREFIX, dataSource, (message, detail) =>
-          logger.warn(detail, message),
+        new BatchEventLog(
+          redis,
+          config.QUEUE_PREFIX,
+          dataSource,
+          (message, detail) => logger.warn(detail, message),
+          config.CANVAS_RETENTION_S,
         ),
     },
     {

@@ -27,6 +27,6 @@ import { ResultFiles } from './result-files';
         new FileStorage(dataSource, config.FILES_DIR),
     },
   ],
-  exports: [FilesService, ResultFiles],
+  exports: [FilesService, ResultFiles, FILE_STORE],
 })
 export class FilesModule {}

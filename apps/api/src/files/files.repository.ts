@@ -109,12 +109,21 @@ export class FilesRepository {
   }
 
   /** Inserts a result file's row unless the batch has one of that purpose already. */
-  async insertResultFile(file: Omit<FileEntity, 'createdAt' | 'expiresAt'>): Promise<void> {
+  async insertResultFile(file: Omit<FileEntity, 'createdAt'>): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO files (id, tenant, api_key_id, purpose, filename, bytes, sha256, storage, batch_id)
-       VALUES ($1, $2, $3, $4, $5, $6, NULL, 'batch', $7)
+      `INSERT INTO files (id, tenant, api_key_id, purpose, filename, bytes, sha256, storage, batch_id, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, NULL, 'batch', $7, $8)
        ON CONFLICT (batch_id, purpose) WHERE batch_id IS NOT NULL DO NOTHING`,
-      [file.id, file.tenant, file.apiKeyId, file.purpose, file.filename, file.bytes, file.batchId],
+      [
+        file.id,
+        file.tenant,
+        file.apiKeyId,
+        file.purpose,
+        file.filename,
+        file.bytes,
+        file.batchId,
+        file.expiresAt,
+      ],
     );
   }
 }

@@ -51,10 +51,7 @@ export class FilesService {
       sha256: upload.sha256,
       storage: this.store.kind,
       batchId: null,
-      expiresAt:
-        upload.expiresAfterSeconds === undefined
-          ? null
-          : new Date(Date.now() + upload.expiresAfterSeconds * 1000),
+      expiresAt: this.expiry(upload.expiresAfterSeconds),
     };
     try {
       return fileView(
@@ -68,6 +65,12 @@ export class FilesService {
       await this.store.remove(file).catch(() => undefined); // a folder write whose row failed
       throw error;
     }
+  }
+
+  /** The upload's expires_after, else FILE_RETENTION_S (0: kept until deleted). */
+  private expiry(expiresAfterSeconds: number | undefined): Date | null {
+    const seconds = expiresAfterSeconds ?? this.config.FILE_RETENTION_S;
+    return seconds > 0 ? new Date(Date.now() + seconds * 1000) : null;
   }
 
   async get(principal: Principal, id: string): Promise<FileEntity> {

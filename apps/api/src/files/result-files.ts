@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   BatchEntity,
   BatchItemEntity,
   isTerminalBatchStatus,
+  resultsExpireAt,
+  type Config,
   type FileEntity,
   type FilePurpose,
   type ItemStatus,
 } from '@dllm/shared';
 import { DataSource, In, MoreThan, type Repository } from 'typeorm';
 import { openAiResultLine } from '../batches/batch-view';
+import { CONFIG } from '../common/core.module';
 import type { HttpResponse } from '../common/http';
 import { FilesRepository } from './files.repository';
 
@@ -40,6 +43,7 @@ export class ResultFiles {
   constructor(
     private readonly files: FilesRepository,
     dataSource: DataSource,
+    @Inject(CONFIG) private readonly config: Config,
   ) {
     this.batches = dataSource.getRepository(BatchEntity);
     this.items = dataSource.getRepository(BatchItemEntity);
@@ -52,6 +56,9 @@ export class ResultFiles {
   async ensure(batch: BatchEntity): Promise<BatchEntity> {
     if (batch.origin !== 'openai' || !isTerminalBatchStatus(batch.status)) return batch;
     if (batch.outputFileId !== null || batch.errorFileId !== null) return batch;
+    if (batch.resultsPurgedAt !== null) return batch; // nothing left to show
+    // OpenAI's output_expires_after: the files go when the results do (RESULT_RETENTION_S)
+    const expiresAt = resultsExpireAt(batch, this.config.RESULT_RETENTION_S);
     const errors = batch.failedCount + batch.cancelledCount + batch.expiredCount;
     const wanted: ('batch_output' | 'batch_error')[] = [];
     if (batch.completedCount > 0) wanted.push('batch_output');
@@ -67,6 +74,7 @@ export class ResultFiles {
         sha256: null,
         storage: 'batch',
         batchId: batch.id,
+        expiresAt,
       });
     }
     const ids = await this.files.ofBatch(batch.id);

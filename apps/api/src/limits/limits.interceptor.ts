@@ -24,8 +24,8 @@ import { CONCURRENCY, type ConcurrencyKind } from './limit-concurrency.decorator
  * - RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW_S, counted in Redis so API replicas share it; while
  *   Redis is away each process counts in memory instead (it never fails requests open-endedly);
  * - MAX_CONCURRENT_UPLOADS batch submissions, MAX_SSE_STREAMS progress streams, MAX_CANVAS_STREAMS
- *   canvas streams and MAX_CONCURRENT_COMPLETIONS sync completions at once, per process (KeySlots),
- *   released when the response closes.
+ *   canvas streams and MAX_CONCURRENT_COMPLETIONS sync completions at once, over all API
+ *   processes (KeySlots: leases in Redis), released when the response closes.
  * Public and admin routes carry no tenant key and are not limited here.
  */
 @Injectable()
@@ -60,12 +60,13 @@ export class LimitsInterceptor implements NestInterceptor {
     const kind = this.reflector.get<ConcurrencyKind | undefined>(CONCURRENCY, context.getHandler());
     if (kind) {
       const slots = this.slots.byKind[kind];
-      const release = slots.take(key);
+      const release = await slots.take(key);
       if (!release) {
         const [message, retryAfterS] = FULL[kind](slots.limit);
         throw tooMany(message, retryAfterS);
       }
       res.once('close', release);
+      if (res.destroyed) release(); // the client left while the slot was being taken
     }
     return next.handle();
   }

@@ -41,6 +41,9 @@ const openAiSurfaceConfig = {
     .describe(
       'Uploaded files (not yet expired) one tenant may hold, in MiB; past it uploads get 403; 0 = no limit.',
     ),
+  FILE_RETENTION_S: count(0, 30 * 86_400).describe(
+    'Seconds an uploaded file is kept when its upload names no expires_after (as OpenAI keeps batch files: 30 days); then the cleanup job deletes it; 0 = until deleted.',
+  ),
   COMPLETION_TIMEOUT_MS: z.coerce
     .number()
     .int()
@@ -223,6 +226,12 @@ export const configSchema = z.object({
     .optional()
     .describe(
       'A refresh call goes ahead without waiting once this many rows are due one; unset: the engine default, 4.',
+    ),
+  ENGINE_PACK_STEP_CALLS: z
+    .stringbool()
+    .optional()
+    .describe(
+      'A running row between blocks lends its place in the step call to a waiting row, which refreshes with it, so step calls stay at the row budget; unset: the engine default, off.',
     ),
   ENGINE_MAX_BATCH_ROWS: z.coerce
     .number()
@@ -477,16 +486,16 @@ export const configSchema = z.object({
   ),
   ADMIN_AUTH_WINDOW_S: count(1, 300).describe('Window of ADMIN_AUTH_FAILURES, in seconds.'),
   MAX_CONCURRENT_UPLOADS: count(0, 2).describe(
-    'Batch submissions one API key may have in flight at once, per API process; 0 = no limit.',
+    'Batch submissions one API key may have in flight at once, over all API processes (Redis); 0 = no limit.',
   ),
   MAX_SSE_STREAMS: count(0, 16).describe(
-    'Open progress streams (GET /v1/batches/:id/events) per API key, per API process; 0 = no limit.',
+    'Open progress streams (GET /v1/batches/:id/events) per API key, over all API processes (Redis); 0 = no limit.',
   ),
   MAX_CANVAS_STREAMS: count(0, 4).describe(
-    'Open canvas streams (GET /v1/batches/:id/canvas) per API key, per API process; 0 = no limit.',
+    'Open canvas streams (GET /v1/batches/:id/canvas) per API key, over all API processes (Redis); 0 = no limit.',
   ),
   MAX_CONCURRENT_COMPLETIONS: count(0, 16).describe(
-    'Sync completions (/v1/completions, /v1/chat/completions) one API key may have waiting at once, per API process; 0 = no limit.',
+    'Sync completions (/v1/completions, /v1/chat/completions) one API key may have waiting at once, over all API processes (Redis); 0 = no limit.',
   ),
   CANVAS_BUFFER_KB: count(16, 1024).describe(
     'Canvas frames a stream may hold for a reader that is not taking them, in KiB; past it the stream is closed (resume with Last-Event-ID).',
@@ -496,6 +505,27 @@ export const configSchema = z.object({
   ),
   SSE_SLOW_READER_MS: count(1000, 30_000).describe(
     'A progress stream whose reader has not taken the last event within this long is closed.',
+  ),
+  RESULT_RETENTION_S: count(0, 30 * 86_400).describe(
+    "Seconds a batch's results (items, output and error files) are kept after it ends (OpenAI keeps batch outputs 30 days); then reads of them answer 410 and the cleanup job deletes them; 0 = forever.",
+  ),
+  CANVAS_RETENTION_S: count(60, 3600).describe(
+    "Seconds a batch's event stream (its canvases and progress events) is kept in Redis after its last entry; canvas reads of a batch that ended longer ago answer 410.",
+  ),
+  TENANT_RESULTS_QUOTA_ITEMS: count(0, 5_000_000).describe(
+    'Items one tenant may have stored (every batch whose results have not expired, open ones included); a submission past it gets 403 naming the usage; 0 = no limit.',
+  ),
+  TENANT_CANVAS_QUOTA_ITEMS: count(0, 1000).describe(
+    'Items asking for canvases (intermediate_every > 0) one tenant may have kept (open batches, and batches ended within CANVAS_RETENTION_S); a submission past it gets 403; 0 = no limit.',
+  ),
+  RETENTION_SWEEP_INTERVAL_MS: count(1000, 60_000).describe(
+    'How often the cleanup job deletes expired files and results (one leader among the API processes acts, by a Postgres advisory lock).',
+  ),
+  RETENTION_DELETE_ROWS: count(100, 5000).describe(
+    'Rows one cleanup DELETE removes at most, each in its own short transaction (a 100,000-item batch never holds locks for long).',
+  ),
+  CONCURRENCY_LEASE_MS: count(3000, 30_000).describe(
+    "Lease of a concurrency slot (MAX_* per key) in Redis, shared by API replicas: its process renews it every third of this; a crashed process's slots free once it lapses.",
   ),
   FAULT_INJECTION: z
     .string()

@@ -12,6 +12,7 @@ import { RepairState1783000000000 } from './migrations/1783000000000-repair-stat
 import { ItemBudget1784000000000 } from './migrations/1784000000000-item-budget';
 import { EndedEvent1785500000000 } from './migrations/1785500000000-ended-event';
 import { KeyLastUsed1786100000000 } from './migrations/1786100000000-key-last-used';
+import { Retention1787000000000 } from './migrations/1787000000000-retention';
 
 export const ENTITIES = [ApiKeyEntity, BatchEntity, BatchItemEntity, FileEntity];
 
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   ItemBudget1784000000000,
   EndedEvent1785500000000,
   KeyLastUsed1786100000000,
+  Retention1787000000000,
 ];
 
 /** TypeORM options for both apps and the migrate command. The schema only changes by migration. */

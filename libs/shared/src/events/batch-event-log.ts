@@ -43,6 +43,8 @@ export class BatchEventLog implements BatchChangeSink {
     /** where announced ends are recorded; without it (canvases only) nothing is recorded */
     private readonly dataSource?: DataSource,
     private readonly warn: Warn = () => undefined,
+    /** a batch's stream lives this long after its last entry (CANVAS_RETENTION_S) */
+    private readonly ttlSeconds: number = BATCH_EVENTS_LIMITS.ttlSeconds,
   ) {}
 
   /** An item's intermediate canvas (GET /v1/batches/:id/canvas, streamed completions). */
@@ -93,7 +95,7 @@ export class BatchEventLog implements BatchChangeSink {
       await this.dataSource.query(
         `UPDATE batches SET ended_event_at = NULL
          WHERE ended_event_at > now() - make_interval(secs => $1)`,
-        [BATCH_EVENTS_LIMITS.ttlSeconds],
+        [this.ttlSeconds],
       );
     }
     const due = await this.dataSource.query<
@@ -164,7 +166,7 @@ export class BatchEventLog implements BatchChangeSink {
         );
       }
     }
-    for (const key of keys) multi.expire(key, BATCH_EVENTS_LIMITS.ttlSeconds);
+    for (const key of keys) multi.expire(key, this.ttlSeconds);
     return multi.exec().then((replies) => {
       const failed = replies?.find(([err]) => err);
       if (!replies || failed) throw failed?.[0] ?? new Error('the append was discarded');

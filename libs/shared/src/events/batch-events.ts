@@ -39,7 +39,10 @@ export function eventsEpochKey(prefix: string): string {
   return `${prefix}:events-epoch`;
 }
 
-/** Bounds on a batch's stream: entries kept (approximately; oldest dropped), lifetime after the last. */
+/**
+ * Bounds on a batch's stream: entries kept (approximately; oldest dropped), lifetime after the
+ * last (the default of CANVAS_RETENTION_S, which the processes pass to BatchEventLog).
+ */
 export const BATCH_EVENTS_LIMITS = {
   maxEntries: 20_000,
   ttlSeconds: 3600,

@@ -30,12 +30,13 @@ export class CanvasController {
       'Intermediate canvases as server-sent events (items submitted with intermediate_every > 0)',
     description:
       '`canvas` events `{index, step, text, masked}` (text shows masked positions as ▒), one per report, from the ' +
-      'first step (a late client still gets every frame kept: the last 20,000 for an hour); then `done` with the ' +
+      'first step (a late client still gets every frame kept: the last 20,000, for CANVAS_RETENTION_S after the last); then `done` with the ' +
       'batch. Send Last-Event-ID to resume.',
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 404, description: 'no such batch for this API key' })
+  @ApiResponse({ status: 410, description: 'canvases expired (CANVAS_RETENTION_S after the end)' })
   @ApiResponse({ status: 429, description: 'MAX_CANVAS_STREAMS of this key already open' })
   async canvas(
     @CurrentPrincipal() principal: Principal,
@@ -43,6 +44,6 @@ export class CanvasController {
     @Req() req: HttpRequest,
     @Res() res: HttpResponse,
   ): Promise<void> {
-    await this.canvases.relay(await this.batches.owned(principal, id), req, res);
+    await this.canvases.relay(await this.batches.withCanvases(principal, id), req, res);
   }
 }

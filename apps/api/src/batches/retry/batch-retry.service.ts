@@ -41,7 +41,7 @@ export class BatchRetryService {
         'Idempotency-Key must be 1 to 255 visible ASCII characters',
       );
     }
-    const source = await this.batches.owned(principal, id);
+    const source = await this.batches.withResults(principal, id); // 410: nothing left to retry
     const requestHash = createHash('sha256').update(`retry\n${source.id}`).digest('hex');
     if (idempotencyKey !== undefined) {
       const earlier = await this.batchRows.findByIdempotencyKey(principal.tenant, idempotencyKey);

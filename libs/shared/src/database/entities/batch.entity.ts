@@ -145,6 +145,14 @@ export class BatchEntity {
   @Column({ name: 'webhook_delivered_at', type: 'timestamptz', nullable: true })
   webhookDeliveredAt!: Date | null;
 
+  /** Set when the cleanup job deleted its items (RESULT_RETENTION_S after it ended); the row stays. */
+  @Column({ name: 'results_purged_at', type: 'timestamptz', nullable: true })
+  resultsPurgedAt!: Date | null;
+
+  /** Items that asked for canvases (intermediate_every > 0), for TENANT_CANVAS_QUOTA_ITEMS. */
+  @Column({ name: 'canvas_items', type: 'integer', default: 0 })
+  canvasItems!: number;
+
   /** Its batch-ended event was appended to Redis (null on an ended batch: the repair loop will). */
   @Column({ name: 'ended_event_at', type: 'timestamptz', nullable: true })
   endedEventAt!: Date | null;
