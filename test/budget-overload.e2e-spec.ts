@@ -114,7 +114,7 @@ describe('budget "auto" under overload (real Redis and Postgres, fake model of f
       waiting: () => peek.waiting(),
       model: 'fake',
       log,
-      metrics: new WorkerMetrics(),
+      metrics: new WorkerMetrics().forModel('fake'),
       intervalMs: 250,
       relaxMargin: 0.2,
       planMargin: 0.1,

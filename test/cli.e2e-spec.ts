@@ -1,23 +1,15 @@
 import type { BatchView as Batch } from '@dllm/contract';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ApiHarness } from './support/api-harness';
+import { runDllm, type CliRun as Run } from './support/dllm-cli';
 import { listen } from './support/listening-api';
 import { startWorker, waitFor, type WorkerHandle } from './support/worker-process';
 
 // The `dllm` command as a user runs it (the package bin, from another directory) against the real
 // API (Postgres, Redis) and a real worker process with the bundled model.
 jest.setTimeout(180_000);
-
-const DLLM = resolve(__dirname, '../apps/cli/bin/dllm.cjs');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('dllm (CLI) against the API and a worker', () => {
   let api: ApiHarness;
@@ -49,19 +41,7 @@ describe('dllm (CLI) against the API and a worker', () => {
 
   /** Runs `dllm ARGS` in a scratch directory with the API's address and key in the environment. */
   const dllm = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
-    new Promise((done) => {
-      execFile(
-        process.execPath,
-        [DLLM, ...args],
-        {
-          cwd: dir,
-          env: { ...process.env, DLLM_API_URL: url, DLLM_API_KEY: key, ...env },
-          timeout: 150_000,
-        },
-        (error, stdout, stderr) =>
-          done({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-      );
-    });
+    runDllm(args, dir, { DLLM_API_URL: url, DLLM_API_KEY: key, ...env });
 
   const file = (name: string, lines: unknown[]): string => {
     const path = join(dir, name);

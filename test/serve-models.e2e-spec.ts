@@ -1,13 +1,18 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatTemplate } from '@dllm/engine/chat';
 import { DllmTokenizer } from '@dllm/engine/tokenizer';
 import { ApiHarness } from './support/api-harness';
+import { runDllm } from './support/dllm-cli';
+import { listen } from './support/listening-api';
 import { importTinyModel } from './support/tiny-imported-model';
 import { startWorker, waitFor, type WorkerHandle } from './support/worker-process';
 
 // Several models in one deployment: an imported tiny Dream-layout checkpoint (its own ChatML
 // template) served next to the bundled model, each by its own worker process. A chunk reaches only
-// the worker that serves its model; chat prompts go through the model's template.
+// the worker that serves its model; chat prompts go through the model's template. The CLI against
+// the same API (`dllm models`), and `dllm generate --model` on the same imported bundle.
 jest.setTimeout(180_000);
 
 const TINY = 'tiny-chat';
@@ -25,13 +30,19 @@ describe('serving several models (API in process, one worker process per model)'
   let tiny: ReturnType<typeof importTinyModel>;
   const workers: WorkerHandle[] = [];
   let key: string;
+  let metricsPort: number;
+  let url: string;
+  let scratch: string;
 
   beforeAll(async () => {
     tiny = importTinyModel(TINY, 'dream');
     const env = { MODELS: tiny.dir, BATCH_CHUNK_SIZE: '4' };
     api = await ApiHarness.start(env);
     key = await api.keyFor('acme');
+    url = await listen(api);
+    scratch = mkdtempSync(join(tmpdir(), 'dllm-serve-models-'));
     const port = 19700 + Math.floor(Math.random() * 90) * 2;
+    metricsPort = port;
     for (const [id, models] of [
       ['w-bundled', ''],
       ['w-tiny', TINY],
@@ -54,6 +65,7 @@ describe('serving several models (API in process, one worker process per model)'
     await Promise.all(workers.map((w) => w.exited));
     await api?.close();
     tiny?.remove();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
   const auth = () => ({ Authorization: `Bearer ${key}` });
@@ -143,6 +155,19 @@ describe('serving several models (API in process, one worker process per model)'
       [onTiny.id],
     );
     expect(params!.params).toMatchObject({ policy: 'threshold', threshold: 0.9, block_length: 8 });
+    // each worker's figures carry the model they are about
+    const [bundledMetrics, tinyMetrics] = await Promise.all(
+      [0, 1].map(async (i) => (await fetch(`http://127.0.0.1:${metricsPort + i}/metrics`)).text()),
+    );
+    expect(tinyMetrics).toMatch(
+      /^dllm_worker_items_total\{model="tiny-chat",status="completed"\} ([6-9]|\d{2,})$/m,
+    );
+    expect(tinyMetrics).toMatch(/^dllm_engine_steps\{model="tiny-chat"\} [1-9]\d*$/m);
+    expect(tinyMetrics).not.toContain('model="dllm-code-small"');
+    expect(bundledMetrics).toMatch(
+      /^dllm_worker_items_total\{model="dllm-code-small",status="completed"\} [1-9]\d*$/m,
+    );
+    expect(bundledMetrics).not.toContain('model="tiny-chat"');
   });
 
   it('runs an OpenAI batch file of chat lines through the model’s chat template', async () => {
@@ -257,5 +282,117 @@ describe('serving several models (API in process, one worker process per model)'
        WHERE b.origin = 'interactive' AND b.model = 'dllm-code-small'`,
     );
     expect(rows.map((r) => r.prompt)).toEqual(['# Python only.\ndef add(a, b):\n']);
+  });
+
+  it('a native JSONL upload (the generate format) picks its model by ?model= or a line; unknown: 400 by line', async () => {
+    const lines = (extra: Record<string, unknown>[]) =>
+      extra.map((l) => JSON.stringify({ gen_length: 6, seed: 2, ...l })).join('\n');
+    const post = (query: string, text: string) =>
+      api.http
+        .post(`/v1/batches${query}`)
+        .set(auth())
+        .set('Content-Type', 'application/x-ndjson')
+        .send(text);
+    const viaQuery = await post(
+      `?model=${TINY}`,
+      lines([
+        { custom_id: 'q1', prompt: 'def a():' },
+        { custom_id: 'q2', prompt: 'def b():' },
+      ]),
+    ).expect(201);
+    const viaLine = await post(
+      '',
+      lines([
+        { custom_id: 'l1', prompt: 'def c():' },
+        { custom_id: 'l2', prompt: 'def d():', model: TINY },
+      ]),
+    ).expect(201);
+    for (const created of [viaQuery, viaLine]) {
+      const { id, model } = created.body as BatchBody;
+      expect(model).toBe(TINY);
+      expect((await until(id, 'completed')).request_counts).toMatchObject({ completed: 2 });
+      expect(await workersOf(id)).toEqual(['w-tiny']);
+    }
+    const unknown = await post(
+      '',
+      lines([
+        { custom_id: 'u1', prompt: 'x' },
+        { custom_id: 'u2', prompt: 'y', model: 'llama-70b' },
+      ]),
+    ).expect(400);
+    expect((unknown.body as { error: { details: unknown[] } }).error.details).toEqual([
+      {
+        line: 2,
+        field: 'model',
+        message: 'model "llama-70b" is not served here; available: dllm-code-small, tiny-chat',
+      },
+    ]);
+    const clash = await post(
+      `?model=${TINY}`,
+      lines([{ custom_id: 'c1', prompt: 'x', model: 'dllm-code-small' }]),
+    ).expect(400);
+    expect(JSON.stringify(clash.body)).toContain('a batch runs on one model');
+  });
+
+  it('dllm models lists what the API serves, the default marked', async () => {
+    const env = { DLLM_API_URL: url, DLLM_API_KEY: key };
+    const table = await runDllm(['models'], scratch, env);
+    expect(table).toMatchObject({ code: 0, stderr: '' });
+    const rows = table.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^MODEL\s+KIND\s+FAMILY\s+MAX LENGTH\s+CHAT$/);
+    expect(rows.slice(1).map((r) => r.split(/\s{2,}/))).toEqual([
+      ['dllm-code-small (default)', 'masked-diffusion', expect.any(String), '256', 'python-file'],
+      [TINY, 'masked-diffusion', 'qwen2', '512', 'model'],
+    ]);
+    const json = await runDllm(['models', '--json'], scratch, env);
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { id: string }[]).map((m) => m.id)).toEqual([
+      'dllm-code-small',
+      TINY,
+    ]);
+    // a wrong key is the auth exit code, not a table
+    expect((await runDllm(['models'], scratch, { ...env, DLLM_API_KEY: 'dllm_nope' })).code).toBe(
+      3,
+    );
+  });
+
+  it('dllm generate --model runs the imported bundle in process, with its dllm.json defaults', async () => {
+    const input = join(scratch, 'in.jsonl');
+    const output = join(scratch, 'out.jsonl');
+    writeFileSync(
+      input,
+      [
+        { custom_id: 'short', prompt: 'def add(a, b):', gen_length: 8, seed: 1, model: TINY },
+        // no gen_length: the bundle's default (256), not the schema's (64)
+        { custom_id: 'defaults', prompt: 'import os', seed: 2 },
+        { custom_id: 'other', prompt: 'x', model: 'dllm-code-small' },
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n',
+    );
+    // fixed, 32 per step: the 256-token default costs 8 forwards on this tiny model
+    const run = await runDllm(
+      ['generate', '--model', tiny.dir, '-i', input, '-o', output, '--no-progress'].concat([
+        '--policy',
+        'fixed',
+        '--tokens-per-step',
+        '32',
+      ]),
+      scratch,
+    );
+    expect(run.code).toBe(1); // one line refused
+    const out = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(out.map((o) => o.custom_id)).toEqual(['short', 'defaults', 'other']);
+    expect(out[0]).toMatchObject({ applied_max_steps: 8, seed: 1, provider: 'cpu' });
+    expect(out[0]!.tokens as number).toBeLessThanOrEqual(8);
+    expect(out[1]).toMatchObject({ applied_max_steps: 256, seed: 2 });
+    expect(out[1]!.steps as number).toBeLessThanOrEqual(8);
+    expect((out[2]!.error as { message: string }).message).toBe(
+      `line 3: model: names "dllm-code-small", but this run generates with ${TINY} (--model); name it or leave model out`,
+    );
+    expect(run.stderr).toMatch(/3 items \(1 errors\)/);
   });
 });

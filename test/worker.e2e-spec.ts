@@ -140,10 +140,14 @@ describe('worker (child processes, real Redis and Postgres)', () => {
     expect(metrics).toContain(
       'dllm_engine_info{model="dllm-code-small",provider="cpu",requested="webgpu,cpu"} 1',
     );
-    expect(metrics).toMatch(/^dllm_engine_gpu_fallback 1$/m);
+    expect(metrics).toMatch(/^dllm_engine_gpu_fallback\{model="dllm-code-small"\} 1$/m);
     // the call mix: calls and rows by graph (these rows start their one block with a refresh)
-    expect(metrics).toMatch(/^dllm_engine_graph_calls\{graph="refresh"\} [1-9]\d*$/m);
-    expect(metrics).toMatch(/^dllm_engine_graph_rows\{graph="refresh"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(
+      /^dllm_engine_graph_calls\{model="dllm-code-small",graph="refresh"\} [1-9]\d*$/m,
+    );
+    expect(metrics).toMatch(
+      /^dllm_engine_graph_rows\{model="dllm-code-small",graph="refresh"\} [1-9]\d*$/m,
+    );
     expect(w.output()).toMatch(/"level":40.*RUNNING ON CPU/);
     const items = await db.query<{ provider: string }>(
       `SELECT provider FROM batch_items WHERE batch_id = $1`,

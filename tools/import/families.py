@@ -41,6 +41,25 @@ CONFIG_DTYPES = {"bfloat16": "BF16", "float16": "F16", "float32": "F32"}
 
 
 @dataclass(frozen=True)
+class QwenLayout:
+    """What tells a Qwen3 decoder layer from a Qwen2 one. Everything else is the same: the config
+    keys, the tensor names (one map, _qwen_names) and the forward; these two flags add or drop
+    tensors in that map and steps in the graph."""
+
+    qkv_bias: bool  # q_proj/k_proj/v_proj carry a bias (o_proj never does)
+    qk_norm: bool  # self_attn.q_norm / k_norm: RMSNorm over each head's vector, before RoPE
+    # config attention_bias = true is refused: transformers' Qwen3 then adds o_proj.bias too, which
+    # the graph does not implement; no supported checkpoint sets it
+    refuse_attention_bias: bool
+
+
+QWEN_LAYOUTS = {
+    "qwen2": QwenLayout(qkv_bias=True, qk_norm=False, refuse_attention_bias=False),
+    "qwen3": QwenLayout(qkv_bias=False, qk_norm=True, refuse_attention_bias=True),
+}
+
+
+@dataclass(frozen=True)
 class Variant:
     """One supported model line: how its config and names are read."""
 
@@ -160,15 +179,16 @@ def spec_from_config(config: dict, max_length: Optional[int] = None, where: str 
             _refuse_unless(not other, where, f"layer_types {other} (full attention layers only)")
         d = int(_need(config, "hidden_size", where))
         heads = int(_need(config, "num_attention_heads", where))
-        if v.layout == "qwen3":
-            _refuse_unless(not config.get("attention_bias"), where, "attention_bias = true on a Qwen3-layout model")
+        qwen = QWEN_LAYOUTS[v.layout]
+        if qwen.refuse_attention_bias:
+            _refuse_unless(not config.get("attention_bias"), where, f"attention_bias = true on a {v.layout}-layout model")
         spec_kw = dict(
             vocab_size=int(_need(config, "vocab_size", where)), d_model=d,
             n_layers=int(_need(config, "num_hidden_layers", where)), n_heads=heads,
             n_kv_heads=int(config.get("num_key_value_heads") or heads),
             head_dim=int(config.get("head_dim") or d // heads), mlp_hidden=int(_need(config, "intermediate_size", where)),
             rope_theta=float(config.get("rope_theta", 10000.0)), rms_eps=float(config.get("rms_norm_eps", 1e-6)),
-            qkv_bias=v.layout == "qwen2", qk_norm=v.layout == "qwen3",
+            qkv_bias=qwen.qkv_bias, qk_norm=qwen.qk_norm,
             tied_embeddings=bool(config.get("tie_word_embeddings", False)),
             max_length=int(config.get("max_position_embeddings", 32768)),
         )
@@ -209,6 +229,8 @@ def _llada_names(spec: ModelSpec) -> dict[str, str]:
 
 
 def _qwen_names(spec: ModelSpec) -> dict[str, str]:
+    """The one tensor map of the Qwen2 and Qwen3 layouts; what differs between them is what
+    QWEN_LAYOUTS sets in the spec (q/k/v biases, per-head q/k norms)."""
     m: dict[str, str] = {"embed": "model.embed_tokens.weight", "final_norm": "model.norm.weight"}
     if not spec.tied_embeddings:
         m["lm_head"] = "lm_head.weight"

@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { Command, CommanderError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { Engine, parseGenerationParams, type GenerationResult } from '@dllm/engine';
+import { readCatalogModel } from '@dllm/engine/bundle/model-catalog';
 import { CliError, EXIT } from './exit-codes';
 import { LineError, parseInputLine } from './input-line';
 import { OrderedWriter } from './ordered-writer';
@@ -37,7 +38,11 @@ const generateCommand = (name: string): Command =>
       'JSONL: {"custom_id","prompt"} or {"custom_id","prefix","suffix"}, optional per-line params',
     )
     .requiredOption('-o, --output <file>', 'JSONL results, same order as the input')
-    .option('-m, --model <dir>', 'model bundle', BUNDLED_MODEL)
+    .option(
+      '-m, --model <dir>',
+      'model bundle folder (an imported one too); its dllm.json defaults apply',
+      BUNDLED_MODEL,
+    )
     .option('--providers <list>', 'execution providers (webgpu, cuda, cpu), tried in order', 'cpu')
     .option('--require-gpu', 'fail when no GPU provider works instead of running on the cpu')
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', num, 0)
@@ -100,6 +105,8 @@ async function generate(o: Opts): Promise<number> {
   if (!existsSync(o.model))
     throw new CliError(EXIT.usage, `--model ${o.model}: no such model bundle folder`);
   const defaults = paramsFromFlags(o);
+  // its name (a line's `model` must be it) and its dllm.json defaults, as the API applies them
+  const bundle = readCatalogModel({ dir: o.model }, '--model');
   const engine = await Engine.start({
     modelDir: o.model,
     executionProviders: o.providers.split(',').map((s) => s.trim()),
@@ -145,7 +152,7 @@ async function generate(o: Opts): Promise<number> {
     const i = index++;
     let parsed;
     try {
-      parsed = parseInputLine(text, lineNo, defaults);
+      parsed = parseInputLine(text, lineNo, defaults, bundle);
     } catch (err) {
       const e = err as LineError;
       finish(
@@ -160,7 +167,7 @@ async function generate(o: Opts): Promise<number> {
     const { customId, task, params } = parsed;
     const line = lineNo;
     const job = engine
-      .generate({ task, params: parseGenerationParams(params) })
+      .generate({ task, params: parseGenerationParams(params, 'params', bundle.defaults) })
       .then(
         (r: GenerationResult) => {
           ok++;

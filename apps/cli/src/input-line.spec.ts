@@ -23,6 +23,18 @@ describe('parseInputLine', () => {
     expect(p.params).toEqual({ gen_length: 8, seed: 2 });
   });
 
+  it("accepts a line's model when it is the bundle being run, and names the mismatch otherwise", () => {
+    const line = '{"custom_id":"a","prompt":"x","model":"tiny-chat"}';
+    expect(parseInputLine(line, 1, {}, { name: 'tiny-chat', aliases: [] }).task).toEqual({
+      prompt: 'x',
+    });
+    expect(() =>
+      parseInputLine(line, 4, {}, { name: 'dllm-code-small', aliases: ['models'] }),
+    ).toThrow(
+      'line 4: model: names "tiny-chat", but this run generates with dllm-code-small (--model); name it or leave model out',
+    );
+  });
+
   it('reads an infill', () => {
     expect(parseInputLine('{"custom_id":"b","prefix":"x = ","suffix":"\\n"}', 2, {}).task).toEqual({
       prefix: 'x = ',

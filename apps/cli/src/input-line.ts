@@ -12,7 +12,8 @@ import {
 /**
  * One JSONL input line: an item of the API's batches (`{custom_id, prompt | prefix + suffix,
  * params?}`, the same schema), where parameters may also stand at the top level by their
- * library names (`"gen_length": 8`).
+ * library names (`"gen_length": 8`). A line may name its `model`, as in a native JSONL upload;
+ * here it must be the bundle being run (one run, one model).
  */
 export interface ParsedLine {
   customId: string;
@@ -30,11 +31,15 @@ export class LineError extends Error {
   }
 }
 
-/** Parses and validates one line against `defaults`; throws LineError naming the line and field. */
+/**
+ * Parses and validates one line against `defaults`, on the bundle `model` (a line's `model` must
+ * be its name or an alias); throws LineError naming the line and field.
+ */
 export function parseInputLine(
   text: string,
   line: number,
   defaults: GenerationParamsInput,
+  model?: { name: string; aliases: readonly string[] },
 ): ParsedLine {
   let raw: unknown;
   try {
@@ -46,7 +51,13 @@ export function parseInputLine(
     throw new LineError(line, 'must be a JSON object');
   const obj = raw as Record<string, unknown>;
   const customId = typeof obj.custom_id === 'string' ? obj.custom_id : undefined;
-  const { item, folded } = foldTopLevelParams(obj);
+  const { model: lineModel, ...fields } = obj;
+  const names = model ? [model.name, ...model.aliases] : [];
+  if ('model' in obj && model !== undefined && !names.includes(lineModel as string)) {
+    const message = `names ${JSON.stringify(lineModel)}, but this run generates with ${model.name} (--model); name it or leave model out`;
+    throw new LineError(line, formatIssues([{ field: 'model', message }]), customId);
+  }
+  const { item, folded } = foldTopLevelParams(model === undefined ? obj : fields);
   // a folded parameter is named as the user wrote it: "gen_length", not "params.gen_length"
   const named = (issues: FieldIssue[]): FieldIssue[] =>
     issues.map((i) => {

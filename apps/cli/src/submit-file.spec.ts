@@ -91,6 +91,30 @@ describe('buildSubmitRequest: the three file formats', () => {
     }
   });
 
+  it("takes native lines' model as the batch's; lines (or --model) that disagree are refused", () => {
+    const text = [
+      '{"custom_id":"a","prompt":"x"}',
+      '{"custom_id":"b","prompt":"y","model":"tiny"}',
+    ].join('\n');
+    const r = buildSubmitRequest(text, {});
+    expect(JSON.parse(r.body)).toEqual({
+      model: 'tiny',
+      items: [
+        { custom_id: 'a', prompt: 'x' },
+        { custom_id: 'b', prompt: 'y' },
+      ],
+    });
+    expect(JSON.parse(buildSubmitRequest(text, { model: 'tiny' }).body)).toMatchObject({
+      model: 'tiny',
+    });
+    expect(() => buildSubmitRequest(text, { model: 'other' })).toThrow(
+      'line 2: names model "tiny", but --model is other',
+    );
+    expect(() =>
+      buildSubmitRequest(`${text}\n{"custom_id":"c","prompt":"z","model":"big"}`, {}),
+    ).toThrow('line 3: every line must name the same model (line 2 names "tiny")');
+  });
+
   it('refuses --model for OpenAI lines, which name their own', () => {
     const text = JSON.stringify({
       custom_id: 'a',

@@ -87,7 +87,12 @@ export function buildSubmitRequest(text: string, options: BatchOptions): SubmitR
     };
   }
   const items = lines.map(({ value }) => nativeItem(value));
-  const request = jsonRequest({ items }, options, 'jsonl');
+  const model = nativeModel(lines, options.model);
+  const request = jsonRequest(
+    { items, ...(model === undefined ? {} : { model }) },
+    options,
+    'jsonl',
+  );
   return { ...request, lineOfIndex: lines.map((l) => l.line) };
 }
 
@@ -126,12 +131,39 @@ function readLines(text: string): { line: number; value: Record<string, unknown>
   return out;
 }
 
+/**
+ * The batch model of native lines: what lines name in `model` (the same on every line that names
+ * one, as the API asks of a native JSONL upload), which --model may repeat but not contradict.
+ */
+function nativeModel(
+  lines: { line: number; value: Record<string, unknown> }[],
+  flag: string | undefined,
+): unknown {
+  const naming = lines.filter((l) => l.value.model !== undefined);
+  const first = naming[0];
+  if (!first) return undefined;
+  const other = naming.find((l) => l.value.model !== first.value.model);
+  if (other) {
+    throw new CliError(
+      EXIT.usage,
+      `line ${other.line}: every line must name the same model (line ${first.line} names ${JSON.stringify(first.value.model)}); a batch runs on one model`,
+    );
+  }
+  if (flag !== undefined && flag !== first.value.model) {
+    throw new CliError(
+      EXIT.usage,
+      `line ${first.line}: names model ${JSON.stringify(first.value.model)}, but --model is ${flag}`,
+    );
+  }
+  return first.value.model;
+}
+
 /** A `generate`-style line as an API item: parameters by name move into `params`; anything else stays for the API to refuse by name. */
 function nativeItem(line: Record<string, unknown>): Record<string, unknown> {
   const item: Record<string, unknown> = {};
   const params: Record<string, unknown> = isObject(line.params) ? { ...line.params } : {};
   for (const [key, value] of Object.entries(line)) {
-    if (key === 'params' && isObject(value)) continue;
+    if ((key === 'params' && isObject(value)) || key === 'model') continue; // model: the batch's
     if (PARAM_NAMES.has(key) && !TASK_FIELDS.has(key)) params[key] = value;
     else item[key] = value;
   }

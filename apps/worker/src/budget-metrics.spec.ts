@@ -31,7 +31,7 @@ describe('BudgetLoop with the worker metrics', () => {
       waiting: () => Promise.resolve(NO_WAITING_WORK),
       model: 'm',
       log: pino({ level: 'silent' }),
-      metrics,
+      metrics: metrics.forModel('m'),
       intervalMs: 1000,
       relaxMargin: 0.2,
       planMargin: 0.1,
@@ -47,8 +47,8 @@ describe('BudgetLoop with the worker metrics', () => {
     loop.rowEnded('b:0', result({ applied_threshold: 0.5 }), now + 500);
     loop.rowEnded('b:1', result({ budget: 'fixed' }), now + 2000);
     const text = await metrics.registry.metrics();
-    expect(text).toContain('dllm_budget_rows_tightened_total 1');
-    expect(text).toContain('dllm_budget_deadline_misses_total{budget="fixed"} 1');
-    expect(text).not.toContain('dllm_budget_deadline_misses_total{budget="auto"}');
+    expect(text).toContain('dllm_budget_rows_tightened_total{model="m"} 1');
+    expect(text).toContain('dllm_budget_deadline_misses_total{model="m",budget="fixed"} 1');
+    expect(text).not.toContain('dllm_budget_deadline_misses_total{model="m",budget="auto"}');
   });
 });

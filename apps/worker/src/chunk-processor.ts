@@ -26,7 +26,7 @@ import type { BudgetLoop } from '@dllm/engine/budget';
 import type { CancelWatcher } from './cancel-watcher';
 import type { CanvasRelay } from './canvas-relay';
 import { IsolationLane } from './isolation-lane';
-import type { WorkerMetrics } from './metrics';
+import type { ModelMetrics } from './metrics';
 import type { ResultWriter } from './result-writer';
 
 /** What the processor needs of the engine (the real Engine, or a stand-in in tests). */
@@ -105,7 +105,8 @@ export class ChunkProcessor {
       /** deaths of workers holding a chunk before its items run alone (WORKER_SUSPECT_STALLS) */
       suspectAfterStalls: number;
       lane?: IsolationLane;
-      metrics?: WorkerMetrics;
+      /** the metrics of this processor's model (labelled with it) */
+      metrics?: ModelMetrics;
       /** relays intermediate canvases of items with intermediate_every > 0 */
       canvases?: Pick<CanvasRelay, 'publish'>;
       /** the budget controller: sees claimed items as backlog, and completed rows */
@@ -228,7 +229,7 @@ export class ChunkProcessor {
       cancel.release();
       if (budget) for (const key of budgetKeys) budget.release(key);
     }
-    this.deps.metrics?.chunkSeconds.observe((performance.now() - started) / 1000);
+    this.deps.metrics?.chunkTook((performance.now() - started) / 1000);
     if (summary.handedBack > 0) {
       // Unfinished rows stay in_progress in Postgres; put the job back so another worker takes it now.
       log.warn(summary, 'handing chunk back to the queue');
@@ -249,7 +250,7 @@ export class ChunkProcessor {
         const countRun = async (): Promise<void> => {
           counted.runs = await this.deps.progress.countIsolatedRun(ctx.batchId, item.index);
           if (counted.runs === null) throw new EndedElsewhere();
-          this.deps.metrics?.isolatedRuns.inc();
+          this.deps.metrics?.isolatedRun();
         };
         try {
           const end = await this.runItem(ctx, item, ctx.signal.aborted ? undefined : countRun);
@@ -365,8 +366,7 @@ export class ChunkProcessor {
   private async end(outcome: ItemOutcome): Promise<ItemEnd> {
     await this.deps.writer.write(outcome);
     const status = outcome.status as 'completed' | 'failed' | 'cancelled';
-    this.deps.metrics?.items.inc({ status });
-    if (outcome.tokens) this.deps.metrics?.tokens.inc(outcome.tokens);
+    this.deps.metrics?.itemEnded(status, outcome.tokens);
     return status;
   }
 }

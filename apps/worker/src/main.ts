@@ -97,8 +97,6 @@ async function main(): Promise<void> {
       }),
     );
   }
-  metrics.engineUp.set(1);
-
   // Any process may lead the repair loop; workers take part so repair goes on while the API is down.
   // It repairs every model's queue, not only the ones this worker serves.
   const repairQueues = new ChunkQueues(
@@ -143,30 +141,8 @@ async function main(): Promise<void> {
             engines: lanes.map((lane) => engineReadiness(lane.engine.info)),
           },
     async () => {
-      const ready = lanes.every((lane) => lane.engine.health().state === 'ready');
-      metrics.engineUp.set(ready ? 1 : 0);
-      const stats = await Promise.all(
-        lanes.map((lane) => lane.engine.stats(config.HEALTH_PROBE_TIMEOUT_MS)),
-      );
-      const sum = (pick: (s: (typeof stats)[number]) => number) =>
-        stats.reduce((total, s) => total + pick(s), 0);
-      metrics.activeRows.set(sum((s) => s.active));
-      metrics.waitingRows.set(sum((s) => s.waiting));
-      metrics.steps.set(sum((s) => s.steps));
-      metrics.forwardSeconds.set(sum((s) => s.forwardMs) / 1000);
-      metrics.stepSeconds.set(sum((s) => s.stepMs) / 1000);
-      for (const graph of Object.keys(
-        stats[0]!.forwards,
-      ) as (keyof (typeof stats)[number]['forwards'])[]) {
-        metrics.graphCalls.set(
-          { graph },
-          sum((s) => s.forwards[graph]),
-        );
-        metrics.graphRows.set(
-          { graph },
-          sum((s) => s.rowsByGraph[graph]),
-        );
-      }
+      // per model: one lane's engine restarting leaves the others' figures fresh
+      await Promise.all(lanes.map((lane) => lane.refreshMetrics(config.HEALTH_PROBE_TIMEOUT_MS)));
     },
     config.HEALTH_PROBE_TIMEOUT_MS,
   );

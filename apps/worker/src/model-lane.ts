@@ -20,7 +20,7 @@ import { ChunkProcessor } from './chunk-processor';
 import { injectFaults } from './fault-injection';
 import { InteractiveConsumer } from './interactive/interactive-consumer';
 import { IsolationLane } from './isolation-lane';
-import type { WorkerMetrics } from './metrics';
+import type { ModelMetrics, WorkerMetrics } from './metrics';
 import type { ResultWriter } from './result-writer';
 
 /** What every lane of a worker shares: one database, one result writer, one cancel watcher. */
@@ -48,6 +48,8 @@ export interface LaneDeps {
 export class ModelLane {
   private constructor(
     readonly model: CatalogModel,
+    /** this lane's figures, labelled with its model */
+    readonly metrics: ModelMetrics,
     readonly engine: Engine,
     readonly processor: ChunkProcessor,
     /** its chunk queue's consumer (QUEUES.chunks: options and bounded drain) */
@@ -59,7 +61,8 @@ export class ModelLane {
   ) {}
 
   static async start(model: CatalogModel, deps: LaneDeps): Promise<ModelLane> {
-    const { config, metrics } = deps;
+    const { config } = deps;
+    const metrics = deps.metrics.forModel(model.name);
     const log = deps.log.child({ model: model.name });
     const engine = await Engine.start(
       {
@@ -83,8 +86,8 @@ export class ModelLane {
             { err: err.message, restarting },
             'engine thread died; its rows go back to their chunks',
           );
-          metrics.engineUp.set(0);
-          if (restarting) metrics.engineRestarts.inc();
+          metrics.engineUp(false);
+          if (restarting) metrics.engineRestarted();
         },
         onFatal: (err) => {
           log.fatal({ err: err.message }, 'engine cannot be kept alive; exiting for a restart');
@@ -94,6 +97,7 @@ export class ModelLane {
     );
     const { info } = engine;
     metrics.describeEngine(info);
+    metrics.engineUp(true);
     log.info(
       {
         worker_id: deps.workerId,
@@ -182,7 +186,14 @@ export class ModelLane {
       lane,
     });
     interactive.start();
-    return new ModelLane(model, engine, processor, chunks, interactive, budget, peekQueue);
+    return new ModelLane(model, metrics, engine, processor, chunks, interactive, budget, peekQueue);
+  }
+
+  /** Its engine's up state and counters into its metrics (a restarting engine keeps the last). */
+  async refreshMetrics(timeoutMs: number): Promise<void> {
+    const up = this.engine.health().state === 'ready';
+    this.metrics.engineUp(up);
+    if (up) this.metrics.engineStats(await this.engine.stats(timeoutMs));
   }
 
   /**

@@ -12,7 +12,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from families import NAME_MAPS, open_checkpoint, read_config, spec_from_config  # noqa: E402
+from families import NAME_MAPS, QWEN_LAYOUTS, open_checkpoint, read_config, spec_from_config  # noqa: E402
 from safetensors_reader import CheckpointError  # noqa: E402
 from st_write import write_file, write_sharded  # noqa: E402
 
@@ -96,6 +96,26 @@ class Families(unittest.TestCase):
                 if which == "sdar":
                     self.assertEqual(spec.canonical_shape("layers.0.q.weight"), (4 * 16, 32))
                     self.assertEqual(spec.canonical_shape("layers.0.q_norm"), (16,))
+
+    def test_qwen2_and_qwen3_maps_differ_only_where_the_layouts_say(self):
+        spec2, _ = spec_from_config(tiny_config("dream"))
+        spec3, _ = spec_from_config(tiny_config("sdar"))
+        self.assertEqual((spec2.qkv_bias, spec2.qk_norm), (QWEN_LAYOUTS["qwen2"].qkv_bias, QWEN_LAYOUTS["qwen2"].qk_norm))
+        self.assertEqual((spec3.qkv_bias, spec3.qk_norm), (QWEN_LAYOUTS["qwen3"].qkv_bias, QWEN_LAYOUTS["qwen3"].qk_norm))
+        m2, m3 = NAME_MAPS["qwen2"](spec2), NAME_MAPS["qwen3"](spec3)
+        shared = {k: v for k, v in m2.items() if k in m3}
+        self.assertEqual(shared, {k: v for k, v in m3.items() if k in m2})  # same checkpoint names
+        only2 = sorted(set(m2.values()) - set(m3.values()))
+        only3 = sorted(set(m3.values()) - set(m2.values()))
+        # (the tiny Dream config unties its head, the tiny SDAR one too: no lm_head difference)
+        self.assertEqual(only2, sorted(f"model.layers.{i}.self_attn.{p}_proj.bias" for i in range(2) for p in "qkv"))
+        self.assertEqual(only3, sorted(f"model.layers.{i}.self_attn.{p}_norm.weight" for i in range(2) for p in "qk"))
+
+    def test_qwen3_attention_bias_is_refused(self):
+        config = tiny_config("sdar")
+        config["attention_bias"] = True
+        with self.assertRaisesRegex(CheckpointError, r"not supported: attention_bias = true on a qwen3-layout model"):
+            spec_from_config(config)
 
     def test_tied_model_with_a_stored_head_ignores_it_with_a_reason(self):
         folder = self.folder()

@@ -255,13 +255,15 @@ export function parseResultsQuery(query: Query): { format: 'default' | 'openai' 
 
 /** Query of a JSONL upload: batch options that a JSON body would carry itself. */
 export function parseJsonlQuery(query: Query): {
+  model?: string;
   completion_window?: unknown;
   metadata?: Record<string, string>;
   webhook_url?: string;
 } {
   const problems: ProblemDetail[] = [];
-  rejectUnknown(query, ['completion_window', 'metadata', 'webhook_url'], problems);
+  rejectUnknown(query, ['model', 'completion_window', 'metadata', 'webhook_url'], problems);
   const result = {
+    model: single(query, 'model', problems),
     completion_window: single(query, 'completion_window', problems),
     metadata: metadataFilter(query, problems),
     webhook_url: single(query, 'webhook_url', problems),

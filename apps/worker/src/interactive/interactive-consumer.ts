@@ -11,7 +11,7 @@ import type { CancelWatcher } from '../cancel-watcher';
 import type { CanvasRelay } from '../canvas-relay';
 import type { IsolationLane } from '../isolation-lane';
 import { ChunkProcessor, type ChunkSummary, type GenerationEngine } from '../chunk-processor';
-import type { WorkerMetrics } from '../metrics';
+import type { ModelMetrics } from '../metrics';
 import { ResultWriter } from '../result-writer';
 
 export interface InteractiveConsumerOptions {
@@ -26,7 +26,7 @@ export interface InteractiveConsumerOptions {
   cancels: Pick<CancelWatcher, 'track'>;
   workerId: string;
   log: Logger;
-  metrics?: WorkerMetrics;
+  metrics?: ModelMetrics;
   /** where canvases go (the batch's Redis stream), for requests that stream */
   canvases?: Pick<CanvasRelay, 'publish'>;
   /** poison isolation, as for bulk chunks (ChunkProcessor) */

@@ -15,15 +15,17 @@ export interface BudgetLog {
   info(fields: Record<string, unknown>, message: string): void;
 }
 
-/** The counters the loop moves, as prom-client's Gauge/Counter/Histogram take them (the worker's). */
+/** What the loop reports, per model (the worker's ModelMetrics fits). */
 export interface BudgetMetrics {
-  autoThreshold: { set(labels: { model: string }, value: number): void };
-  budgetDecisions: { inc(labels: { reason: string }): void };
-  rowsTightened: { inc(): void };
-  predictedFinish: { set(value: number): void };
-  finishError: { observe(value: number): void };
-  deadlineSlack: { observe(labels: { budget: string }, value: number): void };
-  deadlineMisses: { inc(labels: { budget: string }): void };
+  /** the threshold budget "auto" rows get as they start */
+  autoThreshold(threshold: number): void;
+  budgetDecision(reason: string, threshold: number): void;
+  /** a budget "auto" row ran below its own threshold (counted as it ends) */
+  rowTightened(): void;
+  predictedFinish(atMs: number): void;
+  finishError(seconds: number): void;
+  /** an item with a deadline ended: its slack (negative: missed), by budget */
+  deadlineSlack(budget: string, seconds: number): void;
 }
 
 export interface BudgetLoopOptions {
@@ -73,7 +75,7 @@ export class BudgetLoop {
   }
 
   start(): void {
-    this.opts.metrics?.autoThreshold.set({ model: this.opts.model }, this.current);
+    this.opts.metrics?.autoThreshold(this.current);
     this.timer = setInterval(() => void this.nudge(), this.opts.intervalMs);
     this.timer.unref();
   }
@@ -111,14 +113,13 @@ export class BudgetLoop {
       result.applied_threshold !== null &&
       result.applied_threshold < held.threshold
     )
-      m?.rowsTightened.inc();
+      m?.rowTightened();
     if (held?.deadline != null) {
       const slack = (held.deadline - endedAt) / 1000;
-      m?.deadlineSlack.observe({ budget: held.budget }, slack);
-      if (slack < 0) m?.deadlineMisses.inc({ budget: held.budget });
+      m?.deadlineSlack(held.budget, slack);
     }
     if (this.backlog.size === 0 && this.predictedFinishAt !== null) {
-      m?.finishError.observe((endedAt - this.predictedFinishAt) / 1000);
+      m?.finishError((endedAt - this.predictedFinishAt) / 1000);
       this.predictedFinishAt = null;
     }
   }
@@ -173,7 +174,7 @@ export class BudgetLoop {
     }
     if (d.reason !== 'idle') {
       this.predictedFinishAt = d.predictedFinishAt;
-      this.opts.metrics?.predictedFinish.set(d.predictedFinishAt / 1000);
+      this.opts.metrics?.predictedFinish(d.predictedFinishAt);
     }
     if (d.threshold !== this.current)
       this.apply(d, {
@@ -191,8 +192,7 @@ export class BudgetLoop {
     this.current = d.threshold;
     this.changedAt = this.now();
     this.opts.engine.setAutoThreshold(d.threshold);
-    this.opts.metrics?.autoThreshold.set({ model: this.opts.model }, d.threshold);
-    this.opts.metrics?.budgetDecisions.inc({ reason: d.reason });
+    this.opts.metrics?.budgetDecision(d.reason, d.threshold);
     this.opts.log.info(
       {
         model: this.opts.model,

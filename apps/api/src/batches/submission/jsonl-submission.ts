@@ -22,6 +22,8 @@ import {
 
 /** Batch options of a JSONL batch: the query of an upload, or the fields of an OpenAI create. */
 export interface JsonlOptions {
+  /** native item lines only (`?model=`): OpenAI lines name theirs in body.model */
+  model?: unknown;
   completion_window?: unknown;
   metadata?: unknown;
   webhook_url?: unknown;
@@ -94,7 +96,15 @@ export function parseJsonlSubmission(
       message: `at most ${rules.maxItems} lines per batch (got ${requests})`,
     });
   }
-  const batch = schemas.options.safeParse(options);
+  const { model: queryModel, ...batchOptions } = options;
+  if (queryModel !== undefined) {
+    problems.add({
+      field: 'model',
+      message:
+        'the model query parameter applies to native item lines; OpenAI batch lines name their model in body.model',
+    });
+  }
+  const batch = schemas.options.safeParse(batchOptions);
   if (!batch.success) problems.addZod(batch.error, '');
   if (problems.count > 0) problems.throwIfAny();
 

@@ -110,4 +110,116 @@ describe('submissions over a catalog of models', () => {
       prompt: renderChat([{ role: 'user', content: 'x = 1' }]),
     });
   });
+
+  describe('native JSONL (the dllm generate format)', () => {
+    const native = (...lines: Record<string, unknown>[]) =>
+      lines.map((l) => JSON.stringify(l)).join('\n');
+
+    it('runs on the default model unless ?model= or a line names another', () => {
+      const text = native({ custom_id: 'a', prompt: 'x' }, { custom_id: 'b', prompt: 'y' });
+      expect(parseJsonlSubmission(text, {}, rules).model).toBe('dllm-code-small');
+      const viaQuery = parseJsonlSubmission(text, { model: 'sdar-folder' }, rules);
+      expect(viaQuery.model).toBe('tiny-sdar');
+      // the model's own defaults fill each item, as for a JSON body naming it
+      expect(viaQuery.items[0]!.params).toMatchObject({ gen_length: 64, threshold: 0.85 });
+      const viaLines = parseJsonlSubmission(
+        native(
+          { custom_id: 'a', prompt: 'x' },
+          { custom_id: 'b', model: 'tiny-sdar', prompt: 'y', gen_length: 8 },
+        ),
+        {},
+        rules,
+      );
+      expect(viaLines.model).toBe('tiny-sdar');
+      expect(viaLines.items.map((i) => i.params.gen_length)).toEqual([64, 8]);
+      // a line naming the query's model (or its alias) agrees with it
+      expect(
+        parseJsonlSubmission(
+          native({ custom_id: 'a', model: 'sdar-folder', prompt: 'x' }),
+          { model: 'tiny-sdar' },
+          rules,
+        ).model,
+      ).toBe('tiny-sdar');
+    });
+
+    it('refuses an unknown model by line (or query) naming the served ones', () => {
+      const available = 'available: dllm-code-small, tiny-sdar';
+      expect(
+        problems(() =>
+          parseJsonlSubmission(
+            native(
+              { custom_id: 'a', prompt: 'x' },
+              { custom_id: 'b', model: 'gpt-4', prompt: 'y' },
+            ),
+            {},
+            rules,
+          ),
+        ),
+      ).toEqual([
+        { line: 2, field: 'model', message: `model "gpt-4" is not served here; ${available}` },
+      ]);
+      expect(
+        problems(() =>
+          parseJsonlSubmission(native({ custom_id: 'a', prompt: 'x' }), { model: 'gpt-4' }, rules),
+        ),
+      ).toEqual([{ field: 'model', message: `model "gpt-4" is not served here; ${available}` }]);
+    });
+
+    it('refuses lines that disagree on the model: a batch runs on one', () => {
+      expect(
+        problems(() =>
+          parseJsonlSubmission(
+            native(
+              { custom_id: 'a', model: 'tiny-sdar', prompt: 'x' },
+              { custom_id: 'b', prompt: 'y' },
+              { custom_id: 'c', model: 'dllm-code-small', prompt: 'z' },
+            ),
+            {},
+            rules,
+          ),
+        ),
+      ).toEqual([
+        {
+          line: 3,
+          field: 'model',
+          message: 'every line must name the same model (line 1 names tiny-sdar)',
+        },
+      ]);
+      expect(
+        problems(() =>
+          parseJsonlSubmission(
+            native({ custom_id: 'a', model: 'dllm-code-small', prompt: 'x' }),
+            { model: 'tiny-sdar' },
+            rules,
+          ),
+        ),
+      ).toEqual([
+        {
+          line: 1,
+          field: 'model',
+          message:
+            'names "dllm-code-small", but the batch\'s model is "tiny-sdar" (the model query parameter); a batch runs on one model',
+        },
+      ]);
+    });
+
+    it('refuses ?model= on OpenAI lines, which name theirs in body.model', () => {
+      expect(
+        problems(() =>
+          parseJsonlSubmission(
+            chatLine('a', { messages: [{ role: 'user', content: 'Hi' }] }),
+            { model: 'tiny-sdar' },
+            rules,
+          ),
+        ),
+      ).toEqual([
+        {
+          field: 'model',
+          message: expect.stringContaining(
+            'OpenAI batch lines name their model in body.model',
+          ) as unknown,
+        },
+      ]);
+    });
+  });
 });

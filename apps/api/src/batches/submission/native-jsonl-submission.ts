@@ -5,6 +5,7 @@ import { schemasFor } from './schemas-for';
 import {
   isPlainObject,
   ItemBuilder,
+  modelNamed,
   type Location,
   type Submission,
   type SubmissionRules,
@@ -47,10 +48,12 @@ export function detectJsonlFormat(lines: readonly string[]): JsonlFormat {
 
 /**
  * A JSONL body of native items, one per line, the input format of `dllm generate`:
- * `{custom_id, prompt | prefix + suffix, params?}` with any generation parameter also allowed at
- * the top level by its library name (`"gen_length": 8`, which wins over `params`). Batch options
- * come from the query, as for OpenAI lines. Throws one ApiError(400) listing every problem (by
- * line and field, a top-level parameter named as written).
+ * `{custom_id, prompt | prefix + suffix, model?, params?}` with any generation parameter also
+ * allowed at the top level by its library name (`"gen_length": 8`, which wins over `params`).
+ * Batch options come from the query, as for OpenAI lines. The model: `?model=` for the whole file,
+ * or a line's `model` (every line that names one names the same, as OpenAI lines' body.model do;
+ * a batch runs on one model); neither: the default model. Throws one ApiError(400) listing every
+ * problem (by line and field, a top-level parameter named as written).
  */
 export function parseNativeJsonlSubmission(
   text: string,
@@ -66,13 +69,23 @@ export function parseNativeJsonlSubmission(
       message: `at most ${rules.maxItems} lines per batch (got ${requests})`,
     });
   }
-  const batch = schemasFor(rules).options.safeParse(options);
+  const schemas = schemasFor(rules);
+  const { model: queryModel, ...batchOptions } = options;
+  const batch = schemas.options.safeParse(batchOptions);
   if (!batch.success) problems.addZod(batch.error, '');
+  const fromQuery = queryModel === undefined ? undefined : schemas.model.safeParse(queryModel);
+  if (fromQuery && !fromQuery.success) problems.addZod(fromQuery.error, 'model');
   problems.throwIfAny();
   const { completion_window, metadata, webhook_url } = batch.data!;
 
-  // native lines name no model: they run on the default one (a JSON body's `model` picks another)
-  const model = rules.models[0];
+  // Every item is checked against the batch's model (its defaults, context, topology), known
+  // before the lines are: the query's, else the first line's that names a served one.
+  const batchModel = { name: fromQuery?.data, line: 0 };
+  if (batchModel.name === undefined) {
+    const first = firstModelNamed(lines, (name) => schemas.model.safeParse(name).data);
+    if (first) Object.assign(batchModel, first);
+  }
+  const model = modelNamed(rules, batchModel.name);
   const builder = new ItemBuilder(
     rules,
     problems,
@@ -81,6 +94,24 @@ export function parseNativeJsonlSubmission(
   );
   const items: SubmittedItem[] = [];
   let firstLine = 0;
+  /** a line's `model`: served, and the batch's; else a problem at the line */
+  const lineModelAgrees = (named: unknown, lineNo: number): boolean => {
+    const parsed = schemas.model.safeParse(named);
+    if (!parsed.success) {
+      problems.addZod(parsed.error, 'model', { line: lineNo });
+      return false;
+    }
+    if (parsed.data === model.name) return true;
+    problems.add({
+      line: lineNo,
+      field: 'model',
+      message:
+        batchModel.line === 0
+          ? `names ${JSON.stringify(parsed.data)}, but the batch's model is ${JSON.stringify(model.name)} (the model query parameter); a batch runs on one model`
+          : `every line must name the same model (line ${batchModel.line} names ${model.name})`,
+    });
+    return false;
+  };
   lines.forEach((rawLine, i) => {
     const lineNo = i + 1;
     const source = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
@@ -98,7 +129,14 @@ export function parseNativeJsonlSubmission(
       });
       return;
     }
-    const { item, folded } = foldTopLevelParams(raw);
+    const { model: lineModel, ...fields } = raw;
+    if ('model' in raw && !lineModelAgrees(lineModel, lineNo)) {
+      if (customIdSchema.safeParse(raw.custom_id).success) {
+        builder.claimCustomId(raw.custom_id as string, at, items.length);
+      }
+      return;
+    }
+    const { item, folded } = foldTopLevelParams(fields);
     // a folded parameter is named as the user wrote it: "gen_length", not "params.gen_length"
     const rename = (field: string): string => {
       const key = field.replace(/^params\./, '');
@@ -137,4 +175,26 @@ export function parseNativeJsonlSubmission(
     endpoint: null,
     items,
   };
+}
+
+/**
+ * The first line naming a served model (top-level `model`), read cheaply ahead of the full pass;
+ * undefined when none does. Lines that do not parse, or name no served model, are left to the
+ * full pass to report.
+ */
+function firstModelNamed(
+  lines: readonly string[],
+  served: (name: unknown) => string | undefined,
+): { name: string; line: number } | undefined {
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === '' || !line.includes('"model"')) continue;
+    try {
+      const value = JSON.parse(line) as unknown;
+      const name = isPlainObject(value) ? served(value.model) : undefined;
+      if (name !== undefined) return { name, line: i + 1 };
+    } catch {
+      // reported by the full pass
+    }
+  }
+  return undefined;
 }
