@@ -1,5 +1,5 @@
 /**
- * npm run bench:engine -- [--json OUT.json]
+ * npm run bench:engine -- [--json OUT.json] [--rounds N] [--skip matmul,forward] [--pack on|off]
  *
  * One run, three measurements, JSON on stdout (and in --json), progress on stderr:
  *   1. the matmul peak of onnxruntime-node on this machine (bench/matmul.onnx),
@@ -64,6 +64,12 @@ const program = withEngineTuningOptions(new Command('bench:engine'))
   .option('--prompt-tokens <n>', 'prompt window from the validation files', int(1), 64)
   .option('--gen-length <n>', 'tokens generated per prompt', int(1), 64)
   .option('--seed <n>', 'seed of item i is seed + i', int(0), 1234)
+  .option(
+    '--rounds <n>',
+    'policy rounds (order rotated per round; tokens/s and speedup: median)',
+    int(1),
+    1,
+  )
   .option('--skip <parts>', 'leave out some of: matmul,forward,policies', '');
 
 interface Options extends EngineTuning {
@@ -80,6 +86,7 @@ interface Options extends EngineTuning {
   promptTokens: number;
   genLength: number;
   seed: number;
+  rounds: number;
   skip: string;
 }
 
@@ -160,6 +167,7 @@ async function main(): Promise<void> {
       tuning: engineTuning(o),
       genLength: o.genLength,
       seed: o.seed,
+      rounds: o.rounds,
       policies: DEFAULT_POLICIES,
     };
     const batch1 = await measurePolicies('batch 1', {
@@ -212,6 +220,7 @@ async function main(): Promise<void> {
       promptTokens: o.promptTokens,
       genLength: o.genLength,
       seed: o.seed,
+      rounds: o.rounds,
       stopAtEos: false,
       skip: [...skip],
     },

@@ -9,7 +9,7 @@
  * every output equals config 1's (scheduling must not change what a seed produces).
  *
  * A config is comma-separated key=value: hold (refreshHoldSteps), min (refreshMinRows),
- * spin (on|off), threads (intra-op, 0 = default), and per config overrides of policy (as --policy),
+ * pack (on|off: packStepCalls), spin (on|off), threads (intra-op, 0 = default), and per config overrides of policy (as --policy),
  * cache, rows (scheduler maxRows: 1 = batch 1) and items (the first n prompts). Outputs are
  * compared with the first config of the same policy and cache.
  */
@@ -66,6 +66,7 @@ interface Config {
   label: string;
   hold: number;
   min: number;
+  pack: boolean;
   spin?: boolean;
   threads: number;
   policy?: string;
@@ -86,16 +87,20 @@ interface Run {
   calls: Record<string, number>;
   rows: Record<string, number>;
   heldRows: number;
+  satOutRows: number;
   steps: number;
   rowForwards: number;
+  /** while rows waited for a slot: steps, their rows, and the step calls and their rows */
+  saturated: { steps: number; rows: number; stepCalls: number; stepRows: number };
 }
 
 function parseConfig(text: string): Config {
-  const c: Config = { label: text, hold: 0, min: 1, threads: 0 };
+  const c: Config = { label: text, hold: 0, min: 1, pack: false, threads: 0 };
   for (const kv of text.split(',').filter(Boolean)) {
     const [k, v] = kv.split('=') as [string, string];
     if (k === 'hold') c.hold = Number(v);
     else if (k === 'min') c.min = Number(v);
+    else if (k === 'pack') c.pack = v === 'on';
     else if (k === 'spin') c.spin = v === 'on';
     else if (k === 'threads') c.threads = Number(v);
     else if (k === 'policy') c.policy = v;
@@ -150,6 +155,7 @@ async function main(): Promise<void> {
         maxTokens: o.maxTokens,
         refreshHoldSteps: c.hold,
         refreshMinRows: c.min,
+        packStepCalls: c.pack,
       };
       runs.push({
         c,
@@ -163,8 +169,10 @@ async function main(): Promise<void> {
         calls: {},
         rows: {},
         heldRows: 0,
+        satOutRows: 0,
         steps: 0,
         rowForwards: 0,
+        saturated: { steps: 0, rows: 0, stepCalls: 0, stepRows: 0 },
       });
     }
     // warm each distinct runtime (sessions, arenas) once, untimed
@@ -196,6 +204,11 @@ async function main(): Promise<void> {
           r.rows[g] = (r.rows[g] ?? 0) + s.rowsByGraph[g];
         }
         r.heldRows += s.heldRows;
+        r.satOutRows += s.satOutRows;
+        r.saturated.steps += s.saturatedSteps;
+        r.saturated.rows += s.saturatedRows;
+        r.saturated.stepCalls += s.saturatedForwards.step;
+        r.saturated.stepRows += s.saturatedRowsByGraph.step;
         r.steps += s.steps;
         r.rowForwards += s.rowsInForwards;
         if (i === runs.length - 1 && o.json)
@@ -243,6 +256,15 @@ function report(o: Options, runs: Run[], roundsDone: number, started: number) {
       stepsPerRound: round(r.steps / Math.max(1, roundsDone), 1),
       rowsPerStep: round(r.rowForwards / r.steps, 2),
       heldRowStepsPerRound: round(r.heldRows / Math.max(1, roundsDone), 1),
+      /** row-steps sat out because their call was at the row budget (pack=on) */
+      satOutRowStepsPerRound: round(r.satOutRows / Math.max(1, roundsDone), 1),
+      /** while rows still waited for a slot: rows in forwards per step, and rows per step call (of max-rows) */
+      saturatedRowsPerStep: r.saturated.steps
+        ? round(r.saturated.rows / r.saturated.steps, 2)
+        : null,
+      saturatedStepCallRows: r.saturated.stepCalls
+        ? round(r.saturated.stepRows / r.saturated.stepCalls, 2)
+        : null,
       /** every output equals that of the first config with the same policy and cache */
       sameOutputsAsFirstOfKind: r.texts.every(
         (t, i) => t === runs.find((x) => x.kind === r.kind)!.texts[i],

@@ -38,20 +38,24 @@ export function withEngineBenchOptions(program: Command): Command {
     .option('--seed <n>', 'window sample seed', intOption(0), 4321);
 }
 
+const onOff = (v: string): boolean => {
+  if (v !== 'on' && v !== 'off') throw new InvalidArgumentError('must be on or off');
+  return v === 'on';
+};
+
 /** Engine scheduling/runtime knobs a throughput benchmark can set (unset: the engine's defaults). */
 export function withEngineTuningOptions(program: Command): Command {
   return program
     .option('--refresh-hold <n>', 'scheduler refreshHoldSteps', intOption(0))
     .option('--refresh-min-rows <n>', 'scheduler refreshMinRows', intOption(1))
-    .option('--spinning <on|off>', 'onnxruntime intra-op spinning', (v: string) => {
-      if (v !== 'on' && v !== 'off') throw new InvalidArgumentError('must be on or off');
-      return v === 'on';
-    });
+    .option('--pack <on|off>', 'scheduler packStepCalls', onOff)
+    .option('--spinning <on|off>', 'onnxruntime intra-op spinning', onOff);
 }
 
 export interface EngineTuning {
   refreshHold?: number;
   refreshMinRows?: number;
+  pack?: boolean;
   spinning?: boolean;
 }
 
@@ -59,5 +63,6 @@ export interface EngineTuning {
 export const engineTuning = (o: EngineTuning) => ({
   refreshHoldSteps: o.refreshHold,
   refreshMinRows: o.refreshMinRows,
+  packStepCalls: o.pack,
   intraOpSpinning: o.spinning,
 });

@@ -8,7 +8,7 @@ import {
 } from '@dllm/engine';
 import { callMixBetween, type CallMix } from './call-mix';
 import { round } from './matmul-peak';
-import { progress } from './timing';
+import { median, progress } from './timing';
 
 export interface PolicySetting {
   label: string;
@@ -30,9 +30,12 @@ export interface PolicyPoint {
   items: number;
   tokens: number;
   wallMs: number;
+  /** median over rounds */
   tokensPerSec: number;
-  /** tokens/s over fixed k=1's in the same scenario (wall clock: noisy on a shared machine) */
+  /** tokens/s over fixed k=1's in the same scenario and round, median over rounds (wall clock: noisy on a shared machine) */
   speedup: number;
+  /** per round (settings rotated each round): tokens/s and the ratio to fixed k=1 of that round */
+  rounds: { tokensPerSec: number[]; speedup: number[] };
   /** fixed k=1's padded tokens forwarded per generated token over this policy's: the compute saved, noise-free */
   computeSpeedup: number;
   /** tokens (rows x padded length) the forwards computed */
@@ -46,8 +49,12 @@ export interface PolicyPoint {
   rowsPerForward: number;
   /** rows per step while rows still waited for a slot (the drain at the end left out); null: never saturated */
   rowsPerForwardSaturated: number | null;
+  /** rows per step call in those steps (the call the row budget is about); null: no such call */
+  stepCallRowsSaturated: number | null;
   /** row-steps sat out waiting to share a refresh call */
   heldRowSteps: number;
+  /** row-steps sat out because their call was at the row budget (packStepCalls) */
+  satOutRowSteps: number;
   /** forward calls by graph and rows per call (a scheduler step may run a refresh and a step call) */
   callMix: CallMix;
   /** mean ms of one engine forward (onnxruntime) */
@@ -63,8 +70,13 @@ export interface ScenarioOptions {
   modelDir: string;
   intraOpThreads: number;
   /** scheduler/runtime knobs (unset fields: the engine's defaults) */
-  tuning?: Pick<EngineOptions, 'refreshHoldSteps' | 'refreshMinRows' | 'intraOpSpinning'>;
+  tuning?: Pick<
+    EngineOptions,
+    'refreshHoldSteps' | 'refreshMinRows' | 'packStepCalls' | 'intraOpSpinning'
+  >;
   maxBatchRows: number;
+  /** each policy runs once per round, in an order rotated per round (fixed k=1 runs every round) */
+  rounds?: number;
   prompts: string[];
   genLength: number;
   seed: number;
@@ -96,29 +108,48 @@ export async function measurePolicies(
       { policy: 'fixed', tokens_per_step: 16 },
       opts,
     );
-    for (const setting of opts.policies) {
-      const before = await engine.stats();
-      const t0 = performance.now();
-      const results = await runAll(engine, opts.prompts, setting.params, opts);
-      const wallMs = performance.now() - t0;
-      const after = await engine.stats();
-      const point = summarize(setting.label, results, wallMs, diff(after, before));
-      point.callMix = callMixBetween(after, before);
-      points.push(point);
-      progress(
-        `${label} ${setting.label}: ${point.tokensPerSec.toFixed(1)} tok/s, ${point.forwardsPerItem.toFixed(1)} forwards/item, ` +
-          `${point.rowsPerForward.toFixed(1)} rows/forward, ${mixText(point.callMix)}, JS overhead ${(100 * point.jsOverheadShare).toFixed(1)}%`,
-      );
+    const rounds = opts.rounds ?? 1;
+    const perRound: PolicyPoint[][] = opts.policies.map(() => []);
+    for (let pass = 0; pass < rounds; pass++) {
+      for (let j = 0; j < opts.policies.length; j++) {
+        const i = (j + pass) % opts.policies.length;
+        const setting = opts.policies[i]!;
+        const before = await engine.stats();
+        const t0 = performance.now();
+        const results = await runAll(engine, opts.prompts, setting.params, opts);
+        const wallMs = performance.now() - t0;
+        const after = await engine.stats();
+        const point = summarize(setting.label, results, wallMs, diff(after, before));
+        point.callMix = callMixBetween(after, before);
+        perRound[i]!.push(point);
+        progress(
+          `${label} round ${pass + 1}/${rounds} ${setting.label}: ${point.tokensPerSec.toFixed(1)} tok/s, ${point.forwardsPerItem.toFixed(1)} forwards/item, ` +
+            `${point.rowsPerForward.toFixed(1)} rows/forward (saturated ${point.rowsPerForwardSaturated ?? '-'}, step calls ${point.stepCallRowsSaturated ?? '-'}), ` +
+            `${mixText(point.callMix)}, JS overhead ${(100 * point.jsOverheadShare).toFixed(1)}%`,
+        );
+      }
+    }
+    // counts (forwards, rows, call mix) are the same every round; wall-clock figures are not
+    const base = perRound[0]!;
+    for (const runs of perRound) {
+      const speedups = runs.map((p, r) => round(p.tokensPerSec / base[r]!.tokensPerSec, 3));
+      const tps = runs.map((p) => p.tokensPerSec);
+      points.push({
+        ...runs[0]!,
+        tokensPerSec: round(median(tps)),
+        speedup: round(median(speedups), 3),
+        rounds: { tokensPerSec: tps, speedup: speedups },
+        wallMs: round(median(runs.map((p) => p.wallMs)), 1),
+        forwardMs: round(median(runs.map((p) => p.forwardMs))),
+        jsOverheadShare: round(median(runs.map((p) => p.jsOverheadShare)), 4),
+        outsideStepShare: round(median(runs.map((p) => p.outsideStepShare)), 4),
+      });
     }
   } finally {
     await engine.close();
   }
-  const base = points[0]!.tokensPerSec;
   const baseCost = points[0]!.paddedTokens / points[0]!.tokens;
-  for (const p of points) {
-    p.speedup = round(p.tokensPerSec / base, 3);
-    p.computeSpeedup = round(baseCost / (p.paddedTokens / p.tokens), 3);
-  }
+  for (const p of points) p.computeSpeedup = round(baseCost / (p.paddedTokens / p.tokens), 3);
   return points;
 }
 
@@ -152,11 +183,19 @@ const COUNTERS = [
   'saturatedSteps',
   'saturatedRows',
   'heldRows',
+  'satOutRows',
 ] as const;
-type Counters = Record<(typeof COUNTERS)[number], number>;
+type Counters = Record<
+  (typeof COUNTERS)[number] | 'saturatedStepCalls' | 'saturatedStepRows',
+  number
+>;
 
 function diff(a: EngineStats, b: EngineStats): Counters {
-  return Object.fromEntries(COUNTERS.map((k) => [k, a[k] - b[k]])) as Counters;
+  return {
+    ...(Object.fromEntries(COUNTERS.map((k) => [k, a[k] - b[k]])) as Counters),
+    saturatedStepCalls: a.saturatedForwards.step - b.saturatedForwards.step,
+    saturatedStepRows: a.saturatedRowsByGraph.step - b.saturatedRowsByGraph.step,
+  };
 }
 
 function summarize(
@@ -174,6 +213,7 @@ function summarize(
     wallMs: round(wallMs, 1),
     tokensPerSec: round(tokens / (wallMs / 1000)),
     speedup: 1,
+    rounds: { tokensPerSec: [], speedup: [] },
     computeSpeedup: 1,
     paddedTokens: s.paddedTokens,
     forwardsPerItem: round(rowForwards / results.length),
@@ -181,7 +221,11 @@ function summarize(
     engineForwards: s.steps,
     rowsPerForward: round(s.rowsInForwards / s.steps),
     rowsPerForwardSaturated: s.saturatedSteps ? round(s.saturatedRows / s.saturatedSteps) : null,
+    stepCallRowsSaturated: s.saturatedStepCalls
+      ? round(s.saturatedStepRows / s.saturatedStepCalls)
+      : null,
     heldRowSteps: s.heldRows,
+    satOutRowSteps: s.satOutRows,
     callMix: {},
     forwardMs: round(s.forwardMs / s.steps),
     jsOverheadShare: round((s.stepMs - s.forwardMs) / s.stepMs, 4),

@@ -70,6 +70,7 @@ export class ModelLane {
         intraOpSpinning: config.ENGINE_INTRA_OP_SPINNING,
         refreshHoldSteps: config.ENGINE_REFRESH_HOLD_STEPS,
         refreshMinRows: config.ENGINE_REFRESH_MIN_ROWS,
+        packStepCalls: config.ENGINE_PACK_STEP_CALLS,
         maxBatchRows: config.ENGINE_MAX_BATCH_ROWS,
         maxBatchTokens: config.ENGINE_MAX_BATCH_TOKENS,
         onWarning: (message) => log.warn({ component: 'engine' }, message),

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     maxTokens: limits.maxBatchTokens,
     refreshHoldSteps: init.refreshHoldSteps ?? ENGINE_TUNING_DEFAULTS.refreshHoldSteps,
     refreshMinRows: init.refreshMinRows ?? ENGINE_TUNING_DEFAULTS.refreshMinRows,
+    packStepCalls: init.packStepCalls ?? ENGINE_TUNING_DEFAULTS.packStepCalls,
   });
   port.on('message', (m: ToThread) => {
     switch (m.type) {

@@ -54,6 +54,8 @@ export interface EngineOptions {
   /** phase-aware refreshes (SchedulerOptions.refreshHoldSteps / refreshMinRows); unset: the scheduler's defaults */
   refreshHoldSteps?: number;
   refreshMinRows?: number;
+  /** pack step calls to the row budget (SchedulerOptions.packStepCalls); unset: the engine default */
+  packStepCalls?: boolean;
   /** unset: the default for the provider in use (runtime/scheduling-defaults.ts) */
   maxBatchRows?: number;
   maxBatchTokens?: number;

@@ -52,6 +52,7 @@ export function batchLimitsFor(
 export const ENGINE_TUNING_DEFAULTS = {
   refreshHoldSteps: 3,
   refreshMinRows: 4,
+  packStepCalls: false,
   intraOpSpinning: false,
   measuredBy: 'bench/results/scheduling-ab-2026-12-03.json',
 } as const;

@@ -22,6 +22,12 @@ export interface SchedulerOptions {
   refreshHoldSteps?: number;
   /** a refresh call goes ahead, without waiting, once this many rows are due one */
   refreshMinRows?: number;
+  /**
+   * Pack step calls to the row budget: a running row between blocks (due a refresh, or held for
+   * one) lends its place in the step call to a waiting row, which starts now and refreshes with it.
+   * The active set may then pass maxRows; no single call does (rows over the budget sit a step out).
+   */
+  packStepCalls?: boolean;
   now?: () => number;
 }
 
@@ -39,15 +45,32 @@ export interface StepStats {
   rowsInForwards: number;
   /** row-steps sat out waiting to share a refresh call (refreshHoldSteps) */
   heldRows: number;
+  /** row-steps sat out because their call was already at the row or token budget (packStepCalls) */
+  satOutRows: number;
   /** steps run while rows were still waiting for a slot (the batch as full as its limits allow), and their rows in forwards */
   saturatedSteps: number;
   saturatedRows: number;
+  /** the same steps' forwards and rows by graph: how full each call was while there was work to fill it */
+  saturatedForwards: GraphCounts;
+  saturatedRowsByGraph: GraphCounts;
   /** positions fed to forwards, padding included (full/refresh: sequences; step: spans) */
   paddedTokens: number;
   realTokens: number;
   completedRows: number;
   /** bytes of cached keys/values/halo held by active rows now */
   cacheBytes: number;
+}
+
+type Groups = Record<ForwardPlan['graph'], Entry[]>;
+const GRAPHS = ['full', 'refresh', 'step', 'prefill', 'extend'] as const;
+const noCounts = (): GraphCounts => ({ full: 0, refresh: 0, step: 0, prefill: 0, extend: 0 });
+
+/** What one scheduler step runs: one forward call per non-empty group. */
+interface StepWork {
+  groups: Groups;
+  plans: Map<Entry, ForwardPlan>;
+  /** rows were still waiting for a slot when the step was scheduled */
+  saturated: boolean;
 }
 
 interface Entry {
@@ -58,6 +81,8 @@ interface Entry {
   passOvers: number;
   /** steps sat out in a row waiting for others to share a refresh call */
   held: number;
+  /** steps sat out in a row because the call was full: the longest-waiting go first */
+  satOut: number;
   /** higher first: an interactive request takes the next free slot ahead of bulk rows */
   priority: number;
 }
@@ -81,14 +106,17 @@ export class Scheduler {
   autoThreshold: number | null = null;
   readonly stats: StepStats = {
     steps: 0,
-    forwards: { full: 0, refresh: 0, step: 0, prefill: 0, extend: 0 },
-    rowsByGraph: { full: 0, refresh: 0, step: 0, prefill: 0, extend: 0 },
+    forwards: noCounts(),
+    rowsByGraph: noCounts(),
     forwardMs: 0,
     stepMs: 0,
     rowsInForwards: 0,
     heldRows: 0,
+    satOutRows: 0,
     saturatedSteps: 0,
     saturatedRows: 0,
+    saturatedForwards: noCounts(),
+    saturatedRowsByGraph: noCounts(),
     paddedTokens: 0,
     realTokens: 0,
     completedRows: 0,
@@ -139,6 +167,7 @@ export class Scheduler {
         onIntermediate,
         passOvers: 0,
         held: 0,
+        satOut: 0,
         priority,
       };
       this.waiting.push(entry);
@@ -189,10 +218,16 @@ export class Scheduler {
     else e.resolve(e.row.result(this.now(), e.row.cancelled ? 'cancelled' : undefined));
   }
 
+  /**
+   * Fills free places from the waiting rows. A place is a row of the step call: with packStepCalls
+   * a running row between blocks lends its own, so the waiting row starts beside it and both refresh
+   * in one call (their blocks start together from then on) while the step call stays full.
+   */
   private admit(): void {
     const passMax = this.opts.maxPassOvers ?? 4;
+    const lent = this.opts.packStepCalls ? this.lentPlaces() : 0;
     let length = this.active.reduce((m, e) => Math.max(m, e.row.length), 0);
-    while (this.waiting.length && this.active.length < this.opts.maxRows) {
+    while (this.waiting.length && this.active.length < this.opts.maxRows + lent) {
       let pick = 0;
       const top = this.waiting.reduce((m, e) => Math.max(m, e.priority), 0);
       if (top > 0) {
@@ -213,7 +248,8 @@ export class Scheduler {
       }
       const cand = this.waiting[pick]!;
       const newLength = Math.max(length, cand.row.length);
-      if ((this.active.length + 1) * newLength > this.opts.maxTokens) break;
+      // the rows one call would carry once this one runs (lent places are in another call)
+      if ((this.active.length + 1 - lent) * newLength > this.opts.maxTokens) break;
       this.waiting.splice(pick, 1);
       for (let i = 0; i < pick; i++) this.waiting[i]!.passOvers++;
       cand.row.startedAt = this.now();
@@ -223,22 +259,34 @@ export class Scheduler {
     }
   }
 
+  /** running rows between blocks (due a refresh): each lends its place in the step call, up to maxRows */
+  private lentPlaces(): number {
+    let n = 0;
+    for (const e of this.active) if (e.row.steps > 0 && this.planOf(e.row).graph === 'refresh') n++;
+    return Math.min(n, this.opts.maxRows);
+  }
+
+  /** One denoising step for every active row: schedule it, run its forwards, then retire finished rows. */
   private async step(): Promise<void> {
     const t0 = this.now();
+    const work = this.schedule();
+    if (!work) return;
+    const forwardMs = await this.run(work);
+    this.postprocess(work, forwardMs, t0);
+  }
+
+  /**
+   * Who runs this step, in which call: cancelled rows leave, waiting rows are admitted, each active
+   * row is planned (full / refresh / step / exact span), refreshes may wait for company, and each
+   * call is cut to the row and token budget. Null when nothing is active.
+   */
+  private schedule(): StepWork | null {
     for (let i = this.active.length - 1; i >= 0; i--) {
       if (this.active[i]!.row.cancelled) this.settle(this.active.splice(i, 1)[0]!);
     }
     this.admit();
-    if (!this.active.length) return;
-    const saturated = this.waiting.length > 0;
-    const rowsBefore = this.stats.rowsInForwards;
-    const groups: Record<ForwardPlan['graph'], Entry[]> = {
-      full: [],
-      refresh: [],
-      step: [],
-      prefill: [],
-      extend: [],
-    };
+    if (!this.active.length) return null;
+    const groups: Groups = { full: [], refresh: [], step: [], prefill: [], extend: [] };
     const plans = new Map<Entry, ForwardPlan>();
     for (const e of this.active) {
       const plan = this.planOf(e.row);
@@ -246,19 +294,25 @@ export class Scheduler {
       groups[plan.graph].push(e);
     }
     groups.refresh = this.holdRefreshes(groups.refresh, groups.step.length + groups.full.length);
+    for (const graph of GRAPHS) groups[graph] = this.fitCall(groups[graph]);
+    return { groups, plans, saturated: this.waiting.length > 0 };
+  }
+
+  /** One forward call per group (a failed call is retried row by row); returns the ms they took. */
+  private async run(work: StepWork): Promise<number> {
     let forwardMs = 0;
-    for (const graph of ['full', 'refresh', 'step', 'prefill', 'extend'] as const) {
-      const group = groups[graph];
+    for (const graph of GRAPHS) {
+      const group = work.groups[graph];
       if (!group.length) continue;
       const f0 = this.now();
       try {
-        await this.runGroup(graph, group, plans);
+        await this.runGroup(graph, group, work.plans);
       } catch (err) {
         // one bad row must not fail its neighbours: its rows are retried one at a time
         await retryRowsAlone(
           group,
           err as Error,
-          (rows) => this.runGroup(graph, rows, plans),
+          (rows) => this.runGroup(graph, rows, work.plans),
           (e, error) => {
             if (this.byId.has(e.row.id)) this.settle(e, error);
           },
@@ -267,7 +321,16 @@ export class Scheduler {
       forwardMs += this.now() - f0;
       this.stats.forwards[graph]++;
       this.stats.rowsByGraph[graph] += group.length;
+      if (work.saturated) {
+        this.stats.saturatedForwards[graph]++;
+        this.stats.saturatedRowsByGraph[graph] += group.length;
+      }
     }
+    return forwardMs;
+  }
+
+  /** Finished rows leave (their results settle), failed ones are dropped; the step's stats. */
+  private postprocess(work: StepWork, forwardMs: number, t0: number): void {
     for (let r = this.active.length - 1; r >= 0; r--) {
       const e = this.active[r]!;
       if (e.row.done && this.byId.has(e.row.id)) {
@@ -277,13 +340,41 @@ export class Scheduler {
       } else if (!this.byId.has(e.row.id)) this.active.splice(r, 1);
     }
     const s = this.stats;
-    if (saturated) {
+    if (work.saturated) {
       s.saturatedSteps++;
-      s.saturatedRows += s.rowsInForwards - rowsBefore;
+      for (const graph of GRAPHS) s.saturatedRows += work.groups[graph].length;
     }
     s.steps++;
     s.forwardMs += forwardMs;
     s.stepMs += this.now() - t0;
+  }
+
+  /**
+   * The rows of one call that fit its budget (maxRows rows, maxTokens as rows x longest): prioritised
+   * rows first, then those that sat out longest, in batch order. The rest sit this step out. Only
+   * timing changes, as with held refreshes. A no-op unless packStepCalls let the active set grow.
+   */
+  private fitCall(group: Entry[]): Entry[] {
+    const longest = group.reduce((m, e) => Math.max(m, e.row.length), 0);
+    const fits = Math.min(
+      this.opts.maxRows,
+      Math.floor(this.opts.maxTokens / Math.max(1, longest)),
+    );
+    if (group.length <= fits) {
+      for (const e of group) e.satOut = 0;
+      return group;
+    }
+    const chosen = new Set(
+      [...group].sort((a, b) => b.priority - a.priority || b.satOut - a.satOut).slice(0, fits),
+    );
+    for (const e of group) {
+      if (chosen.has(e)) e.satOut = 0;
+      else {
+        e.satOut++;
+        this.stats.satOutRows++;
+      }
+    }
+    return group.filter((e) => chosen.has(e));
   }
 
   /**

@@ -227,6 +227,12 @@ export const configSchema = z.object({
     .describe(
       'A refresh call goes ahead without waiting once this many rows are due one; unset: the engine default, 4.',
     ),
+  ENGINE_PACK_STEP_CALLS: z
+    .stringbool()
+    .optional()
+    .describe(
+      'A running row between blocks lends its place in the step call to a waiting row, which refreshes with it, so step calls stay at the row budget; unset: the engine default, off.',
+    ),
   ENGINE_MAX_BATCH_ROWS: z.coerce
     .number()
     .int()
