@@ -95,6 +95,7 @@ export type {
   ForwardResult,
   RefreshBatch,
   RefreshResult,
+  SpanBatch,
   StepBatch,
   DecodeBatch,
   DecodeResult,

@@ -48,34 +48,8 @@ export interface RefreshResult {
   halo: Float32Array;
 }
 
-/** Cached decoding, later calls of a block: a span of positions against cached keys/values. */
-export interface StepBatch {
-  rows: number;
-  /** span positions per row (padded) */
-  span: number;
-  /** [rows, span] token ids of the span */
-  ids: BigInt64Array;
-  /** [rows, span] their absolute positions */
-  positions: BigInt64Array;
-  /** [rows, span] 1 = real span position, 0 = padding (real ones first) */
-  queryMask: BigInt64Array;
-  /** cached positions per row (padded) */
-  cached: number;
-  /** per layer, [rows, heads, cached, head_dim] */
-  pastKeys: Float32Array[];
-  pastValues: Float32Array[];
-  /** [rows, cached] 1 = attend to this cached position */
-  pastMask: BigInt64Array;
-  /** [rows, layers, 2 * halo, d_model]: convolution inputs just left, then just right, of the span */
-  halo: Float32Array;
-}
-
-/**
- * The decoder graph's own call (format-3 bundles, tools/import/spec.py): a span of positions against
- * a past, the reduced head at chosen span slots, and optionally the span's own keys/values so the
- * caller can append them to an exact cache (causal and block-causal models).
- */
-export interface DecodeBatch {
+/** A span of positions against a past of cached keys/values: what a step and a decode call share. */
+export interface SpanBatch {
   rows: number;
   /** span slots per row (padded) */
   span: number;
@@ -85,13 +59,27 @@ export interface DecodeBatch {
   positions: BigInt64Array;
   /** [rows, span] 1 = real span slot, 0 = right padding */
   queryMask: BigInt64Array;
-  /** past positions per row (padded); at least 1 (a masked dummy when there is no past) */
+  /** past positions per row (padded); decode: at least 1 (a masked dummy when there is no past) */
   cached: number;
   /** per layer, [rows, heads, cached, head_dim], keys after the rotary embedding */
   pastKeys: Float32Array[];
   pastValues: Float32Array[];
   /** [rows, cached] 1 = attend to this past position */
   pastMask: BigInt64Array;
+}
+
+/** Cached decoding, later calls of a block (the step graph): a span against the row's refresh cache. */
+export interface StepBatch extends SpanBatch {
+  /** [rows, layers, 2 * halo, d_model]: convolution inputs just left, then just right, of the span */
+  halo: Float32Array;
+}
+
+/**
+ * The decoder graph's own call (format-3 bundles, tools/import/spec.py): a span of positions against
+ * a past, the reduced head at chosen span slots, and optionally the span's own keys/values so the
+ * caller can append them to an exact cache (causal and block-causal models).
+ */
+export interface DecodeBatch extends SpanBatch {
   /** head slots per row (padded) */
   headLength: number;
   /** [rows, headLength] span SLOTS (0..span-1) whose reduced head is wanted */

@@ -2,11 +2,19 @@ import * as ort from 'onnxruntime-node';
 import type { ModelBundle } from '../bundle/model-bundle';
 import { DECODER_OUTPUTS } from '../bundle/dllm-json';
 import { DecoderForward } from './decoder-forward';
-import { createSession, type ProviderSession } from './execution-providers';
-import type { DecodeBatch, DecodeResult, ForwardResult } from './forward-pass';
-import type { OrtForwardOptions } from './ort-forward';
+import type { ProviderSession } from './execution-providers';
+import type { DecodeBatch, DecodeResult } from './forward-pass';
+import {
+  missingNames,
+  openSession,
+  orRelease,
+  pastInputNames,
+  REDUCED_OUTPUTS as HEAD,
+  reducedHead,
+  spanFeeds,
+  type OrtForwardOptions,
+} from './ort-session';
 
-const HEAD = ['top_ids', 'top_probs', 'entropy'];
 const PRESENTS = ['present_keys', 'present_values'];
 
 /**
@@ -35,30 +43,19 @@ export class OrtDecoderForward extends DecoderForward {
     const g = bundle.cacheGraphs;
     if (bundle.graphLayout !== 'decoder' || !g)
       throw new Error(`${bundle.dir}: not a decoder-graph bundle (dllm.json format 3)`);
-    const { session, ...info } = await createSession(bundle.modelPath, {
-      providers: opts.executionProviders ?? ['cpu'],
-      requireGpu: opts.requireGpu,
-      intraOpThreads: opts.intraOpThreads,
-      intraOpSpinning: opts.intraOpSpinning,
-      onWarning: opts.onWarning,
-      // a GPU session is checked to run its nodes on the GPU, with one tiny forward
-      probe: async (s) => {
-        const probe = new OrtDecoderForward(s, bundle, {} as Omit<ProviderSession, 'session'>);
-        await probe.run({
-          rows: 1,
-          length: 4,
-          ids: new BigInt64Array(4).fill(BigInt(bundle.maskId)),
-          attention: new BigInt64Array(4).fill(1n),
-        });
-      },
+    const { session, ...info } = await openSession(bundle.modelPath, opts, async (s) => {
+      const probe = new OrtDecoderForward(s, bundle, {} as Omit<ProviderSession, 'session'>);
+      await probe.run({
+        rows: 1,
+        length: 4,
+        ids: new BigInt64Array(4).fill(BigInt(bundle.maskId)),
+        attention: new BigInt64Array(4).fill(1n),
+      });
     });
-    try {
+    return orRelease(session, () => {
       OrtDecoderForward.checkNames(session, bundle);
       return new OrtDecoderForward(session, bundle, info);
-    } catch (err) {
-      await session.release();
-      throw err;
-    }
+    });
   }
 
   private static checkNames(s: ort.InferenceSession, bundle: ModelBundle): void {
@@ -69,12 +66,9 @@ export class OrtDecoderForward extends DecoderForward {
       'query_mask',
       'past_mask',
       'head_positions',
-      ...Array.from({ length: layers }, (_, l) => [`past_keys_${l}`, `past_values_${l}`]).flat(),
+      ...pastInputNames(layers),
     ];
-    const missing = [
-      ...inputs.filter((n) => !s.inputNames.includes(n)).map((n) => `input ${n}`),
-      ...DECODER_OUTPUTS.filter((n) => !s.outputNames.includes(n)).map((n) => `output ${n}`),
-    ];
+    const missing = missingNames(s, inputs, DECODER_OUTPUTS);
     if (missing.length)
       throw new Error(`${bundle.modelPath}: decoder graph lacks ${missing.join(', ')}`);
     const extra = s.inputNames.filter((n) => !inputs.includes(n));
@@ -86,30 +80,10 @@ export class OrtDecoderForward extends DecoderForward {
   }
 
   async decode(b: DecodeBatch): Promise<DecodeResult> {
-    const { layers, heads, headDim } = this.shape;
-    const pastDims = [b.rows, heads, b.cached, headDim];
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', b.ids, [b.rows, b.span]),
-      positions: new ort.Tensor('int64', b.positions, [b.rows, b.span]),
-      query_mask: new ort.Tensor('int64', b.queryMask, [b.rows, b.span]),
-      past_mask: new ort.Tensor('int64', b.pastMask, [b.rows, b.cached]),
-      head_positions: new ort.Tensor('int64', b.headSlots, [b.rows, b.headLength]),
-    };
-    for (let l = 0; l < layers; l++) {
-      feeds[`past_keys_${l}`] = new ort.Tensor('float32', b.pastKeys[l]!, pastDims);
-      feeds[`past_values_${l}`] = new ort.Tensor('float32', b.pastValues[l]!, pastDims);
-    }
+    const feeds = spanFeeds(b, this.shape);
+    feeds.head_positions = new ort.Tensor('int64', b.headSlots, [b.rows, b.headLength]);
     const out = await this.session.run(feeds, b.presents ? [...HEAD, ...PRESENTS] : HEAD);
-    const topIds = out.top_ids!;
-    const head: ForwardResult = {
-      rows: b.rows,
-      length: b.headLength,
-      topIds: topIds.data as BigInt64Array,
-      topProbs: out.top_probs!.data as Float32Array,
-      entropy: out.entropy!.data as Float32Array,
-      k: topIds.dims[2]!,
-      vocab: this.bundle.vocabSize,
-    };
+    const head = reducedHead(out, b.rows, b.headLength, this.bundle.vocabSize);
     if (!b.presents) return { head };
     return {
       head,

@@ -1,6 +1,16 @@
 import * as ort from 'onnxruntime-node';
 import type { ModelBundle } from '../bundle/model-bundle';
 import { createSession, type ProviderSession } from './execution-providers';
+import {
+  missingNames,
+  openSession,
+  orRelease,
+  pastInputNames,
+  REDUCED_OUTPUTS as REDUCED,
+  reducedHead,
+  spanFeeds,
+  type OrtForwardOptions,
+} from './ort-session';
 import type {
   ForwardBatch,
   ForwardPass,
@@ -10,24 +20,12 @@ import type {
   StepBatch,
 } from './forward-pass';
 
-export interface OrtForwardOptions {
-  /** tried in order, e.g. ['webgpu', 'cuda', 'cpu']; cpu is the last resort unless requireGpu */
-  executionProviders?: string[];
-  /** no GPU provider works: fail instead of running on cpu */
-  requireGpu?: boolean;
-  /** 0 = onnxruntime's default */
-  intraOpThreads?: number;
-  /** idle intra-op threads spin (onnxruntime's default when unset); see CreateSessionOptions */
-  intraOpSpinning?: boolean;
-  onWarning?: (message: string) => void;
-}
+export type { OrtForwardOptions } from './ort-session';
 
 interface CacheSessions {
   refresh: ort.InferenceSession;
   step: ort.InferenceSession;
 }
-
-const REDUCED = ['top_ids', 'top_probs', 'entropy'];
 
 /**
  * onnxruntime-node sessions for a bundle: the full graph, plus the refresh and step graphs of cached
@@ -57,24 +55,16 @@ export class OrtForward implements ForwardPass {
   }
 
   static async create(bundle: ModelBundle, opts: OrtForwardOptions = {}): Promise<OrtForward> {
-    const { session, ...info } = await createSession(bundle.modelPath, {
-      providers: opts.executionProviders ?? ['cpu'],
-      requireGpu: opts.requireGpu,
-      intraOpThreads: opts.intraOpThreads,
-      intraOpSpinning: opts.intraOpSpinning,
-      onWarning: opts.onWarning,
-      // a GPU session is checked to run its nodes on the GPU, with one tiny forward
-      probe: async (s) => {
-        const ids = new BigInt64Array(8).fill(BigInt(bundle.maskId));
-        const feeds: Record<string, ort.Tensor> = {
-          input_ids: new ort.Tensor('int64', ids, [1, 8]),
-        };
-        if (bundle.hasAttentionMask)
-          feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(8).fill(1n), [1, 8]);
-        await s.run(feeds);
-      },
+    const { session, ...info } = await openSession(bundle.modelPath, opts, async (s) => {
+      const ids = new BigInt64Array(8).fill(BigInt(bundle.maskId));
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: new ort.Tensor('int64', ids, [1, 8]),
+      };
+      if (bundle.hasAttentionMask)
+        feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(8).fill(1n), [1, 8]);
+      await s.run(feeds);
     });
-    try {
+    return orRelease(session, async () => {
       const fetches = OrtForward.checkOutputs(session, bundle);
       // the cache graphs run on the provider the full graph got, or not at all
       const same = {
@@ -94,14 +84,11 @@ export class OrtForward implements ForwardPass {
           )
         : undefined;
       return new OrtForward(session, bundle, info, fetches, cache);
-    } catch (err) {
-      await session.release();
-      throw err;
-    }
+    });
   }
 
   private static checkOutputs(session: ort.InferenceSession, bundle: ModelBundle): string[] {
-    const want = bundle.reducedOutputs ? ['top_ids', 'top_probs', 'entropy'] : ['logits'];
+    const want = bundle.reducedOutputs ? REDUCED : ['logits'];
     const missing = want.filter((n) => !session.outputNames.includes(n));
     if (missing.length)
       throw new Error(
@@ -125,20 +112,14 @@ export class OrtForward implements ForwardPass {
           'query_mask',
           'past_mask',
           'halo',
-          ...Array.from({ length: bundle.cacheGraphs!.layers }, (_, l) => [
-            `past_keys_${l}`,
-            `past_values_${l}`,
-          ]).flat(),
+          ...pastInputNames(bundle.cacheGraphs!.layers),
         ],
         outputs: REDUCED,
       },
     };
     for (const graph of ['refresh', 'step'] as const) {
       const s = c[graph];
-      const missing = [
-        ...want[graph].inputs.filter((n) => !s.inputNames.includes(n)).map((n) => `input ${n}`),
-        ...want[graph].outputs.filter((n) => !s.outputNames.includes(n)).map((n) => `output ${n}`),
-      ];
+      const missing = missingNames(s, want[graph].inputs, want[graph].outputs);
       if (missing.length)
         throw new Error(`${bundle.dir}: ${graph} graph lacks ${missing.join(', ')}`);
     }
@@ -154,7 +135,7 @@ export class OrtForward implements ForwardPass {
       halo_positions: new ort.Tensor('int64', b.haloPositions, [b.rows, 2 * g.halo]),
     });
     return {
-      head: OrtForward.reduced(out, b.rows, b.headLength, this.bundle.vocabSize),
+      head: reducedHead(out, b.rows, b.headLength, this.bundle.vocabSize),
       keys: out.keys!.data as Float32Array,
       values: out.values!.data as Float32Array,
       halo: out.halo!.data as Float32Array,
@@ -163,38 +144,10 @@ export class OrtForward implements ForwardPass {
 
   private async runStep(session: ort.InferenceSession, b: StepBatch): Promise<ForwardResult> {
     const g = this.bundle.cacheGraphs!;
-    const cacheDims = [b.rows, g.heads, b.cached, g.headDim];
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', b.ids, [b.rows, b.span]),
-      positions: new ort.Tensor('int64', b.positions, [b.rows, b.span]),
-      query_mask: new ort.Tensor('int64', b.queryMask, [b.rows, b.span]),
-      past_mask: new ort.Tensor('int64', b.pastMask, [b.rows, b.cached]),
-      halo: new ort.Tensor('float32', b.halo, [b.rows, g.layers, 2 * g.halo, g.dModel]),
-    };
-    for (let l = 0; l < g.layers; l++) {
-      feeds[`past_keys_${l}`] = new ort.Tensor('float32', b.pastKeys[l]!, cacheDims);
-      feeds[`past_values_${l}`] = new ort.Tensor('float32', b.pastValues[l]!, cacheDims);
-    }
+    const feeds = spanFeeds(b, g);
+    feeds.halo = new ort.Tensor('float32', b.halo, [b.rows, g.layers, 2 * g.halo, g.dModel]);
     const out = await session.run(feeds, REDUCED);
-    return OrtForward.reduced(out, b.rows, b.span, this.bundle.vocabSize);
-  }
-
-  private static reduced(
-    out: ort.InferenceSession.ReturnType,
-    rows: number,
-    length: number,
-    vocab: number,
-  ): ForwardResult {
-    const topIds = out.top_ids!;
-    return {
-      rows,
-      length,
-      topIds: topIds.data as BigInt64Array,
-      topProbs: out.top_probs!.data as Float32Array,
-      entropy: out.entropy!.data as Float32Array,
-      k: topIds.dims[2]!,
-      vocab,
-    };
+    return reducedHead(out, b.rows, b.span, this.bundle.vocabSize);
   }
 
   async run(batch: ForwardBatch): Promise<ForwardResult> {
@@ -206,7 +159,7 @@ export class OrtForward implements ForwardPass {
       feeds.attention_mask = new ort.Tensor('int64', batch.attention, dims);
     const out = await this.session.run(feeds, this.fetches);
     if (this.bundle.reducedOutputs)
-      return OrtForward.reduced(out, batch.rows, batch.length, this.bundle.vocabSize);
+      return reducedHead(out, batch.rows, batch.length, this.bundle.vocabSize);
     const logits = out.logits!;
     return {
       rows: batch.rows,

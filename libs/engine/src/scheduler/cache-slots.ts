@@ -1,3 +1,4 @@
+/** What the step and exact batch builders share: plane buffers, slot placement, span slots. */
 /** Key and value planes for `slots` rows of a batch: one Float32Array per layer, `slotSize` floats a row. */
 export function allocatePlanes(
   layers: number,
@@ -9,6 +10,25 @@ export function allocatePlanes(
     keys: Array.from({ length: layers }, () => new Float32Array(size)),
     values: Array.from({ length: layers }, () => new Float32Array(size)),
   };
+}
+
+/**
+ * Row `r`'s span [from, to) into a batch's [rows, span] ids, positions and query mask; padding
+ * slots (past `to`) get id 0 at the span's first position, masked out.
+ */
+export function writeSpan(
+  row: { ids: Int32Array; from: number; to: number },
+  r: number,
+  span: number,
+  out: { ids: BigInt64Array; positions: BigInt64Array; queryMask: BigInt64Array },
+): void {
+  for (let i = 0; i < span; i++) {
+    const p = row.from + i;
+    const real = p < row.to;
+    out.ids[r * span + i] = BigInt(real ? row.ids[p]! : 0);
+    out.positions[r * span + i] = BigInt(real ? p : row.from);
+    out.queryMask[r * span + i] = real ? 1n : 0n;
+  }
 }
 
 /**

@@ -12,7 +12,8 @@
  */
 import type { CacheGraphs } from '../bundle/model-bundle';
 import type { DecodeBatch, DecodeResult } from '../runtime/forward-pass';
-import { allocatePlanes, placeInSlots } from './cache-slots';
+import type { ExactPlan } from '../sampler/exact-plan';
+import { allocatePlanes, placeInSlots, writeSpan } from './cache-slots';
 
 const PAST_GRAIN = 32;
 
@@ -64,19 +65,11 @@ export function appendPresents(
   cache.length += count;
 }
 
-/** One row of an exact-cache forward: span [from, to) against past [0, past), head [headFrom, headTo). */
-export interface ExactRow {
+/** One row of an exact-cache forward: its plan (span, past, head, append; sampler/exact-plan.ts) over its sequence and cache. */
+export interface ExactRow extends Omit<ExactPlan, 'graph'> {
   ids: Int32Array;
+  /** past <= cache.length */
   cache: ExactCache;
-  from: number;
-  to: number;
-  /** cached positions attended to: [0, past), past <= cache.length */
-  past: number;
-  headFrom: number;
-  headTo: number;
-  /** positions [appendFrom, appendTo) of the span enter the cache after the forward */
-  appendFrom: number;
-  appendTo: number;
 }
 
 export class ExactBatchBuilder {
@@ -159,13 +152,7 @@ export class ExactBatchBuilder {
     const pastMask = new BigInt64Array(n * cached);
     const headSlots = new BigInt64Array(n * headLength);
     order.forEach((row, r) => {
-      for (let i = 0; i < span; i++) {
-        const p = row.from + i;
-        const real = p < row.to;
-        ids[r * span + i] = BigInt(real ? row.ids[p]! : 0);
-        positions[r * span + i] = BigInt(real ? p : row.from);
-        queryMask[r * span + i] = real ? 1n : 0n;
-      }
+      writeSpan(row, r, span, { ids, positions, queryMask });
       for (let p = 0; p < row.past; p++) pastMask[r * cached + p] = 1n;
       // padding head slots repeat the last one: in range, never read
       const last = row.headTo - 1 - row.from;

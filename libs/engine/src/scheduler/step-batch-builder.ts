@@ -7,7 +7,7 @@
 import type { CacheGraphs } from '../bundle/model-bundle';
 import type { StepBatch } from '../runtime/forward-pass';
 import type { RowCache, StepRow } from './row-cache';
-import { allocatePlanes, placeInSlots } from './cache-slots';
+import { allocatePlanes, placeInSlots, writeSpan } from './cache-slots';
 
 export class StepBatchBuilder {
   /** per layer, [slots, heads, capacity, head_dim] */
@@ -94,13 +94,7 @@ export class StepBatchBuilder {
     pastMask.fill(0n);
     const halo = this.small.halo.take(n * haloSize);
     order.forEach((row, r) => {
-      for (let i = 0; i < span; i++) {
-        const p = row.from + i;
-        const real = p < row.to;
-        ids[r * span + i] = BigInt(real ? row.ids[p]! : 0);
-        positions[r * span + i] = BigInt(real ? p : row.from);
-        queryMask[r * span + i] = real ? 1n : 0n;
-      }
+      writeSpan(row, r, span, { ids, positions, queryMask });
       // cached positions the row attends to: its first `cached` ones, minus the span it brings fresh
       for (let p = 0; p < row.cached; p++)
         pastMask[r * cached + p] = p < row.from || p >= row.to ? 1n : 0n;
