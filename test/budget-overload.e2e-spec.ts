@@ -14,7 +14,7 @@ import {
   redisOptions,
   type ChunkJobData,
 } from '@dllm/shared';
-import { BudgetLoop } from '../apps/worker/src/budget/budget-loop';
+import { BudgetLoop } from '@dllm/engine/budget';
 import { QueuePeek } from '../apps/worker/src/budget/queue-peek';
 import { CancelWatcher } from '../apps/worker/src/cancel-watcher';
 import { ChunkProcessor } from '../apps/worker/src/chunk-processor';

@@ -22,7 +22,7 @@ import {
   type ClaimedItem,
   type ItemOutcome,
 } from '@dllm/shared';
-import type { BudgetLoop } from './budget/budget-loop';
+import type { BudgetLoop } from '@dllm/engine/budget';
 import type { CancelWatcher } from './cancel-watcher';
 import type { CanvasRelay } from './canvas-relay';
 import { IsolationLane } from './isolation-lane';
