@@ -1,3 +1,4 @@
+import { Reconciler } from '../apps/api/src/batches/reconciler';
 import { RetentionSweeper } from '../apps/api/src/retention/retention-sweeper';
 import { ApiHarness, jsonBatch } from './support/api-harness';
 
@@ -172,6 +173,24 @@ describe('retention, cleanup job and storage quotas', () => {
     await submit(key, 100).expect(201); // exactly up to the quota
     await endAgo(key, first.id, 2 * HOUR); // expired: counts no more, swept or not
     await submit(key, 150).expect(201);
+  });
+
+  it('a retry counts against TENANT_RESULTS_QUOTA_ITEMS too (its items are stored again)', async () => {
+    const key = await api.keyFor('retry-quota');
+    const batch = (await submit(key, 200).expect(201)).body as { id: string };
+    // its deadline passes with nothing run: the repair pass expires every item
+    await api.dataSource.query(
+      `UPDATE batches SET expires_at = now() - interval '1 second' WHERE id = $1`,
+      [batch.id],
+    );
+    await api.app.get(Reconciler).runOnce();
+    const ended = await api.http.get(`/v1/batches/${batch.id}`).set(auth(key)).expect(200);
+    expect(ended.body).toMatchObject({ status: 'expired', request_counts: { expired: 200 } });
+    const refused = await api.http.post(`/v1/batches/${batch.id}/retry`).set(auth(key)).expect(403);
+    expect((refused.body as ErrorBody).error).toMatchObject({
+      code: 'storage_quota_exceeded',
+      quota: { name: 'TENANT_RESULTS_QUOTA_ITEMS', limit: 300, used: 200, requested: 200 },
+    });
   });
 
   it('items asking for canvases past TENANT_CANVAS_QUOTA_ITEMS: 403; batches without canvases are not limited by it', async () => {

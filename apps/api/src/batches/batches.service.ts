@@ -26,6 +26,7 @@ import type { BatchRequest } from './batch-request';
 import { itemView } from './batch-view';
 import { BatchesRepository } from './batches.repository';
 import { ChunkEnqueuer } from './chunk-enqueuer';
+import { storageQuotaOf } from './storage-quota';
 import { encodeCursor, parseHistoryQuery, parseItemsQuery } from './list-query';
 import { parseJsonSubmission } from './submission/json-submission';
 import { parseJsonlSubmission } from './submission/jsonl-submission';
@@ -162,14 +163,7 @@ export class BatchesService {
         },
         submission.items,
         // a sync completion is one item, bounded by MAX_CONCURRENT_COMPLETIONS instead
-        options.origin === 'interactive'
-          ? undefined
-          : {
-              items: this.config.TENANT_RESULTS_QUOTA_ITEMS,
-              canvasItems: this.config.TENANT_CANVAS_QUOTA_ITEMS,
-              resultRetentionS: this.config.RESULT_RETENTION_S,
-              canvasRetentionS: this.config.CANVAS_RETENTION_S,
-            },
+        options.origin === 'interactive' ? undefined : storageQuotaOf(this.config),
       );
     } catch (error) {
       // A concurrent request with the same Idempotency-Key committed first.

@@ -1,4 +1,4 @@
-import { BATCH_ENDED_AT_SQL, TERMINAL_STATUSES_SQL } from '@dllm/shared';
+import { BATCH_ENDED_AT_SQL, TERMINAL_STATUSES_SQL, type Config } from '@dllm/shared';
 import type { QueryRunner } from 'typeorm';
 import { ApiError } from '../common/api-error';
 
@@ -12,6 +12,15 @@ export interface StorageQuota {
   resultRetentionS: number;
   /** CANVAS_RETENTION_S: canvases of batches ended longer ago are gone from Redis */
   canvasRetentionS: number;
+}
+
+export function storageQuotaOf(config: Config): StorageQuota {
+  return {
+    items: config.TENANT_RESULTS_QUOTA_ITEMS,
+    canvasItems: config.TENANT_CANVAS_QUOTA_ITEMS,
+    resultRetentionS: config.RESULT_RETENTION_S,
+    canvasRetentionS: config.CANVAS_RETENTION_S,
+  };
 }
 
 /**

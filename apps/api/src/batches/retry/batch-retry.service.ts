@@ -1,17 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   isTerminalBatchStatus,
   pgErrorCode,
   UNIQUE_VIOLATION,
   type BatchEntity,
+  type Config,
 } from '@dllm/shared';
 import type { Principal } from '../../auth/principal';
 import { ApiError } from '../../common/api-error';
+import { CONFIG } from '../../common/core.module';
 import { MetricsService } from '../../metrics/metrics.service';
 import { BatchesRepository } from '../batches.repository';
 import { BatchesService, type SubmitResult } from '../batches.service';
 import { ChunkEnqueuer } from '../chunk-enqueuer';
+import { storageQuotaOf } from '../storage-quota';
 import { BatchRetryRepository, RETRIED_ITEM_STATUSES } from './batch-retry.repository';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -28,6 +31,7 @@ export class BatchRetryService {
     private readonly retries: BatchRetryRepository,
     private readonly enqueuer: ChunkEnqueuer,
     private readonly metrics: MetricsService,
+    @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   async retry(
@@ -62,6 +66,7 @@ export class BatchRetryService {
         apiKeyId: principal.apiKeyId,
         idempotencyKey: idempotencyKey ?? null,
         requestHash: idempotencyKey !== undefined ? requestHash : null,
+        quota: storageQuotaOf(this.config),
       });
     } catch (error) {
       // A concurrent request with the same Idempotency-Key committed first.
