@@ -7,17 +7,9 @@
  * several session settings (intra-op spinning on/off, thread counts), so the engine's defaults are
  * chosen by measurement. JSON on stdout, progress on stderr.
  */
-import { writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { resolve } from 'node:path';
 import { Command } from 'commander';
-import {
-  loadModelBundle,
-  OrtForward,
-  type ModelBundle,
-  type RefreshBatch,
-  type StepBatch,
-} from '@dllm/engine';
+import { OrtForward, type ModelBundle, type RefreshBatch, type StepBatch } from '@dllm/engine';
+import { loadBenchModel, machineInfo, writeReport } from './lib/bench-setup';
 import { intOption as int } from './lib/cli-options';
 import { round } from './lib/matmul-peak';
 import { median, progress } from './lib/timing';
@@ -107,7 +99,7 @@ async function timeCalls(fn: () => Promise<unknown>, repeats: number): Promise<n
 
 async function main(): Promise<void> {
   const o = program.parse().opts<Options>();
-  const bundle = loadModelBundle(resolve(o.model));
+  const { bundle } = loadBenchModel(o.model);
   if (!bundle.cacheGraphs) throw new Error(`${o.model} has no cache graphs`);
   const started = performance.now();
   const configs = o.configs.split(',').map((c) => {
@@ -155,18 +147,12 @@ async function main(): Promise<void> {
   const out = {
     bench: 'call-cost',
     date: new Date().toISOString(),
-    host: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cpus: cpus().length,
-      loadavgEnd: loadavg().map((x) => round(x)),
-    },
+    machine: machineInfo(),
     options: o,
     results,
     elapsedS: round((performance.now() - started) / 1000, 1),
   };
-  const json = JSON.stringify(out, null, 2);
-  process.stdout.write(`${json}\n`);
-  if (o.json) writeFileSync(o.json, `${json}\n`);
+  writeReport(out, o.json);
 }
 
 main().catch((err: unknown) => {

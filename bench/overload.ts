@@ -15,25 +15,24 @@
  * sees the chunks it holds). Queueing, result writes and HTTP cost are left out on purpose: they are
  * the same for both runs and would only blur the comparison on a small machine.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import pino from 'pino';
 import {
-  DllmTokenizer,
+  type DllmTokenizer,
   Engine,
-  loadModelBundle,
   parseGenerationParams,
   type GenerationResult,
 } from '@dllm/engine';
-// Not yet: the budget controller lives in the worker (to move it into a lib is open work).
-// eslint-disable-next-line no-restricted-imports
-import { NO_WAITING_WORK } from '../apps/worker/src/budget/backlog';
-// eslint-disable-next-line no-restricted-imports
-import { BudgetLoop } from '../apps/worker/src/budget/budget-loop';
+import { BudgetLoop, NO_WAITING_WORK } from '@dllm/engine/budget';
 import { summarize, tokenMatches, type ItemOutcome } from '../tools/eval/metrics';
-import { listSourceFiles, sampleWindows } from '../tools/eval/windows';
+import { listSourceFiles } from '../tools/eval/windows';
+import {
+  continuationWindows,
+  loadBenchModel,
+  machineInfo,
+  tokenizedFiles,
+  writeReport,
+} from './lib/bench-setup';
 import { withEngineBenchOptions, intOption as int, numberOption as num } from './lib/cli-options';
 import { round } from './lib/matmul-peak';
 import { progress } from './lib/timing';
@@ -72,21 +71,17 @@ interface Request {
 async function main(): Promise<void> {
   const o = program.parse().opts<Options>();
   const t0 = performance.now();
-  const modelDir = resolve(o.model);
-  const bundle = loadModelBundle(modelDir);
-  const tok = DllmTokenizer.fromFile(`${modelDir}/tokenizer.json`);
-  const files = listSourceFiles(undefined, modelDir).map((path) => ({
-    path,
-    ids: tok.encode(readFileSync(path, 'utf8')),
-  }));
-  const shape = {
-    before: o.promptTokens,
-    span: o.genLength,
-    after: 0,
-    minBefore: o.promptTokens,
-    minAfter: 0,
-  };
-  const pool: Request[] = sampleWindows(files, shape, 256, o.seed, bundle.maxLength).map((w) => ({
+  const { modelDir, bundle, tok } = loadBenchModel(o.model);
+  const files = tokenizedFiles(listSourceFiles(undefined, modelDir), tok);
+  const windows = continuationWindows(
+    files,
+    o.promptTokens,
+    o.genLength,
+    256,
+    o.seed,
+    bundle.maxLength,
+  );
+  const pool: Request[] = windows.map((w) => ({
     prompt: tok.decode(w.before),
     reference: tok.encode(tok.decode(w.span)),
   }));
@@ -125,11 +120,7 @@ async function main(): Promise<void> {
       benchmark: 'bench:overload',
       date: new Date().toISOString(),
       model: bundle.name,
-      machine: {
-        cpus: cpus().length,
-        cpu: cpus()[0]?.model,
-        loadavg_at_end: loadavg().map((x) => round(x)),
-      },
+      machine: machineInfo(),
       method:
         `in-process Engine (worker thread, production scheduler) + the worker's BudgetLoop, no HTTP/Redis/Postgres; capacity: ${o.capacityItems} items at once at the default fixed setting; ` +
         `arrivals evenly spaced at ${o.load}x capacity for ${o.minutes} min per run, each due ${o.deadline} s after arrival; continuation of ${o.promptTokens}-token prompts from the validation files, ` +
@@ -139,12 +130,7 @@ async function main(): Promise<void> {
       runs,
       runtime_s: round((performance.now() - t0) / 1000, 1),
     };
-    const json = JSON.stringify(out, null, 2) + '\n';
-    if (o.json) {
-      mkdirSync(dirname(resolve(o.json)), { recursive: true });
-      writeFileSync(o.json, json);
-    }
-    process.stdout.write(json);
+    writeReport(out, o.json);
   } finally {
     await engine.close();
   }

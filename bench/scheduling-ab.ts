@@ -14,19 +14,17 @@
  * compared with the first config of the same policy and cache.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { resolve } from 'node:path';
 import { Command } from 'commander';
 import {
   type GenerationParams,
   type GenerationParamsInput,
-  loadModelBundle,
   type ModelBundle,
   OrtForward,
   parseGenerationParams,
   Scheduler,
   type SchedulerOptions,
 } from '@dllm/engine';
+import { loadBenchModel, machineInfo, writeReport } from './lib/bench-setup';
 import { callMix } from './lib/call-mix';
 import { intOption as int } from './lib/cli-options';
 import { round } from './lib/matmul-peak';
@@ -125,8 +123,7 @@ function policyParams(p: string): GenerationParamsInput {
 async function main(): Promise<void> {
   const o = program.parse().opts<Options>();
   const started = performance.now();
-  const modelDir = resolve(o.model);
-  const bundle = loadModelBundle(modelDir);
+  const { modelDir, bundle } = loadBenchModel(o.model);
   const configs = o.configs.split(';').filter(Boolean).map(parseConfig);
   const prompts = validationPrompts(modelDir, bundle.tokenizer, o.items, o.promptTokens).prompts;
   const paramsOf = (c: Config) =>
@@ -224,9 +221,7 @@ async function main(): Promise<void> {
   } finally {
     for (const f of forwards.values()) await f.release();
   }
-  const json = JSON.stringify(report(o, runs, o.rounds, started), null, 2);
-  process.stdout.write(`${json}\n`);
-  if (o.json) writeFileSync(o.json, `${json}\n`);
+  writeReport(report(o, runs, o.rounds, started), o.json);
 }
 
 /** The JSON so far: written after every round, so a run cut short still leaves its rounds. */
@@ -235,11 +230,7 @@ function report(o: Options, runs: Run[], roundsDone: number, started: number) {
   const out = {
     bench: 'scheduling-ab',
     date: new Date().toISOString(),
-    host: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cpus: cpus().length,
-      loadavgEnd: loadavg().map((x) => round(x)),
-    },
+    machine: machineInfo(),
     options: o,
     roundsDone,
     configs: runs.map((r) => ({

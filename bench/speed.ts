@@ -9,17 +9,15 @@
  * Headline per (length, batch): the fastest setting within 1 point of vanilla's accuracy.
  * Rerun on another bundle (e.g. a newly trained model) with --model.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import {
-  DllmTokenizer,
+  type DllmTokenizer,
   Engine,
   type EngineStats,
   type GenerationParamsInput,
   type GenerationResult,
-  loadModelBundle,
   modelParamsProblem,
   parseGenerationParams,
 } from '@dllm/engine';
@@ -27,7 +25,14 @@ import { fileWithSpan, repeatedNgrams } from '../tools/eval/code-quality';
 import { type ItemOutcome, pairedDeltaCi, summarize, tokenMatches } from '../tools/eval/metrics';
 import { PythonParser } from '../tools/eval/python-parser';
 import { seededRandom } from '../tools/eval/random';
-import { listSourceFiles, sampleWindows, type Window } from '../tools/eval/windows';
+import { listSourceFiles, type Window } from '../tools/eval/windows';
+import {
+  continuationWindows,
+  loadBenchModel,
+  machineInfo,
+  tokenizedFiles,
+  writeReport,
+} from './lib/bench-setup';
 import {
   engineTuning,
   type EngineTuning,
@@ -147,9 +152,7 @@ interface Timed {
 async function main(): Promise<void> {
   const o = program.parse().opts<Options>();
   const t0 = performance.now();
-  const modelDir = resolve(o.model);
-  const bundle = loadModelBundle(modelDir);
-  const tok = DllmTokenizer.fromFile(`${modelDir}/tokenizer.json`);
+  const { modelDir, bundle, tok } = loadBenchModel(o.model);
   const lengths = o.lengths
     .split(',')
     .map((l) => (l === 'max' ? bundle.maxLength - o.promptTokens : int(1)(l)));
@@ -169,10 +172,7 @@ async function main(): Promise<void> {
     return !problem;
   });
   if (!settings.includes(VANILLA)) throw new Error(`${modelDir}: refuses the vanilla setting`);
-  const files = sourceFiles(o, modelDir).map((path) => ({
-    path,
-    ids: tok.encode(readFileSync(path, 'utf8')),
-  }));
+  const files = tokenizedFiles(sourceFiles(o, modelDir), tok);
   const parser = PythonParser.start();
   const engine = await Engine.start({
     modelDir,
@@ -197,9 +197,10 @@ async function main(): Promise<void> {
       ),
     );
     for (const length of lengths) {
-      const windows = sampleWindows(
+      const windows = continuationWindows(
         files,
-        { before: o.promptTokens, span: length, after: 0, minBefore: o.promptTokens, minAfter: 0 },
+        o.promptTokens,
+        length,
         o.items,
         o.seed,
         bundle.maxLength,
@@ -267,11 +268,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     model: bundle.name,
     model_dir: o.model,
-    machine: {
-      cpus: cpus().length,
-      cpu: cpus()[0]?.model,
-      loadavg_at_end: loadavg().map((x) => round(x)),
-    },
+    machine: machineInfo(),
     method:
       `continuation of ${o.promptTokens}-token prompts cut from the validation files (${o.items} per length; batch 1 = the first ${o.batch1Items}, one at a time), ` +
       `greedy, blocks of ${block}, end-of-text not a stop; tokens/s: median of ${o.rounds} rounds (min, max), settings rotated per round; ` +
@@ -281,12 +278,7 @@ async function main(): Promise<void> {
     lengths: report,
     runtime_s: round((performance.now() - t0) / 1000, 1),
   };
-  const json = JSON.stringify(out, null, 2) + '\n';
-  if (o.json) {
-    mkdirSync(dirname(resolve(o.json)), { recursive: true });
-    writeFileSync(o.json, json);
-  }
-  process.stdout.write(json);
+  writeReport(out, o.json);
 }
 
 function record(

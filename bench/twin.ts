@@ -15,12 +15,13 @@
  * head at every position of every forward).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DllmTokenizer } from '@dllm/engine';
-import { listSourceFiles, sampleWindows } from '../tools/eval/windows';
+import { listSourceFiles } from '../tools/eval/windows';
+import { continuationWindows, machineInfo, tokenizedFiles, writeReport } from './lib/bench-setup';
 import { intOption as int } from './lib/cli-options';
 import { round } from './lib/matmul-peak';
 import type { TwinJob } from './lib/twin-model';
@@ -110,23 +111,11 @@ function main(): void {
       run('/usr/bin/python3', ['bench/lib/twin_checkpoints.py', dir, ...shape.map(String)]),
     ) as Record<'dream-twin' | 'qwen2-twin', string>;
     const tok = DllmTokenizer.fromFile(join(paths['qwen2-twin'], 'tokenizer.json'));
-    const files = listSourceFiles(undefined, resolve('models/dllm-code-small')).map((path) => ({
-      path,
-      ids: tok.encode(readFileSync(path, 'utf8')),
-    }));
-    const windows = sampleWindows(
-      files,
-      {
-        before: o.promptTokens,
-        span: o.genLength,
-        after: 0,
-        minBefore: o.promptTokens,
-        minAfter: 0,
-      },
-      o.items,
-      4321,
-      512,
+    const files = tokenizedFiles(
+      listSourceFiles(undefined, resolve('models/dllm-code-small')),
+      tok,
     );
+    const windows = continuationWindows(files, o.promptTokens, o.genLength, o.items, 4321, 512);
     const prompts = windows.map((w) => tok.decode(w.before));
     const models: Record<string, unknown> = {};
     for (const [name, modelDir, settings] of [
@@ -168,22 +157,12 @@ function main(): void {
         `${o.genLength} tokens each, greedy, end-of-text not a stop; batch 1 = the first ${o.batch1Items} one at a time; ` +
         `saturated = all ${o.items} at once (maxBatchRows ${o.maxBatchRows}); median of ${o.rounds} rounds; ` +
         `diffusion blocks of ${BLOCK}; random weights: tokens per forward is set by the policy, not earned`,
-      machine: {
-        cpus: cpus().length,
-        cpu: cpus()[0]?.model,
-        loadavg_at_end: loadavg().map((x) => round(x)),
-        note: 'shared with other work',
-      },
+      machine: { ...machineInfo(), note: 'shared with other work' },
       options: o,
       models,
       runtime_s: round((performance.now() - t0) / 1000, 1),
     };
-    const json = JSON.stringify(out, null, 2) + '\n';
-    if (o.json) {
-      mkdirSync(dirname(resolve(o.json)), { recursive: true });
-      writeFileSync(o.json, json);
-    }
-    process.stdout.write(json);
+    writeReport(out, o.json);
   } finally {
     if (!o.keep) rmSync(dir, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@ import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Test } from 'supertest';
 import { ADMIN_KEY, ApiHarness, jsonBatch } from './support/api-harness';
+import { listenOnFreePort } from './support/ports';
 
 interface ErrorBody {
   error: {
@@ -49,9 +50,9 @@ const postBytes =
   (bytes: number[], type: string): Request =>
   async (api, key) => {
     const server = api.app.getHttpServer() as Server;
-    if (!server.listening)
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    const port = server.listening
+      ? (server.address() as AddressInfo).port
+      : await listenOnFreePort(server);
     return new Promise<Answer>((resolve, reject) => {
       const req = httpRequest(
         {

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApiHarness } from './support/api-harness';
+import { listenOnFreePort } from './support/ports';
 
 /**
  * An uploaded file's name is a tenant's text that ends up in a response header. It must never
@@ -20,8 +20,7 @@ beforeAll(async () => {
   api = await ApiHarness.start({ RATE_LIMIT_REQUESTS: '0', MAX_CONCURRENT_UPLOADS: '0' });
   key = await api.keyFor('names');
   const server = api.app.getHttpServer() as Server;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  port = await listenOnFreePort(server);
 });
 
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { BatchesRepository } from '../apps/api/src/batches/batches.repository';
 import { Reconciler } from '../apps/api/src/batches/reconciler';
 import type { SubmittedItem } from '../apps/api/src/batches/submission/submission';
 import { ApiHarness, jsonBatch } from './support/api-harness';
+import { waitFor } from './support/wait-for';
 
 interface Page<T> {
   data: T[];
@@ -320,7 +321,7 @@ describe('batch lifecycle', () => {
         const body = res.body as BatchBody;
         expect(body).toMatchObject({ status: 'cancelling', request_counts: { cancelled: 2 } });
         expect(body.cancelling_at).not.toBeNull();
-        await waitFor(() => notices.includes(batch.id));
+        await waitFor('the cancel notice', () => notices.includes(batch.id), 3000, 20);
         // Cancelling again is a no-op answered with the batch.
         await as(acme).post(`/v1/batches/${batch.id}/cancel`).expect(200);
         await api.progress.finishItems([
@@ -490,11 +491,3 @@ describe('batch lifecycle', () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}

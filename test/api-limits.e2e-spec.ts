@@ -4,10 +4,10 @@ import {
   type IncomingMessage,
   type Server,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ConcurrencySlots } from '../apps/api/src/limits/key-slots';
 import { ADMIN_KEY, ApiHarness, jsonBatch } from './support/api-harness';
 import { waitFor } from './support/wait-for';
+import { listenOnFreePort } from './support/ports';
 
 interface ErrorBody {
   error: {
@@ -34,8 +34,7 @@ describe('API limits and unstorable text', () => {
       SSE_POLL_MS: '50',
     });
     const server = api.app.getHttpServer() as Server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    port = await listenOnFreePort(server);
   });
 
   afterAll(async () => {

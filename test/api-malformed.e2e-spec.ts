@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ADMIN_KEY, ApiHarness } from './support/api-harness';
+import { listenOnFreePort } from './support/ports';
 
 /**
  * More than a hundred malformed requests, built from categories (types, sizes, encodings, NUL
@@ -481,8 +481,7 @@ describe(`${cases.length} malformed requests`, () => {
     });
     key = await api.keyFor('malformed');
     const server = api.app.getHttpServer() as Server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    port = await listenOnFreePort(server);
   });
 
   afterAll(async () => {
@@ -538,8 +537,7 @@ describe('deeply nested JSON', () => {
     );
     key = await api.keyFor('nested');
     const server = api.app.getHttpServer() as Server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    port = await listenOnFreePort(server);
   });
 
   afterAll(async () => {

@@ -1,8 +1,8 @@
 import { request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { KeyRevocations } from '../apps/api/src/auth/key-revocations';
 import { ADMIN_KEY, ApiHarness, jsonBatch } from './support/api-harness';
 import { waitFor } from './support/wait-for';
+import { listenOnFreePort } from './support/ports';
 
 /**
  * Revoking a key ends its open progress and canvas streams and its waiting sync completions at
@@ -16,8 +16,7 @@ describe('revoking an API key', () => {
   beforeAll(async () => {
     api = await ApiHarness.start({ COMPLETION_TIMEOUT_MS: '600000', SSE_POLL_MS: '50' });
     const server = api.app.getHttpServer() as Server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    port = await listenOnFreePort(server);
   });
 
   afterAll(async () => {

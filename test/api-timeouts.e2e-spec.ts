@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { ApiHarness } from './support/api-harness';
+import { listenOnFreePort } from './support/ports';
 
 /**
  * The configured HTTP timeouts fire on time: Node checks them only every
@@ -17,8 +18,7 @@ describe('HTTP timeouts', () => {
       API_REQUEST_TIMEOUT_MS: '2000',
     });
     const server = api.app.getHttpServer() as Server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    port = await listenOnFreePort(server);
   });
 
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import { get as httpGet, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ADMIN_KEY, ApiHarness, jsonBatch } from './support/api-harness';
+import { listenOnFreePort } from './support/ports';
 
 interface ErrorBody {
   error: { code: string; message: string };
@@ -150,8 +150,7 @@ describe('API platform', () => {
       .send(jsonBatch(1))
       .expect(201);
     const server = other.app.getHttpServer() as Server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    const port = await listenOnFreePort(server);
     const ended = new Promise<string>((resolve, reject) => {
       httpGet(
         {

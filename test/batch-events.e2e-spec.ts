@@ -3,12 +3,12 @@ import {
   batchEventsKey,
   endedBatchesKey,
   eventsEpochKey,
-  type ItemOutcome,
 } from '@dllm/shared';
 import { Reconciler } from '../apps/api/src/batches/reconciler';
 import { BatchWatcher } from '../apps/api/src/batches/batch-watcher';
-import { ApiHarness, jsonBatch } from './support/api-harness';
+import { ApiHarness } from './support/api-harness';
 import { waitFor } from './support/wait-for';
+import { completedOutcome } from './support/outcomes';
 
 /**
  * The live event path's promise: events make streams fast, Postgres keeps them right. A client
@@ -28,35 +28,14 @@ describe('live event path: Postgres stays the truth', () => {
     await api?.close();
   });
 
-  const get = (path: string) => api.http.get(path).set('Authorization', `Bearer ${acme}`);
-  const submit = async (n: number) =>
-    (
-      (
-        await api.http
-          .post('/v1/batches')
-          .set('Authorization', `Bearer ${acme}`)
-          .send(jsonBatch(n))
-          .expect(201)
-      ).body as { id: string }
-    ).id;
-  const completed = (batchId: string, index: number): ItemOutcome => ({
-    batchId,
-    index,
-    status: 'completed',
-    output: 'x',
-    finishReason: 'length',
-    steps: 1,
-    tokens: 1,
-    promptTokens: 1,
-    queueMs: 1,
-    computeMs: 1,
-  });
+  const get = (path: string) => api.getAs(acme, path);
+  const submit = (n: number) => api.submitAs(acme, n);
   /** Writes as a process whose appends never reach Redis would (no event sink). */
   const silent = () => new BatchProgressRepository(api.dataSource);
   it('a late client is served from Postgres: the batch ended and its stream is gone', async () => {
     const id = await submit(1);
     await api.progress.claimItems(id, 0, 0, 'w1');
-    await api.progress.finishItems([completed(id, 0)]);
+    await api.progress.finishItems([completedOutcome(id, 0)]);
     await api.redis.del(`${api.config.QUEUE_PREFIX}:canvas:${id}`);
     const [progress, canvas] = await Promise.all([
       get(`/v1/batches/${id}/events`).expect(200),
@@ -69,7 +48,7 @@ describe('live event path: Postgres stays the truth', () => {
   it('announces an end once: a second repair pass finds nothing to announce', async () => {
     const id = await submit(1);
     await silent().claimItems(id, 0, 0, 'w1');
-    await silent().finishItems([completed(id, 0)]);
+    await silent().finishItems([completedOutcome(id, 0)]);
     expect((await api.app.get(Reconciler).runOnce()).announced).toBeGreaterThanOrEqual(1);
     expect((await api.app.get(Reconciler).runOnce()).announced).toBe(0);
   });
@@ -90,7 +69,7 @@ describe('live event path: Postgres stays the truth', () => {
     const id = await submit(1);
     await api.progress.claimItems(id, 0, 0, 'w1');
     const { ended } = await openStream(id);
-    await silent().finishItems([completed(id, 0)]);
+    await silent().finishItems([completedOutcome(id, 0)]);
     expect((await api.app.get(Reconciler).runOnce()).announced).toBeGreaterThanOrEqual(1);
     expect((await ended).text).toMatch(/event: done\ndata: .*"status":"completed"/);
   });
@@ -100,7 +79,7 @@ describe('live event path: Postgres stays the truth', () => {
     await api.progress.claimItems(id, 0, 0, 'w1');
     const first = await openStream(id);
     const second = await openStream(id);
-    await api.progress.finishItems([completed(id, 0)]);
+    await api.progress.finishItems([completedOutcome(id, 0)]);
     for (const { ended } of [first, second]) {
       expect((await ended).text).toMatch(/event: done\ndata: .*"status":"completed"/);
     }
@@ -109,7 +88,7 @@ describe('live event path: Postgres stays the truth', () => {
   it('after a Redis flush the repair loop announces again the batches that ended', async () => {
     const id = await submit(1);
     await api.progress.claimItems(id, 0, 0, 'w1');
-    await api.progress.finishItems([completed(id, 0)]);
+    await api.progress.finishItems([completedOutcome(id, 0)]);
     const announced = async () =>
       (
         await api.dataSource.query<{ at: Date | null }[]>(

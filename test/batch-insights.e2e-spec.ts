@@ -1,10 +1,10 @@
 import { parseSse } from '@dllm/contract';
-import type { ItemOutcome } from '@dllm/shared';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { CanvasRelay } from '../apps/worker/src/canvas-relay';
-import { ApiHarness, jsonBatch } from './support/api-harness';
-import { waitFor } from './support/worker-process';
+import { ApiHarness } from './support/api-harness';
+import { waitFor } from './support/wait-for';
+import { completedOutcome } from './support/outcomes';
 
 interface Histogram {
   bins: { from: number; to: number; count: number }[];
@@ -26,35 +26,10 @@ describe('batch stats and canvas stream', () => {
     await api?.close();
   });
 
-  const get = (path: string, key = acme) =>
-    api.http.get(path).set('Authorization', `Bearer ${key}`);
-  const submit = async (n: number) =>
-    (
-      (
-        await api.http
-          .post('/v1/batches')
-          .set('Authorization', `Bearer ${acme}`)
-          .send(jsonBatch(n))
-          .expect(201)
-      ).body as { id: string }
-    ).id;
-  const completed = (
-    batchId: string,
-    index: number,
-    steps: number,
-    computeMs: number,
-  ): ItemOutcome => ({
-    batchId,
-    index,
-    status: 'completed',
-    output: 'x',
-    finishReason: 'length',
-    steps,
-    tokens: 10,
-    promptTokens: 3,
-    queueMs: 1,
-    computeMs,
-  });
+  const get = (path: string, key = acme) => api.getAs(key, path);
+  const submit = (n: number) => api.submitAs(acme, n);
+  const completed = (batchId: string, index: number, steps: number, computeMs: number) =>
+    completedOutcome(batchId, index, { steps, computeMs, tokens: 10, promptTokens: 3 });
 
   it('stats: throughput buckets and histograms of forwards and compute time over completed items', async () => {
     const id = await submit(5);

@@ -1,8 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI, { toFile } from 'openai';
 import { ApiHarness } from './support/api-harness';
 import { startWorker, waitFor, type WorkerHandle } from './support/worker-process';
+import { listenOnFreePort } from './support/ports';
 
 // The OpenAI-compatible surface, driven by the official `openai` SDK against the real API
 // (listening on a port) and a real worker process: files, batches, completions, chat streams.
@@ -31,8 +31,7 @@ async function startReceiver(): Promise<{ server: Server; url: string; hooks: Ho
       res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnFreePort(server);
   return { server, url: `http://127.0.0.1:${port}/hooks/`, hooks };
 }
 
@@ -63,8 +62,7 @@ describe('the OpenAI SDK against the service (API + worker process)', () => {
     });
     key = await api.keyFor('acme');
     const server = api.app.getHttpServer() as Server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const baseURL = `http://127.0.0.1:${await listenOnFreePort(server)}/v1`;
     client = new OpenAI({ apiKey: key, baseURL, maxRetries: 0 });
     otherTenant = new OpenAI({ apiKey: await api.keyFor('globex'), baseURL, maxRetries: 0 });
     worker = startWorker({

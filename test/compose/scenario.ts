@@ -8,6 +8,7 @@ import OpenAI, { toFile } from 'openai';
 import { Client } from 'pg';
 import { auditBatch } from '../support/chaos/audit';
 import { installWriteAudit } from '../support/seed-batch';
+import { waitFor } from '../support/wait-for';
 
 const API = process.env.COMPOSE_API_URL ?? 'http://127.0.0.1:58080';
 const ADMIN_KEY = process.env.COMPOSE_ADMIN_KEY ?? 'compose-test-admin-key-0123456789abcdef';
@@ -23,21 +24,6 @@ const docker = (...args: string[]) => execFileSync('docker', args, { encoding: '
 function check(ok: unknown, what: string): void {
   if (!ok) throw new Error(`compose test: ${what}`);
   console.log(`ok - ${what}`);
-}
-
-async function until<T>(
-  what: string,
-  ms: number,
-  probe: () => Promise<T | undefined> | T | undefined,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end)
-      throw new Error(`compose test: timed out after ${ms} ms waiting for ${what}`);
-    await sleep(500);
-  }
 }
 
 interface Worker {
@@ -115,10 +101,15 @@ async function main(): Promise<void> {
   });
 
   // every worker holds a chunk before anything is killed: the batch is spread over all three
-  const busy = await until('every worker to hold a chunk', 180_000, async () => {
-    const held = await inProgress(db, batch.id);
-    return before.every((w) => held.has(w.workerId)) ? held : undefined;
-  });
+  const busy = await waitFor(
+    'every worker to hold a chunk',
+    async () => {
+      const held = await inProgress(db, batch.id);
+      return before.every((w) => held.has(w.workerId)) ? held : undefined;
+    },
+    180_000,
+    500,
+  );
   check(busy.size === 3, 'every worker took work from the batch');
 
   // three faults while every worker holds a chunk: `docker kill`, a process death (the OOM killer's
@@ -136,8 +127,11 @@ async function main(): Promise<void> {
     `SIGKILL to the process of ${crashed.workerId} (holding ${busy.get(crashed.workerId)} running items)`,
   );
 
-  const held = await until('the third worker to hold a chunk', 60_000, async () =>
-    (await inProgress(db, batch.id)).get(stopped.workerId),
+  const held = await waitFor(
+    'the third worker to hold a chunk',
+    async () => (await inProgress(db, batch.id)).get(stopped.workerId),
+    60_000,
+    500,
   );
   const s0 = Date.now();
   docker('stop', '-t', '30', stopped.container);
@@ -158,8 +152,11 @@ async function main(): Promise<void> {
   );
 
   // restart: unless-stopped: the dead process comes back; docker kill and docker stop stay down
-  await until('the crashed worker to be restarted', 60_000, () =>
-    restarts(crashed) > crashedRestarts && running(crashed) ? true : undefined,
+  await waitFor(
+    'the crashed worker to be restarted',
+    () => (restarts(crashed) > crashedRestarts && running(crashed) ? true : undefined),
+    60_000,
+    500,
   );
   check(true, 'restart policy: a worker whose process died was restarted');
   await sleep(3000);
@@ -169,10 +166,15 @@ async function main(): Promise<void> {
   );
   check(!running(stopped), 'restart policy: the docker-stopped worker stays down');
 
-  const done = await until('the batch to end', 300_000, async () => {
-    const b = await api<{ status: string }>(`/v1/batches/${batch.id}`, key);
-    return ['completed', 'failed', 'cancelled', 'expired'].includes(b.status) ? b : undefined;
-  });
+  const done = await waitFor(
+    'the batch to end',
+    async () => {
+      const b = await api<{ status: string }>(`/v1/batches/${batch.id}`, key);
+      return ['completed', 'failed', 'cancelled', 'expired'].includes(b.status) ? b : undefined;
+    },
+    300_000,
+    500,
+  );
   const audit = await auditBatch(db, batch.id);
   check(
     done.status === 'completed' && audit.completed === ITEMS,
@@ -210,10 +212,15 @@ async function main(): Promise<void> {
     endpoint: '/v1/completions',
     completion_window: '24h',
   });
-  const sdkDone = await until('the SDK batch to end', 180_000, async () => {
-    const b = await client.batches.retrieve(created.id);
-    return ['completed', 'failed', 'cancelled', 'expired'].includes(b.status) ? b : undefined;
-  });
+  const sdkDone = await waitFor(
+    'the SDK batch to end',
+    async () => {
+      const b = await client.batches.retrieve(created.id);
+      return ['completed', 'failed', 'cancelled', 'expired'].includes(b.status) ? b : undefined;
+    },
+    180_000,
+    500,
+  );
   check(
     sdkDone.status === 'completed' && sdkDone.request_counts?.completed === 3,
     'OpenAI SDK: the batch completed',

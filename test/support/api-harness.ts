@@ -86,6 +86,21 @@ export class ApiHarness {
     return request(this.app.getHttpServer());
   }
 
+  /** A GET as the holder of `key`. */
+  getAs(key: string, path: string) {
+    return this.http.get(path).set('Authorization', `Bearer ${key}`);
+  }
+
+  /** Submits `jsonBatch(n)` as the holder of `key`; the new batch's id. */
+  async submitAs(key: string, n: number): Promise<string> {
+    const res = await this.http
+      .post('/v1/batches')
+      .set('Authorization', `Bearer ${key}`)
+      .send(jsonBatch(n))
+      .expect(201);
+    return (res.body as { id: string }).id;
+  }
+
   get dataSource(): DataSource {
     return this.app.get(DataSource);
   }

@@ -4,7 +4,7 @@
  */
 export async function waitFor<T>(
   what: string,
-  probe: () => Promise<T | undefined | false | null>,
+  probe: () => Promise<T | undefined | false | null> | T | undefined | false | null,
   timeoutMs: number,
   everyMs = 200,
 ): Promise<T> {

@@ -22,7 +22,7 @@ import {
   type ClaimedItem,
   type ItemOutcome,
 } from '@dllm/shared';
-import type { BudgetLoop } from './budget/budget-loop';
+import type { BudgetLoop } from '@dllm/engine/budget';
 import type { CancelWatcher } from './cancel-watcher';
 import type { CanvasRelay } from './canvas-relay';
 import { IsolationLane } from './isolation-lane';
@@ -117,6 +117,8 @@ export class ChunkProcessor {
        * special tokens as text, to be encoded as those tokens (the API refused them in messages)
        */
       chatTemplate?: boolean;
+      /** epoch ms of now (tests of deadlines pass a clock that only forwards move) */
+      now?: () => number;
     },
   ) {
     // every chunk in flight listens to shutdown, and every running item to its chunk's signal; the
@@ -307,7 +309,8 @@ export class ChunkProcessor {
           : { prompt: item.prompt }
         : { prefix: item.prefix ?? '', suffix: item.suffix ?? '' };
     const request: GenerationRequest = { task, params };
-    const submitted = Date.now();
+    const now = this.deps.now ?? Date.now;
+    const submitted = now();
     let result: GenerationResult;
     try {
       const canvases = this.deps.canvases;
@@ -335,7 +338,7 @@ export class ChunkProcessor {
       if (err instanceof EngineCrashedError) return 'crashed';
       throw err; // the engine itself failed: retry the chunk
     }
-    this.deps.budget?.rowEnded(`${ctx.batchId}:${item.index}`, result, Date.now());
+    this.deps.budget?.rowEnded(`${ctx.batchId}:${item.index}`, result, now());
     if (result.finish_reason === 'cancelled') {
       if (!ctx.cancelled.aborted) return 'handed-back';
       return this.end({ ...base, status: 'cancelled', steps: result.steps });

@@ -12,7 +12,7 @@ import {
   type OwnedQueue,
   type QueueConsumer,
 } from '@dllm/shared';
-import { BudgetLoop } from './budget/budget-loop';
+import { BudgetLoop } from '@dllm/engine/budget';
 import { QueuePeek } from './budget/queue-peek';
 import type { CancelWatcher } from './cancel-watcher';
 import type { CanvasRelay } from './canvas-relay';

@@ -7,7 +7,7 @@ import { chunkQueue, installWriteAudit, seedBatch } from '../seed-batch';
 import { createTestDatabase, type TestDatabase } from '../test-database';
 import { waitFor } from '../wait-for';
 import { startWorker, type WorkerHandle } from '../worker-process';
-import { freePort } from './ports';
+import { freePort } from '../ports';
 import { PostgresInstance } from './postgres-instance';
 import { RedisInstance } from './redis-instance';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { waitFor } from '../wait-for';
-import { freePort } from './ports';
+import { freePort } from '../ports';
 
 /**
  * A Redis of the test's own (own port, own data directory), configured as docker-compose.yml

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { DataSource } from 'typeorm';
 import { parseGenerationParams } from '@dllm/engine';
 import type { ChunkJobData } from '@dllm/shared';
-import { heldItem, type HeldItem, type WaitingWork } from './backlog';
+import { heldItem, type HeldItem, type WaitingWork } from '@dllm/engine/budget';
 
 /** Batch defaults are fixed at submit: read and parsed once per batch, remembered (bounded). */
 const MAX_REMEMBERED = 1000;

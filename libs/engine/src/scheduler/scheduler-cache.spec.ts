@@ -3,6 +3,7 @@ import { GenerationError } from '../sampler/row';
 import { FakeCachedForward, fakeCachedBundle } from '../testing/fake-cached-forward';
 import { fakeBundle, type FakePrediction } from '../testing/fake-forward';
 import type { GenerationTask } from '../types';
+import { waitFor } from '../../../../test/support/wait-for';
 import { Scheduler, type SchedulerOptions } from './scheduler';
 
 const bundle = fakeCachedBundle();
@@ -163,7 +164,7 @@ describe('Scheduler with cached block decoding', () => {
     const busy = setup(contextual, opts);
     busy.forward.delayMs = 2;
     const bulk = busy.gen({ prompt: 'y' }, { ...params, gen_length: 64 });
-    while (busy.scheduler.stats.steps < 3) await new Promise((res) => setTimeout(res, 1));
+    await waitFor('3 steps', () => busy.scheduler.stats.steps >= 3, 10_000, 1);
     const stepsBefore = busy.scheduler.stats.steps;
     const urgent = busy.scheduler.submit(
       'urgent',
@@ -191,7 +192,7 @@ describe('Scheduler with cached block decoding', () => {
       'drop',
     );
 
-    while (slow.scheduler.stats.steps < 4) await new Promise((r) => setTimeout(r, 1));
+    await waitFor('4 steps', () => slow.scheduler.stats.steps >= 4, 10_000, 1);
     const held = slow.scheduler.stats.cacheBytes;
     slow.scheduler.cancel('drop');
     expect((await cancelled).finish_reason).toBe('cancelled');

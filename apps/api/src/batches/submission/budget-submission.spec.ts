@@ -1,42 +1,8 @@
-import { join } from 'node:path';
-import { PromptBudget } from '@dllm/engine/request';
-import { DllmTokenizer } from '@dllm/engine/tokenizer';
-import { ApiError } from '../../common/api-error';
 import { parseJsonSubmission } from './json-submission';
 import { parseJsonlSubmission } from './jsonl-submission';
-import type { SubmissionRules } from './submission';
+import { problems, submissionRules } from './submission-fixtures';
 
-const rules: SubmissionRules = {
-  maxItems: 10,
-  maxJsonDepth: 64,
-  defaultCompletionWindow: 3600,
-  maxCompletionWindow: 7 * 86_400,
-  webhookAllowedUrls: [],
-  models: [
-    {
-      name: 'dllm-code-small',
-      aliases: [],
-      maxLength: 256,
-      needsPrompt: false,
-      budget: new PromptBudget(
-        DllmTokenizer.fromFile(
-          join(__dirname, '../../../../../models/dllm-code-small/tokenizer.json'),
-        ),
-        256,
-      ),
-    },
-  ],
-};
-
-function refusal(parse: () => unknown) {
-  try {
-    parse();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    return (error as ApiError).details ?? [];
-  }
-  throw new Error('expected the submission to be refused');
-}
+const rules = submissionRules({ defaultCompletionWindow: 3600 });
 
 describe('submission: budget, deadline, quality_floor', () => {
   it('stores a relative deadline as the absolute time it names; item params override the batch', () => {
@@ -62,7 +28,7 @@ describe('submission: budget, deadline, quality_floor', () => {
   });
 
   it('refuses a deadline past the completion window, naming item and field', () => {
-    const details = refusal(() =>
+    const details = problems(() =>
       parseJsonSubmission(
         {
           completion_window: '1h',
@@ -80,7 +46,7 @@ describe('submission: budget, deadline, quality_floor', () => {
   });
 
   it('refuses a deadline in the past and auto with another policy', () => {
-    const details = refusal(() =>
+    const details = problems(() =>
       parseJsonSubmission(
         {
           items: [
@@ -112,7 +78,7 @@ describe('submission: budget, deadline, quality_floor', () => {
       body: { prompt: 'y', deadline: '2h' },
     });
     expect(parseJsonlSubmission(ok, {}, rules).items[0]!.params.budget).toBe('auto');
-    const details = refusal(() =>
+    const details = problems(() =>
       parseJsonlSubmission(`${ok}\n${late}`, { completion_window: '1h' }, rules),
     );
     expect(details).toEqual([expect.objectContaining({ line: 2, field: 'body.deadline' })]);

@@ -1,35 +1,22 @@
-import { join } from 'node:path';
 import { ChatTemplate, ChatTemplateError } from '@dllm/engine/chat';
-import { PromptBudget } from '@dllm/engine/request';
-import { DllmTokenizer } from '@dllm/engine/tokenizer';
-import { ApiError } from '../../common/api-error';
 import { renderChat } from './chat-template';
 import { parseJsonSubmission } from './json-submission';
 import { parseJsonlSubmission } from './jsonl-submission';
-import type { SubmissionModel, SubmissionRules } from './submission';
+import type { SubmissionModel } from './submission';
+import { bundledBudget, bundledModel, problems, submissionRules } from './submission-fixtures';
 
-const tokenizer = DllmTokenizer.fromFile(
-  join(__dirname, '../../../../../models/dllm-code-small/tokenizer.json'),
-);
-const budget = new PromptBudget(tokenizer, 256);
 const chatml = new ChatTemplate(
   "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
   {},
 );
-const bundled: SubmissionModel = {
-  name: 'dllm-code-small',
-  aliases: [],
-  maxLength: 256,
-  needsPrompt: false,
-  budget,
-};
+const bundled = bundledModel();
 /** An imported model: its own defaults, a block-causal topology and a chat template. */
 const imported: SubmissionModel = {
   name: 'tiny-sdar',
   aliases: ['sdar-folder'],
   maxLength: 256,
   needsPrompt: false,
-  budget,
+  budget: bundledBudget,
   defaults: { gen_length: 64, block_length: 4, policy: 'threshold', threshold: 0.85 },
   shape: { kind: 'masked-diffusion', attention: { type: 'block-causal', blockSize: 4 } },
   chat: (messages) => {
@@ -40,24 +27,7 @@ const imported: SubmissionModel = {
     };
   },
 };
-const rules: SubmissionRules = {
-  maxItems: 10,
-  defaultCompletionWindow: 86_400,
-  maxCompletionWindow: 7 * 86_400,
-  webhookAllowedUrls: [],
-  maxJsonDepth: 64,
-  models: [bundled, imported],
-};
-
-function problems(parse: () => unknown) {
-  try {
-    parse();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    return (error as ApiError).details ?? [];
-  }
-  throw new Error('expected the submission to be refused');
-}
+const rules = submissionRules({ models: [bundled, imported] });
 
 const chatLine = (custom_id: string, body: Record<string, unknown>) =>
   JSON.stringify({ custom_id, method: 'POST', url: '/v1/chat/completions', body });

@@ -1,45 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PromptBudget } from '@dllm/engine/request';
-import { DllmTokenizer } from '@dllm/engine/tokenizer';
-import { ApiError } from '../../common/api-error';
 import { parseJsonSubmission } from './json-submission';
 import { parseJsonlSubmission } from './jsonl-submission';
-import type { SubmissionRules } from './submission';
+import { bundledModel, problems, submissionRules } from './submission-fixtures';
 
-const tokenizer = DllmTokenizer.fromFile(
-  join(__dirname, '../../../../../models/dllm-code-small/tokenizer.json'),
-);
-
-const rules: SubmissionRules = {
-  maxItems: 10,
-  maxJsonDepth: 64,
-  defaultCompletionWindow: 86_400,
-  maxCompletionWindow: 7 * 86_400,
+const rules = submissionRules({
   webhookAllowedUrls: ['https://hooks.example.com/dllm/'],
-  models: [
-    {
-      name: 'dllm-code-small',
-      aliases: ['small'],
-      maxLength: 256,
-      needsPrompt: false,
-      budget: new PromptBudget(tokenizer, 256),
-    },
-  ],
-};
-
-/** The problems a submission is refused with (fails the test when it is accepted). */
-function problems(parse: () => unknown) {
-  try {
-    parse();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    const e = error as ApiError;
-    expect(e.status).toBe(400);
-    return e.details ?? [];
-  }
-  throw new Error('expected the submission to be refused');
-}
+  models: [bundledModel({ aliases: ['small'] })],
+});
 
 const line = (
   custom_id: string,

@@ -1,4 +1,4 @@
-import { parseGenerationParams } from '@dllm/engine';
+import { parseGenerationParams } from '../params';
 import { Backlog, estimateBacklog, heldItem, NO_WAITING_WORK } from './backlog';
 import type { Rates } from './budget-controller';
 

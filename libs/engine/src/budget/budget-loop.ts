@@ -1,6 +1,5 @@
-import type { Logger } from 'pino';
-import type { GenerationParams, GenerationResult } from '@dllm/engine';
-import type { WorkerMetrics } from '../metrics';
+import type { GenerationParams } from '../params';
+import type { GenerationResult } from '../types';
 import { Backlog, heldItem, NO_WAITING_WORK, type WaitingWork } from './backlog';
 import { decide, LEVELS, simulate, type Decision } from './budget-controller';
 import { RateTracker } from './rate-tracker';
@@ -11,13 +10,29 @@ export interface BudgetEngine {
   setAutoThreshold(threshold: number | null): void;
 }
 
+/** Where the loop logs its decisions (a pino logger fits). */
+export interface BudgetLog {
+  info(fields: Record<string, unknown>, message: string): void;
+}
+
+/** The counters the loop moves, as prom-client's Gauge/Counter/Histogram take them (the worker's). */
+export interface BudgetMetrics {
+  autoThreshold: { set(labels: { model: string }, value: number): void };
+  budgetDecisions: { inc(labels: { reason: string }): void };
+  rowsTightened: { inc(): void };
+  predictedFinish: { set(value: number): void };
+  finishError: { observe(value: number): void };
+  deadlineSlack: { observe(labels: { budget: string }, value: number): void };
+  deadlineMisses: { inc(labels: { budget: string }): void };
+}
+
 export interface BudgetLoopOptions {
   engine: BudgetEngine;
   /** the queue's unclaimed chunks, as far as they can be seen (QueuePeek) */
   waiting: () => Promise<WaitingWork>;
   model: string;
-  log: Logger;
-  metrics?: WorkerMetrics;
+  log: BudgetLog;
+  metrics?: BudgetMetrics;
   /** BUDGET_INTERVAL_MS */
   intervalMs: number;
   /** BUDGET_RELAX_MARGIN */

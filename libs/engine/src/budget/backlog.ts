@@ -1,5 +1,5 @@
-import type { GenerationParams } from '@dllm/engine';
-import { parseDeadline } from '@dllm/engine/request';
+import type { GenerationParams } from '../params';
+import { parseDeadline } from '../request/deadline';
 import { LEVELS, type BacklogEntry, type Rates } from './budget-controller';
 
 /** One item this worker has claimed and not yet ended, as the budget controller sees it. */

@@ -15,7 +15,7 @@
  * drag every auto row down to the most aggressive setting.
  */
 
-import { AUTO_THRESHOLD_LEVELS } from '@dllm/engine/params';
+import { AUTO_THRESHOLD_LEVELS } from '../params';
 
 /** Threshold levels from gentlest to most aggressive (the parameter schema bounds quality_floor by them). */
 export const LEVELS = AUTO_THRESHOLD_LEVELS;

@@ -1,23 +1,6 @@
-import pino from 'pino';
-import { parseGenerationParams, type GenerationResult } from '@dllm/engine';
-import { WorkerMetrics } from '../metrics';
+import { parseGenerationParams } from '../params';
 import { NO_WAITING_WORK } from './backlog';
 import { BudgetLoop } from './budget-loop';
-
-const result = (over: Partial<GenerationResult>): GenerationResult => ({
-  text: '',
-  finish_reason: 'length',
-  steps: 32,
-  tokens: 32,
-  prompt_tokens: 1,
-  queue_ms: 0,
-  compute_ms: 0,
-  seed: 1,
-  budget: 'auto',
-  applied_threshold: 0.9,
-  applied_max_steps: 32,
-  ...over,
-});
 
 /** An engine doing 100 row-forwards a second, busy; the clock moves only when the test says. */
 function setup() {
@@ -27,20 +10,18 @@ function setup() {
     stats: () => Promise.resolve({ rowsInForwards: (now - 1_000_000) / 10, active: 4 }),
     setAutoThreshold: (t: number | null) => void sent.push(t),
   };
-  const metrics = new WorkerMetrics();
   const loop = new BudgetLoop({
     engine,
     waiting: () => Promise.resolve(NO_WAITING_WORK),
     model: 'm',
-    log: pino({ level: 'silent' }),
-    metrics,
+    log: { info: () => undefined },
     intervalMs: 1000,
     relaxMargin: 0.2,
     planMargin: 0.1,
     relaxHoldMs: 5000,
     now: () => now,
   });
-  return { loop, sent, metrics, advance: (ms: number) => (now += ms), at: () => now };
+  return { loop, sent, advance: (ms: number) => (now += ms), at: () => now };
 }
 
 describe('BudgetLoop', () => {
@@ -94,26 +75,6 @@ describe('BudgetLoop', () => {
     expect(loop.threshold).toBe(levels[levels.indexOf(tight) - 1]); // one gentler level, not straight to 0.9
     await loop.nudge();
     expect(loop.threshold).toBe(levels[levels.indexOf(tight) - 1]);
-  });
-
-  it('counts misses and tightened rows as they end, per budget', async () => {
-    const { loop, metrics, at } = setup();
-    loop.hold(
-      'b:0',
-      parseGenerationParams({ budget: 'auto', deadline: new Date(at() + 1000).toISOString() }),
-      at(),
-    );
-    loop.hold(
-      'b:1',
-      parseGenerationParams({ deadline: new Date(at() + 1000).toISOString() }),
-      at(),
-    );
-    loop.rowEnded('b:0', result({ applied_threshold: 0.5 }), at() + 500);
-    loop.rowEnded('b:1', result({ budget: 'fixed' }), at() + 2000);
-    const text = await metrics.registry.metrics();
-    expect(text).toContain('dllm_budget_rows_tightened_total 1');
-    expect(text).toContain('dllm_budget_deadline_misses_total{budget="fixed"} 1');
-    expect(text).not.toContain('dllm_budget_deadline_misses_total{budget="auto"}');
   });
 
   it('decides nothing before it has measured the engine', async () => {
