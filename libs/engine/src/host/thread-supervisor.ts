@@ -147,10 +147,12 @@ export function spawnThread(
   init: ThreadInit,
   warn: (m: string) => void,
 ): Promise<{ thread: Worker; info: EngineInfo }> {
-  // built: the compiled thread beside the engine; from source: a shim that loads the .ts via tsx
-  const dir = join(__dirname, '..');
-  const compiled = join(dir, 'engine-thread.js');
-  const entry = existsSync(compiled) ? compiled : join(dir, 'engine-thread-entry.cjs');
+  // bundled (tools/gpu pack: one file, the thread beside it), built (the compiled thread one folder
+  // up, beside engine.js), or from source (a shim that loads the .ts via tsx)
+  const entry =
+    [join(__dirname, 'engine-thread.js'), join(__dirname, '..', 'engine-thread.js')].find((f) =>
+      existsSync(f),
+    ) ?? join(__dirname, '..', 'engine-thread-entry.cjs');
   const thread = new Worker(entry, { workerData: init satisfies ThreadInit });
   return new Promise((resolve, reject) => {
     const onMessage = (m: FromThread): void => {
