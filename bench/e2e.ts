@@ -10,6 +10,7 @@
  *  6. Redis + Postgres commands per second with no and with 50 idle progress streams open.
  * 4-6 are measured once per round too and reported as median (min-max) of the rounds.
  *   npm run bench:e2e -- [--json OUT.json] [--items 96] [--gen-length 32] [--rounds 5]
+ * `--only status` runs 3 and 4 alone (no engine, no worker): the status-read figure without the rest.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -38,6 +39,7 @@ const opts = new Command()
   .option('--completions <n>', 'sync completions timed one at a time', Number, 20)
   .option('--idle-streams <n>', 'progress streams held open on an idle batch', Number, 50)
   .option('--idle-seconds <n>', 'how long their Redis/Postgres commands are counted', Number, 15)
+  .option('--only <part>', 'run one part alone: status (accept the batch, then the poller rounds)')
   .parse()
   .opts<{
     json?: string;
@@ -51,7 +53,12 @@ const opts = new Command()
     completions: number;
     idleStreams: number;
     idleSeconds: number;
+    only?: string;
   }>();
+if (opts.only !== undefined && opts.only !== 'status') {
+  process.stderr.write(`--only ${opts.only}: the only part that runs alone is "status"\n`);
+  process.exit(2);
+}
 
 const ENGINE = { maxBatchRows: 16, maxBatchTokens: 4096 };
 const params: GenerationParamsInput = {
@@ -172,7 +179,62 @@ async function statusReads(api: ApiClient, id: string) {
   };
 }
 
+const readsSummary = (readRounds: Awaited<ReturnType<typeof statusReads>>[]) => ({
+  pollers: opts.pollers,
+  p50_ms: spread(readRounds.map((x) => x.p50_ms)),
+  p99_ms: spread(readRounds.map((x) => x.p99_ms)),
+  requests_per_second: spread(readRounds.map((x) => x.requests_per_second)),
+  rounds: readRounds,
+});
+
+function emit(result: object): void {
+  const text = JSON.stringify(result, null, 2);
+  process.stdout.write(text + '\n');
+  if (opts.json) writeFileSync(opts.json, text + '\n');
+}
+
+/** `--only status`: the accepted 100k batch (no worker, so it stays queued) polled by the readers. */
+async function statusOnly(): Promise<void> {
+  const loadAtStart = loadavg().map((x) => round(x, 2));
+  const stack = new ServiceStack();
+  try {
+    await stack.createDatabase();
+    await stack.startApi({ MAX_SSE_STREAMS: '0' });
+    const api = new ApiClient(stack.baseUrl, await stack.issueKey('bench'));
+    const acceptance = await accept(api, opts.acceptItems);
+    const readRounds = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      readRounds.push(await statusReads(api, acceptance.id));
+      progress(
+        `round ${r + 1}/${opts.rounds}: p50 ${readRounds.at(-1)!.p50_ms} ms, p99 ${readRounds.at(-1)!.p99_ms} ms, load ${loadavg()[0]!.toFixed(2)}`,
+      );
+    }
+    const reads = readsSummary(readRounds);
+    emit({
+      benchmark: 'e2e',
+      only: 'status',
+      date: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length,
+        loadavg_at_start: loadAtStart,
+        loadavg_at_end: loadavg().map((x) => round(x, 2)),
+      },
+      config: {
+        accept_items: opts.acceptItems,
+        poll_seconds: opts.pollSeconds,
+        rounds: opts.rounds,
+      },
+      accept: acceptance.result,
+      status_read: reads,
+      targets: { status_read_p99_at_most_20ms: reads.p99_ms.median <= 20 },
+    });
+  } finally {
+    await stack.teardown();
+  }
+}
+
 async function main(): Promise<void> {
+  if (opts.only === 'status') return statusOnly();
   const loadAtStart = loadavg().map((x) => round(x, 2));
   const bundle = loadModelBundle(opts.model);
   const { prompts } = validationPrompts(opts.model, bundle.tokenizer, opts.items, 64);
@@ -232,13 +294,7 @@ async function main(): Promise<void> {
         );
       }
     }
-    const reads = {
-      pollers: opts.pollers,
-      p50_ms: spread(readRounds.map((x) => x.p50_ms)),
-      p99_ms: spread(readRounds.map((x) => x.p99_ms)),
-      requests_per_second: spread(readRounds.map((x) => x.requests_per_second)),
-      rounds: readRounds,
-    };
+    const reads = readsSummary(readRounds);
     const completions = {
       overhead_over_engine_ms_median: spread(
         completionRounds.map((x) => x.overhead_over_engine_ms_median),
@@ -287,9 +343,7 @@ async function main(): Promise<void> {
         accept_100k_within_10s: opts.acceptItems >= 100_000 && acceptance.result.ms <= 10_000,
       },
     };
-    const text = JSON.stringify(result, null, 2);
-    process.stdout.write(text + '\n');
-    if (opts.json) writeFileSync(opts.json, text + '\n');
+    emit(result);
   } finally {
     await engine.close();
     await stack.teardown();
