@@ -1,7 +1,7 @@
 import type { BatchCounts } from '@dllm/contract';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { FAILURE_REASONS, failureMessage } from './failure-reasons';
-import { inTransaction, queryRows, rows } from './sql';
+import { inTransaction, preparedRows, queryRows, rows } from './sql';
 import {
   isTerminalBatchStatus,
   TERMINAL_STATUSES_SQL,
@@ -214,7 +214,7 @@ export class BatchProgressRepository {
       closed: boolean;
     };
     const query = (text: string, params: unknown[]) =>
-      runner ? rows<Row>(runner, text, params) : queryRows<Row>(this.dataSource, text, params);
+      runner ? rows<Row>(runner, text, params) : preparedRows<Row>(this.dataSource, text, params);
     const [row] = await query(
       `WITH locked AS (
          SELECT id, status, total_count, completed_count, failed_count, cancelled_count, expired_count
@@ -391,7 +391,7 @@ export class BatchProgressRepository {
     workerId: string,
   ): Promise<Claim | null | 'slow'> {
     const { maxAttempts, poisonRuns } = this.limits;
-    const [row] = await queryRows<
+    const [row] = await preparedRows<
       BatchRow & {
         fast: boolean;
         moved: boolean;
