@@ -10,6 +10,7 @@
  *  6. Redis + Postgres commands per second with no and with 50 idle progress streams open.
  * 4-6 are measured once per round too and reported as median (min-max) of the rounds.
  *   npm run bench:e2e -- [--json OUT.json] [--items 96] [--gen-length 32] [--rounds 5]
+ * `--only sync` runs 5 alone (engine warm-up, API + worker, --completions timed one at a time per round).
  * `--only status` runs 3 and 4 alone (no engine, no worker): the status-read figure without the rest.
  */
 import { writeFileSync } from 'node:fs';
@@ -39,7 +40,10 @@ const opts = new Command()
   .option('--completions <n>', 'sync completions timed one at a time', Number, 20)
   .option('--idle-streams <n>', 'progress streams held open on an idle batch', Number, 50)
   .option('--idle-seconds <n>', 'how long their Redis/Postgres commands are counted', Number, 15)
-  .option('--only <part>', 'run one part alone: status (accept the batch, then the poller rounds)')
+  .option(
+    '--only <part>',
+    'run one part alone: sync (the sync completion overhead) or status (accept the batch, then the poller rounds)',
+  )
   .parse()
   .opts<{
     json?: string;
@@ -55,8 +59,8 @@ const opts = new Command()
     idleSeconds: number;
     only?: string;
   }>();
-if (opts.only !== undefined && opts.only !== 'status') {
-  process.stderr.write(`--only ${opts.only}: the only part that runs alone is "status"\n`);
+if (opts.only !== undefined && opts.only !== 'sync' && opts.only !== 'status') {
+  process.stderr.write(`--only: unknown part ${opts.only} (known: sync, status)\n`);
   process.exit(2);
 }
 
@@ -211,8 +215,7 @@ async function statusOnly(): Promise<void> {
     }
     const reads = readsSummary(readRounds);
     emit({
-      benchmark: 'e2e',
-      only: 'status',
+      benchmark: 'e2e --only status',
       date: new Date().toISOString(),
       machine: {
         cpus: cpus().length,
@@ -251,6 +254,44 @@ async function main(): Promise<void> {
     });
     const rounds: Array<{ first: string; direct: Run; pipeline: Run; ratio: number }> = [];
     const completionRounds: Awaited<ReturnType<typeof completionOverhead>>[] = [];
+    if (opts.only === 'sync') {
+      for (let r = 0; r < opts.rounds; r++) {
+        progress(
+          `round ${r + 1}/${opts.rounds}: sync completions: ${opts.completions}, one at a time`,
+        );
+        completionRounds.push(
+          await completionOverhead(api, prompts.slice(0, opts.completions), opts.genLength),
+        );
+      }
+      await stack.stop(worker);
+      const overhead = spread(completionRounds.map((x) => x.overhead_over_engine_ms_median));
+      const result = {
+        benchmark: 'e2e --only sync',
+        date: new Date().toISOString(),
+        machine: {
+          cpus: cpus().length,
+          loadavg_at_start: loadAtStart,
+          loadavg_at_end: loadavg().map((x) => round(x, 2)),
+        },
+        config: {
+          model: bundle.name,
+          gen_length: opts.genLength,
+          engine: ENGINE,
+          completions: opts.completions,
+          rounds: opts.rounds,
+        },
+        sync_completion: {
+          overhead_over_engine_ms_median: overhead,
+          wall_ms_median: spread(completionRounds.map((x) => x.wall_ms_median)),
+          rounds: completionRounds,
+        },
+        targets: { sync_completion_overhead_median_at_most_15ms: overhead.median <= 15 },
+      };
+      const text = JSON.stringify(result, null, 2);
+      process.stdout.write(text + '\n');
+      if (opts.json) writeFileSync(opts.json, text + '\n');
+      return;
+    }
     for (let r = 0; r < opts.rounds; r++) {
       // alternate which side runs first, so neither always meets a machine just warmed (or loaded) by the other
       const directFirst = r % 2 === 0;

@@ -9,7 +9,7 @@ import {
 export interface ResultWriterOptions {
   /** flush when this many results wait */
   maxRows: number;
-  /** flush at least this often while results wait */
+  /** flush at least this often while results wait (0: once the event loop's current turn is done) */
   flushMs: number;
   /** tries of one flush before its rows are written one by one (transient Postgres blips) */
   attempts: number;
@@ -51,7 +51,7 @@ function mayBeRowFault(error: unknown): boolean {
  */
 export class ResultWriter {
   private buffer: Waiting[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private timer: { cancel(): void } | null = null;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -64,18 +64,28 @@ export class ResultWriter {
     return new Promise((resolve, reject) => {
       this.buffer.push({ outcome, resolve, reject });
       if (this.buffer.length >= this.opts.maxRows) void this.flush();
-      else this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs);
+      else this.timer ??= this.schedule();
     });
   }
 
   /** Writes whatever waits now; resolves when every write so far is settled. */
   flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     const batch = this.buffer;
     this.buffer = [];
     if (batch.length) this.flushing = this.flushing.then(() => this.persistWithRetry(batch));
     return this.flushing;
+  }
+
+  private schedule(): { cancel(): void } {
+    if (this.opts.flushMs === 0) {
+      // results that land in the same turn still share a write; none waits a timer's tick
+      const immediate = setImmediate(() => void this.flush());
+      return { cancel: () => clearImmediate(immediate) };
+    }
+    const timeout = setTimeout(() => void this.flush(), this.opts.flushMs);
+    return { cancel: () => clearTimeout(timeout) };
   }
 
   private async persistWithRetry(batch: Waiting[]): Promise<void> {

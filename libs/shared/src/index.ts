@@ -35,7 +35,14 @@ export {
   canvasesExpireAt,
   resultsExpireAt,
 } from './database/retention';
-export { inTransaction, pgErrorCode, queryRows, rows, UNIQUE_VIOLATION } from './database/sql';
+export {
+  inTransaction,
+  pgErrorCode,
+  preparedRows,
+  queryRows,
+  rows,
+  UNIQUE_VIOLATION,
+} from './database/sql';
 export {
   BATCH_STATUSES,
   ITEM_STATUSES,

@@ -31,25 +31,58 @@ export interface KeyListing {
 }
 
 const LAST_USED_RESOLUTION_MS = 60_000;
+/** Keys remembered at most (a flood of distinct valid keys cannot grow the cache without bound). */
+const CACHED_KEYS_MAX = 10_000;
 
 @Injectable()
 export class ApiKeysService {
   private readonly lastNoted = new Map<string, number>();
+  /**
+   * Valid keys looked up in the last AUTH_CACHE_MS, by hash: a request in that window skips the
+   * Postgres read. A revocation evicts its key here at once (KeyRevocations: this process, and
+   * the others through Redis), so only a revocation made while Redis is away reaches the other
+   * processes late, by AUTH_CACHE_MS at most. Unknown and revoked keys are never cached.
+   */
+  private readonly cached = new Map<string, { principal: Principal; until: number }>();
+  /** counts revocations heard: a lookup that raced one is not cached */
+  private revocationsHeard = 0;
 
   constructor(
     private readonly keys: ApiKeysRepository,
     private readonly revocations: KeyRevocations,
     @Inject(CONFIG) private readonly config: Config,
-  ) {}
+  ) {
+    revocations.onRevoked((keyId) => this.forget(keyId));
+  }
 
   /** The principal of a bearer key; 401 naming why when there is none. */
   async authenticate(key: string): Promise<Principal> {
-    const found = await this.keys.findByHash(sha256Hex(key));
+    const hash = sha256Hex(key);
+    const now = Date.now();
+    const hit = this.cached.get(hash);
+    if (hit && hit.until > now) {
+      this.noteUse(hit.principal.apiKeyId);
+      return hit.principal;
+    }
+    const heard = this.revocationsHeard;
+    const found = await this.keys.findByHash(hash);
     if (!found) throw ApiError.unauthorized('invalid API key');
     if (found.revokedAt)
       throw ApiError.unauthorized(`API key was revoked at ${found.revokedAt.toISOString()}`);
     this.noteUse(found.id);
-    return { apiKeyId: found.id, tenant: found.tenant };
+    const principal = { apiKeyId: found.id, tenant: found.tenant };
+    if (this.config.AUTH_CACHE_MS > 0 && heard === this.revocationsHeard) {
+      if (this.cached.size >= CACHED_KEYS_MAX) this.cached.clear();
+      this.cached.set(hash, { principal, until: now + this.config.AUTH_CACHE_MS });
+    }
+    return principal;
+  }
+
+  /** Drops a key from the lookup cache (it was revoked). */
+  private forget(keyId: string): void {
+    this.revocationsHeard++;
+    for (const [hash, entry] of this.cached)
+      if (entry.principal.apiKeyId === keyId) this.cached.delete(hash);
   }
 
   /** last_used_at, written at most once a minute per key and process, off the request's path. */

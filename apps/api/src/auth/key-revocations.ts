@@ -25,6 +25,7 @@ interface Open {
 @Injectable()
 export class KeyRevocations implements OnModuleInit, OnApplicationShutdown {
   private readonly open = new Map<string, Set<Open>>();
+  private readonly listeners = new Set<(keyId: string) => void>();
   private subscriber: Redis | undefined;
 
   constructor(
@@ -66,6 +67,11 @@ export class KeyRevocations implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
+  /** Calls `listener` with every key revoked here or announced by another process. */
+  onRevoked(listener: (keyId: string) => void): void {
+    this.listeners.add(listener);
+  }
+
   /** Requests of `keyId` open in this process (tests, metrics). */
   openFor(keyId: string): number {
     return this.open.get(keyId)?.size ?? 0;
@@ -83,6 +89,7 @@ export class KeyRevocations implements OnModuleInit, OnApplicationShutdown {
   }
 
   private endAll(keyId: string): void {
+    for (const listener of this.listeners) listener(keyId);
     const set = this.open.get(keyId);
     if (!set) return;
     this.open.delete(keyId);

@@ -3,6 +3,7 @@ import {
   BatchEntity,
   BatchItemEntity,
   inTransaction,
+  preparedRows,
   TERMINAL_ITEM_STATUSES,
   type BatchOrigin,
   type BatchStatus,
@@ -66,6 +67,22 @@ export class BatchesRepository {
     items: readonly SubmittedItem[],
     quota?: StorageQuota,
   ): Promise<BatchEntity> {
+    const { batchSql, batchParams, itemsSql, itemParams } = insertStatements(batch, items.length);
+    if (!quota && items.length <= INSERT_CHUNK) {
+      // one statement (a sync completion's accept): no transaction round trips, no re-read; the
+      // items' foreign key is checked at its end, when the batch row is in
+      const [row] = await preparedRows<Record<string, unknown>>(
+        this.dataSource,
+        `WITH b AS (${batchSql} RETURNING *),
+         i AS (${itemsSql.replace(/\$(\d+)/g, (_, n: string) =>
+           // $1 is the batch id in both; the items' arrays follow the batch's parameters
+           n === '1' ? '$1' : `$${Number(n) - 1 + batchParams.length}`,
+         )})
+         SELECT * FROM b`,
+        [...batchParams, ...itemParams(items, 0)],
+      );
+      return this.entityOf(row!);
+    }
     await inTransaction(this.dataSource, async (runner) => {
       if (quota) {
         await assertStorageQuota(
@@ -75,52 +92,30 @@ export class BatchesRepository {
           quota,
         );
       }
-      await runner.query(
-        `INSERT INTO batches (id, tenant, api_key_id, status, model, params, metadata, completion_window,
-                              idempotency_key, request_hash, total_count, created_at, expires_at,
-                              origin, endpoint, input_file_id, webhook_url, canvas_items)
-         SELECT $1, $2, $3, 'queued', $4, $5, $6, $7::int, $8, $9, $10, t.now, t.now + make_interval(secs => $7::int),
-                $11, $12, $13, $14, $15
-         -- millisecond timestamps: JS Dates carry no microseconds, and keyset cursors must round-trip
-         FROM (SELECT date_trunc('milliseconds', now()) AS now) t`,
-        [
-          batch.id,
-          batch.tenant,
-          batch.apiKeyId,
-          batch.model,
-          JSON.stringify(batch.params),
-          JSON.stringify(batch.metadata),
-          batch.completionWindow,
-          batch.idempotencyKey,
-          batch.requestHash,
-          items.length,
-          batch.origin ?? 'native',
-          batch.endpoint ?? null,
-          batch.inputFileId ?? null,
-          batch.webhookUrl ?? null,
-          batch.canvasItems ?? 0,
-        ],
-      );
+      await runner.query(batchSql, batchParams);
       for (let start = 0; start < items.length; start += INSERT_CHUNK) {
-        const chunk = items.slice(start, start + INSERT_CHUNK);
-        const indexes = chunk.map((_, k) => start + k);
-        const text = (pick: (item: SubmittedItem) => string | null) => chunk.map(pick);
-        await runner.query(
-          `INSERT INTO batch_items (batch_id, index, custom_id, prompt, prefix, suffix, params)
-           SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
-          [
-            batch.id,
-            indexes,
-            text((i) => i.customId),
-            text((i) => ('prompt' in i.task ? i.task.prompt : null)),
-            text((i) => ('prefix' in i.task ? i.task.prefix : null)),
-            text((i) => ('suffix' in i.task ? i.task.suffix : null)),
-            text((i) => i.paramsJson),
-          ],
-        );
+        await runner.query(itemsSql, [
+          batch.id,
+          ...itemParams(items.slice(start, start + INSERT_CHUNK), start),
+        ]);
       }
     });
     return (await this.batches.findOneBy({ id: batch.id }))!;
+  }
+
+  /** A batches row (column names) as TypeORM would load it. */
+  private entityOf(row: Record<string, unknown>): BatchEntity {
+    const entity = this.batches.create();
+    for (const column of this.batches.metadata.columns) {
+      const raw = row[column.databaseName];
+      const transformer = column.transformer;
+      const value: unknown =
+        transformer && !Array.isArray(transformer) && raw !== null
+          ? (transformer.from(raw) as unknown)
+          : raw;
+      column.setEntityValue(entity, value);
+    }
+    return entity;
   }
 
   /** A batch of this tenant; another tenant's batch is "not found", never "forbidden". */
@@ -177,4 +172,48 @@ export class BatchesRepository {
   resultsPage(batchId: string, afterIndex: number, limit: number): Promise<BatchItemEntity[]> {
     return this.itemsPage(batchId, { statuses: TERMINAL_ITEM_STATUSES, afterIndex, limit });
   }
+}
+
+/** The batch row's INSERT (params $1..) and the items' INSERT ($1 the batch id, then 6 arrays). */
+function insertStatements(batch: NewBatch, total: number) {
+  return {
+    batchSql: `INSERT INTO batches (id, tenant, api_key_id, status, model, params, metadata, completion_window,
+                              idempotency_key, request_hash, total_count, created_at, expires_at,
+                              origin, endpoint, input_file_id, webhook_url, canvas_items)
+         SELECT $1, $2, $3, 'queued', $4, $5, $6, $7::int, $8, $9, $10, t.now, t.now + make_interval(secs => $7::int),
+                $11, $12, $13, $14, $15
+         -- millisecond timestamps: JS Dates carry no microseconds, and keyset cursors must round-trip
+         FROM (SELECT date_trunc('milliseconds', now()) AS now) t`,
+    batchParams: [
+      batch.id,
+      batch.tenant,
+      batch.apiKeyId,
+      batch.model,
+      JSON.stringify(batch.params),
+      JSON.stringify(batch.metadata),
+      batch.completionWindow,
+      batch.idempotencyKey,
+      batch.requestHash,
+      total,
+      batch.origin ?? 'native',
+      batch.endpoint ?? null,
+      batch.inputFileId ?? null,
+      batch.webhookUrl ?? null,
+      batch.canvasItems ?? 0,
+    ],
+    itemsSql: `INSERT INTO batch_items (batch_id, index, custom_id, prompt, prefix, suffix, params)
+           SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+    /** the 6 arrays of `chunk`, whose first item has index `start` */
+    itemParams: (chunk: readonly SubmittedItem[], start: number): unknown[] => {
+      const text = (pick: (item: SubmittedItem) => string | null) => chunk.map(pick);
+      return [
+        chunk.map((_, k) => start + k),
+        text((i) => i.customId),
+        text((i) => ('prompt' in i.task ? i.task.prompt : null)),
+        text((i) => ('prefix' in i.task ? i.task.prefix : null)),
+        text((i) => ('suffix' in i.task ? i.task.suffix : null)),
+        text((i) => i.paramsJson),
+      ];
+    },
+  };
 }

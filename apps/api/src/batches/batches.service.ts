@@ -38,6 +38,8 @@ export interface SubmitResult {
   batch: BatchEntity;
   /** false when an Idempotency-Key replay returned the batch made earlier */
   created: boolean;
+  /** its work is in the queue (false: left to the reconciler, e.g. Redis away) */
+  enqueued?: boolean;
 }
 
 /** How a validated submission is stored and queued (the door it came through decides). */
@@ -178,7 +180,9 @@ export class BatchesService {
     this.metrics.itemsAccepted.inc(batch.totalCount);
 
     const enqueue = options.enqueue ?? ((b: BatchEntity) => this.enqueuer.enqueue(b));
-    if (await enqueue(batch)) {
+    const enqueued = await enqueue(batch);
+    // a sync completion needs only its id and creation time back: no re-read on its path
+    if (enqueued && options.origin !== 'interactive') {
       batch = (await this.batches.findOwned(batch.id, principal.tenant)) ?? batch;
     }
     log?.info(
@@ -193,7 +197,7 @@ export class BatchesService {
       },
       'batch accepted',
     );
-    return { batch, created: true };
+    return { batch, created: true, enqueued };
   }
 
   async get(

@@ -96,13 +96,13 @@ export class CompletionsService {
       this.config.COMPLETION_TIMEOUT_MS,
     );
     try {
-      const { batch } = await this.batches.accept(
+      const { batch, enqueued } = await this.batches.accept(
         principal,
         submission,
         { id, origin: 'interactive', enqueue: (b) => this.enqueuer.enqueue(b) },
         req.log,
       );
-      if (!batch.enqueuedAt) {
+      if (!enqueued) {
         await this.batches.stop(id); // or the reconciler would run it later for nobody
         throw new ApiError(503, 'queue_unavailable', 'the work queue is unavailable; try again');
       }

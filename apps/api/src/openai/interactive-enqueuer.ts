@@ -52,11 +52,22 @@ export class InteractiveEnqueuer implements OnApplicationShutdown {
         { batchId, chunk: 0, firstIndex: 0, lastIndex: 0 },
         { ...QUEUES.interactive.jobOptions(this.config), jobId: chunkJobId(batchId, 0) },
       );
-      // chunk_size 1: the repair loop names its one chunk as the job is named
-      await this.dataSource.query(
-        `UPDATE batches SET enqueued_at = now(), chunk_size = 1 WHERE id = $1 AND enqueued_at IS NULL`,
-        [batchId],
-      );
+      // Off the request's path (the worker may already run it): stamped for the repair loop,
+      // which skips an enqueued batch's stranded-enqueue pass and names its one chunk (chunk_size
+      // 1) as the job is named. Should the stamp fail, the repair loop enqueues the batch again
+      // after ENQUEUE_GRACE_MS (a chunk job of the same id): its claim finds the item ended, or at
+      // worst runs it again, and only the first result is kept.
+      void this.dataSource
+        .query(
+          `UPDATE batches SET enqueued_at = now(), chunk_size = 1 WHERE id = $1 AND enqueued_at IS NULL`,
+          [batchId],
+        )
+        .catch((error: unknown) =>
+          this.logger.warn(
+            { err: loggableError(error), batch_id: batchId },
+            'interactive batch not stamped enqueued; the repair loop will enqueue it again',
+          ),
+        );
       return true;
     } catch (error) {
       this.logger.warn(

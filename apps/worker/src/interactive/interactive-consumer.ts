@@ -51,7 +51,7 @@ export class InteractiveConsumer {
   constructor(private readonly opts: InteractiveConsumerOptions) {
     this.writer = new ResultWriter((outcomes) => opts.progress.finishItems(outcomes), {
       maxRows: 16,
-      flushMs: 1,
+      flushMs: 0, // a person waits: written at once (results of the same turn share the write)
       attempts: 5,
       backoffMs: 100,
       onRetry: (err, attempt) =>

@@ -481,6 +481,9 @@ export const configSchema = z.object({
     'Requests one API key may make per RATE_LIMIT_WINDOW_S (shared by API replicas through Redis); 0 = no limit.',
   ),
   RATE_LIMIT_WINDOW_S: count(1, 60).describe('Window of RATE_LIMIT_REQUESTS, in seconds.'),
+  AUTH_CACHE_MS: count(0, 2000).describe(
+    'How long an API process reuses a key lookup (0 = every request reads Postgres); a revocation evicts it at once in every process Redis reaches.',
+  ),
   ADMIN_AUTH_FAILURES: count(1, 10).describe(
     'Wrong admin keys one client address may send per ADMIN_AUTH_WINDOW_S before its admin requests get 429.',
   ),

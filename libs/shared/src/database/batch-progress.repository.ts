@@ -1,7 +1,7 @@
 import type { BatchCounts } from '@dllm/contract';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { FAILURE_REASONS, failureMessage } from './failure-reasons';
-import { inTransaction, queryRows, rows } from './sql';
+import { inTransaction, preparedRows, queryRows, rows } from './sql';
 import {
   isTerminalBatchStatus,
   TERMINAL_STATUSES_SQL,
@@ -99,6 +99,36 @@ interface BatchRow {
 
 const TERMINAL_ITEMS = TERMINAL_STATUSES_SQL;
 
+/** What an `ended` CTE (the items a write ended) adds to its batch's counters. */
+const DELTA_CTE = `delta AS (
+         SELECT count(*)::int AS written,
+                count(*) FILTER (WHERE status = 'completed')::int AS completed,
+                count(*) FILTER (WHERE status = 'failed')::int AS failed,
+                count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
+                count(*) FILTER (WHERE status = 'expired')::int AS expired,
+                coalesce(sum(tokens), 0) AS tokens,
+                coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+                -- timing sums cover the same items as their count (those that reported steps)
+                coalesce(sum(steps), 0) AS forwards,
+                coalesce(sum(queue_ms) FILTER (WHERE steps IS NOT NULL), 0) AS queue_ms,
+                coalesce(sum(compute_ms) FILTER (WHERE steps IS NOT NULL), 0) AS compute_ms,
+                count(*) FILTER (WHERE steps IS NOT NULL)::int AS timed,
+                coalesce(array_agg(index), '{}') AS ended_indexes
+         FROM ended
+       )`;
+
+/** The counter assignments of `batches b` from `delta d`. */
+const COUNTER_SET = `completed_count = b.completed_count + d.completed,
+           failed_count = b.failed_count + d.failed,
+           cancelled_count = b.cancelled_count + d.cancelled,
+           expired_count = b.expired_count + d.expired,
+           total_tokens = b.total_tokens + d.tokens,
+           total_prompt_tokens = b.total_prompt_tokens + d.prompt_tokens,
+           total_forwards = b.total_forwards + d.forwards,
+           total_queue_ms = b.total_queue_ms + d.queue_ms,
+           total_compute_ms = b.total_compute_ms + d.compute_ms,
+           timed_count = b.timed_count + d.timed`;
+
 /**
  * Every state change of items after submission, shared by the API (cancel, expiry) and the
  * worker (claim, finish). The rules that keep the counters exact under retries and races:
@@ -125,8 +155,7 @@ export class BatchProgressRepository {
   ): Promise<T> {
     const changes: BatchChange[] = [];
     const result = await inTransaction(this.dataSource, (runner) => work(runner, changes));
-    const told = changes.filter((c) => c.ended.length > 0 || c.progress.status !== c.statusBefore);
-    if (told.length > 0) this.sink?.committed(told);
+    this.tell(changes);
     return result;
   }
 
@@ -143,15 +172,111 @@ export class BatchProgressRepository {
       byBatch.set(outcome.batchId, items);
     }
     if (byBatch.size === 0) return [];
+    const sorted = (batchId: string) =>
+      [...byBatch.get(batchId)!.values()].sort((a, b) => a.index - b.index);
+    if (byBatch.size === 1) {
+      // the common case (and every interactive result): one statement, no transaction round trips
+      const [batchId] = byBatch.keys();
+      const changes: BatchChange[] = [];
+      const progress = await this.finishInBatch(undefined, batchId!, sorted(batchId!), changes);
+      this.tell(changes);
+      return progress ? [progress] : [];
+    }
     return this.committing(async (runner, changes) => {
       const locked = await this.lockBatches(runner, [...byBatch.keys()]);
       const progress: BatchProgress[] = [];
       for (const batch of locked) {
-        const items = [...byBatch.get(batch.id)!.values()].sort((a, b) => a.index - b.index);
-        progress.push(await this.applyOutcomes(runner, batch, items, changes));
+        const done = await this.finishInBatch(runner, batch.id, sorted(batch.id), changes);
+        if (done) progress.push(done);
       }
       return progress;
     });
+  }
+
+  /**
+   * Item writes + counter deltas + closing of one batch in ONE statement (its batch row locked
+   * first, as every writer does). Under READ COMMITTED a row changed by a writer that committed
+   * while this one waited for the lock is re-read at its newest version (the item's `status NOT IN
+   * (terminal)` and the counters alike), so a replayed or racing result is still counted once.
+   */
+  private async finishInBatch(
+    /** the transaction's (its batch locked already), or none: the statement on its own */
+    runner: QueryRunner | undefined,
+    batchId: string,
+    items: readonly Omit<ItemOutcome, 'batchId'>[],
+    changes: BatchChange[],
+  ): Promise<BatchProgress | null> {
+    const write = resultWrite(items, 2);
+    type Row = BatchRow & {
+      written: number;
+      ended_indexes: number[];
+      status_before: BatchStatus;
+      closed: boolean;
+    };
+    const query = (text: string, params: unknown[]) =>
+      runner ? rows<Row>(runner, text, params) : preparedRows<Row>(this.dataSource, text, params);
+    const [row] = await query(
+      `WITH locked AS (
+         SELECT id, status, total_count, completed_count, failed_count, cancelled_count, expired_count
+         FROM batches WHERE id = $1 FOR UPDATE
+       ),
+       outcome AS (${write.outcome}),
+       ended AS (
+         UPDATE batch_items i
+         SET ${write.set}, finished_at = now()
+         FROM outcome o, locked l
+         WHERE i.batch_id = l.id AND i.index = o.index AND i.status NOT IN ${TERMINAL_ITEMS}
+         RETURNING i.index, i.status, i.steps, i.tokens, i.prompt_tokens, i.queue_ms, i.compute_ms
+       ),
+       ${DELTA_CTE},
+       -- the status it ends as when this write ends its last item (NULL: it stays open)
+       verdict AS (
+         SELECT CASE
+           WHEN l.status IN ${TERMINAL_ITEMS} THEN NULL
+           WHEN l.completed_count + d.completed + l.failed_count + d.failed
+                + l.cancelled_count + d.cancelled + l.expired_count + d.expired < l.total_count THEN NULL
+           WHEN l.status = 'cancelling' THEN 'cancelled'
+           WHEN l.expired_count + d.expired > 0 THEN 'expired'
+           WHEN l.failed_count + d.failed = l.total_count THEN 'failed'
+           ELSE 'completed' END AS closing
+         FROM locked l, delta d
+       )
+       UPDATE batches b
+       SET ${COUNTER_SET},
+           status = CASE WHEN v.closing IS NOT NULL THEN v.closing
+                         -- a result arriving for a queued batch means work started (e.g. claimed elsewhere)
+                         WHEN b.status = 'queued' AND d.completed + d.failed > 0 THEN 'in_progress'
+                         ELSE b.status END,
+           in_progress_at = CASE WHEN d.completed + d.failed > 0
+                                 THEN coalesce(b.in_progress_at, now()) ELSE b.in_progress_at END,
+           completed_at = CASE WHEN v.closing = 'completed' THEN now() ELSE b.completed_at END,
+           failed_at = CASE WHEN v.closing = 'failed' THEN now() ELSE b.failed_at END,
+           cancelled_at = CASE WHEN v.closing = 'cancelled' THEN now() ELSE b.cancelled_at END,
+           expired_at = CASE WHEN v.closing = 'expired' THEN now() ELSE b.expired_at END
+       FROM delta d, verdict v, locked l
+       WHERE b.id = l.id
+       RETURNING b.id, b.status, b.origin, b.model, b.created_at, b.expires_at <= now() AS expired,
+                 b.total_count, b.completed_count, b.failed_count, b.cancelled_count,
+                 b.expired_count, d.written, d.ended_indexes, l.status AS status_before,
+                 v.closing IS NOT NULL AS closed`,
+      [batchId, ...write.params],
+    );
+    if (!row) return null;
+    const endedNow = new Set(row.ended_indexes);
+    const ended = items.filter((i) => endedNow.has(i.index)).map((i) => ({ ...i, batchId }));
+    return noteChange(
+      changes,
+      progressOf(row, row.written, row.closed),
+      row.origin,
+      row.status_before,
+      ended,
+    );
+  }
+
+  /** Tells the sink what committed (a change that neither ended items nor moved a status is not news). */
+  private tell(changes: readonly BatchChange[]): void {
+    const told = changes.filter((c) => c.ended.length > 0 || c.progress.status !== c.statusBefore);
+    if (told.length > 0) this.sink?.committed(told);
   }
 
   /**
@@ -166,6 +291,8 @@ export class BatchProgressRepository {
     lastIndex: number,
     workerId: string,
   ): Promise<Claim | null> {
+    const fast = await this.claimInOneStatement(batchId, firstIndex, lastIndex, workerId);
+    if (fast !== 'slow') return fast;
     return this.committing(async (runner, changes) => {
       const [batch] = await this.lockBatches(runner, [batchId]);
       if (!batch) return null;
@@ -246,6 +373,110 @@ export class BatchProgressRepository {
           })),
       };
     });
+  }
+
+  /**
+   * claimItems in ONE statement for the usual case: the batch open, not past its deadline, and no
+   * item of the range over the attempt limits. Anything else ('slow': nothing written) takes the
+   * transaction above, which ends items as the case needs. The batch row is locked first, as by
+   * every writer; an item row changed by a writer that committed while this one waited for the
+   * lock is re-checked at its newest version (READ COMMITTED), so an item another worker ended
+   * meanwhile is not handed out, and one over the limits by then is left alone (a duplicate
+   * delivery holds it; it fails here on a later claim, or ends where it runs).
+   */
+  private async claimInOneStatement(
+    batchId: string,
+    firstIndex: number,
+    lastIndex: number,
+    workerId: string,
+  ): Promise<Claim | null | 'slow'> {
+    const { maxAttempts, poisonRuns } = this.limits;
+    const [row] = await preparedRows<
+      BatchRow & {
+        fast: boolean;
+        moved: boolean;
+        items: Array<{
+          index: number;
+          custom_id: string;
+          prompt: string | null;
+          prefix: string | null;
+          suffix: string | null;
+          params: Record<string, unknown>;
+          attempts: number;
+          isolated_runs: number;
+        }>;
+      }
+    >(
+      this.dataSource,
+      `WITH b AS (
+         SELECT id, status, origin, model, endpoint, created_at, expires_at <= now() AS expired,
+                total_count, completed_count, failed_count, cancelled_count, expired_count
+         FROM batches WHERE id = $1 FOR UPDATE
+       ),
+       ok AS (
+         SELECT b.id, b.status FROM b
+         WHERE b.status IN ('queued', 'in_progress') AND NOT b.expired
+           AND NOT EXISTS (
+             SELECT 1 FROM batch_items
+             WHERE batch_id = $1 AND index BETWEEN $2 AND $3 AND status IN ('queued', 'in_progress')
+               AND (attempts >= $5 OR isolated_runs >= $6))
+       ),
+       claimed AS (
+         UPDATE batch_items i
+         SET status = 'in_progress', attempts = i.attempts + 1, worker_id = $4,
+             started_at = coalesce(i.started_at, now())
+         FROM ok
+         WHERE i.batch_id = ok.id AND i.index BETWEEN $2 AND $3 AND i.status IN ('queued', 'in_progress')
+           AND i.attempts < $5 AND i.isolated_runs < $6
+         RETURNING i.index, i.custom_id, i.prompt, i.prefix, i.suffix, i.params, i.attempts,
+                   i.isolated_runs
+       ),
+       moved AS (
+         UPDATE batches m SET status = 'in_progress', in_progress_at = coalesce(m.in_progress_at, now())
+         FROM ok
+         WHERE m.id = ok.id AND ok.status = 'queued' AND EXISTS (SELECT 1 FROM claimed)
+         RETURNING m.id
+       )
+       SELECT b.*, EXISTS (SELECT 1 FROM ok) AS fast, EXISTS (SELECT 1 FROM moved) AS moved,
+              coalesce((SELECT json_agg(c) FROM claimed c), '[]'::json) AS items
+       FROM b`,
+      [batchId, firstIndex, lastIndex, workerId, maxAttempts, poisonRuns],
+    );
+    if (!row) return null;
+    const claim: Claim = {
+      status: row.status,
+      model: row.model,
+      endpoint: row.endpoint,
+      createdAt: row.created_at,
+      items: [],
+    };
+    if (isTerminalBatchStatus(row.status)) return claim;
+    if (!row.fast) return 'slow';
+    if (row.moved) {
+      const changes: BatchChange[] = [];
+      noteChange(
+        changes,
+        progressOf({ ...row, status: 'in_progress' }, 0, false),
+        row.origin,
+        row.status,
+        [],
+      );
+      this.tell(changes);
+      claim.status = 'in_progress';
+    }
+    claim.items = row.items
+      .sort((a, b) => a.index - b.index)
+      .map((i) => ({
+        index: i.index,
+        customId: i.custom_id,
+        prompt: i.prompt,
+        prefix: i.prefix,
+        suffix: i.suffix,
+        params: i.params,
+        attempts: i.attempts,
+        isolatedRuns: i.isolated_runs,
+      }));
+    return claim;
   }
 
   /**
@@ -431,33 +662,9 @@ export class BatchProgressRepository {
          WHERE i.batch_id = $1 AND i.index = o.index AND i.status NOT IN ${TERMINAL_ITEMS}
          RETURNING i.index, i.status, i.steps, i.tokens, i.prompt_tokens, i.queue_ms, i.compute_ms
        ),
-       delta AS (
-         SELECT count(*)::int AS written,
-                count(*) FILTER (WHERE status = 'completed')::int AS completed,
-                count(*) FILTER (WHERE status = 'failed')::int AS failed,
-                count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
-                count(*) FILTER (WHERE status = 'expired')::int AS expired,
-                coalesce(sum(tokens), 0) AS tokens,
-                coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
-                -- timing sums cover the same items as their count (those that reported steps)
-                coalesce(sum(steps), 0) AS forwards,
-                coalesce(sum(queue_ms) FILTER (WHERE steps IS NOT NULL), 0) AS queue_ms,
-                coalesce(sum(compute_ms) FILTER (WHERE steps IS NOT NULL), 0) AS compute_ms,
-                count(*) FILTER (WHERE steps IS NOT NULL)::int AS timed,
-                coalesce(array_agg(index), '{}') AS ended_indexes
-         FROM ended
-       )
+       ${DELTA_CTE}
        UPDATE batches b
-       SET completed_count = b.completed_count + d.completed,
-           failed_count = b.failed_count + d.failed,
-           cancelled_count = b.cancelled_count + d.cancelled,
-           expired_count = b.expired_count + d.expired,
-           total_tokens = b.total_tokens + d.tokens,
-           total_prompt_tokens = b.total_prompt_tokens + d.prompt_tokens,
-           total_forwards = b.total_forwards + d.forwards,
-           total_queue_ms = b.total_queue_ms + d.queue_ms,
-           total_compute_ms = b.total_compute_ms + d.compute_ms,
-           timed_count = b.timed_count + d.timed,
+       SET ${COUNTER_SET},
            -- a result arriving for a queued batch means work started (e.g. claimed elsewhere)
            status = CASE WHEN b.status = 'queued' AND d.completed + d.failed > 0
                          THEN 'in_progress' ELSE b.status END,

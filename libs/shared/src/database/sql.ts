@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DataSource, QueryRunner } from 'typeorm';
 
 /**
@@ -55,3 +56,37 @@ export function pgErrorCode(error: unknown): string | undefined {
 }
 
 export const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Runs one statement outside a transaction as a named prepared statement (named by a hash of its
+ * text): each pooled connection parses and plans it once, not on every call. For the hot
+ * single-statement writes (claim, finish, a sync completion's accept), where planning the CTEs
+ * cost as much as running them (measured: 1.6 ms of a 3.4 ms finish). Errors are the driver's
+ * (pgErrorCode reads their code as it reads TypeORM's).
+ */
+export async function preparedRows<T>(
+  dataSource: DataSource,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    const client = (await runner.connect()) as {
+      query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
+    };
+    const result = await client.query({ name: statementName(text), text, values: params });
+    return result.rows;
+  } finally {
+    await runner.release();
+  }
+}
+
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `dllm_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
