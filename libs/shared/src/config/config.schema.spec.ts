@@ -73,6 +73,7 @@ describe('loadConfig', () => {
       RATE_LIMIT_WINDOW_S: 60,
       ADMIN_AUTH_FAILURES: 10,
       ADMIN_AUTH_WINDOW_S: 300,
+      AUTH_CACHE_MS: 2000,
       MAX_CONCURRENT_UPLOADS: 2,
       MAX_SSE_STREAMS: 16,
       MAX_CANVAS_STREAMS: 4,
