@@ -9,7 +9,7 @@
  * every output equals config 1's (scheduling must not change what a seed produces).
  *
  * A config is comma-separated key=value: hold (refreshHoldSteps), min (refreshMinRows),
- * pack (on|off: packStepCalls), spin (on|off), threads (intra-op, 0 = default), and per config overrides of policy (as --policy),
+ * pack (on|off: packStepCalls), ahead (packAheadRows), spin (on|off), threads (intra-op, 0 = default), and per config overrides of policy (as --policy),
  * cache, rows (scheduler maxRows: 1 = batch 1) and items (the first n prompts). Outputs are
  * compared with the first config of the same policy and cache.
  */
@@ -65,6 +65,7 @@ interface Config {
   hold: number;
   min: number;
   pack: boolean;
+  ahead: number;
   spin?: boolean;
   threads: number;
   policy?: string;
@@ -86,6 +87,7 @@ interface Run {
   rows: Record<string, number>;
   heldRows: number;
   satOutRows: number;
+  stepCacheCopies: number;
   steps: number;
   rowForwards: number;
   /** while rows waited for a slot: steps, their rows, and the step calls and their rows */
@@ -93,12 +95,13 @@ interface Run {
 }
 
 function parseConfig(text: string): Config {
-  const c: Config = { label: text, hold: 0, min: 1, pack: false, threads: 0 };
+  const c: Config = { label: text, hold: 0, min: 1, pack: false, ahead: 0, threads: 0 };
   for (const kv of text.split(',').filter(Boolean)) {
     const [k, v] = kv.split('=') as [string, string];
     if (k === 'hold') c.hold = Number(v);
     else if (k === 'min') c.min = Number(v);
     else if (k === 'pack') c.pack = v === 'on';
+    else if (k === 'ahead') c.ahead = Number(v);
     else if (k === 'spin') c.spin = v === 'on';
     else if (k === 'threads') c.threads = Number(v);
     else if (k === 'policy') c.policy = v;
@@ -153,6 +156,7 @@ async function main(): Promise<void> {
         refreshHoldSteps: c.hold,
         refreshMinRows: c.min,
         packStepCalls: c.pack,
+        packAheadRows: c.ahead,
       };
       runs.push({
         c,
@@ -167,6 +171,7 @@ async function main(): Promise<void> {
         rows: {},
         heldRows: 0,
         satOutRows: 0,
+        stepCacheCopies: 0,
         steps: 0,
         rowForwards: 0,
         saturated: { steps: 0, rows: 0, stepCalls: 0, stepRows: 0 },
@@ -202,6 +207,7 @@ async function main(): Promise<void> {
         }
         r.heldRows += s.heldRows;
         r.satOutRows += s.satOutRows;
+        r.stepCacheCopies += scheduler.stepCacheCopies;
         r.saturated.steps += s.saturatedSteps;
         r.saturated.rows += s.saturatedRows;
         r.saturated.stepCalls += s.saturatedForwards.step;
@@ -249,6 +255,8 @@ function report(o: Options, runs: Run[], roundsDone: number, started: number) {
       heldRowStepsPerRound: round(r.heldRows / Math.max(1, roundsDone), 1),
       /** row-steps sat out because their call was at the row budget (pack=on) */
       satOutRowStepsPerRound: round(r.satOutRows / Math.max(1, roundsDone), 1),
+      /** row caches copied into a step call's batch slot per round (a row new to its slot) */
+      stepCacheCopiesPerRound: round(r.stepCacheCopies / Math.max(1, roundsDone), 1),
       /** while rows still waited for a slot: rows in forwards per step, and rows per step call (of max-rows) */
       saturatedRowsPerStep: r.saturated.steps
         ? round(r.saturated.rows / r.saturated.steps, 2)

@@ -49,6 +49,7 @@ export function withEngineTuningOptions(program: Command): Command {
     .option('--refresh-hold <n>', 'scheduler refreshHoldSteps', intOption(0))
     .option('--refresh-min-rows <n>', 'scheduler refreshMinRows', intOption(1))
     .option('--pack <on|off>', 'scheduler packStepCalls', onOff)
+    .option('--pack-ahead <n>', 'scheduler packAheadRows', intOption(0))
     .option('--spinning <on|off>', 'onnxruntime intra-op spinning', onOff);
 }
 
@@ -56,6 +57,7 @@ export interface EngineTuning {
   refreshHold?: number;
   refreshMinRows?: number;
   pack?: boolean;
+  packAhead?: number;
   spinning?: boolean;
 }
 
@@ -64,5 +66,6 @@ export const engineTuning = (o: EngineTuning) => ({
   refreshHoldSteps: o.refreshHold,
   refreshMinRows: o.refreshMinRows,
   packStepCalls: o.pack,
+  packAheadRows: o.packAhead,
   intraOpSpinning: o.spinning,
 });

@@ -72,7 +72,7 @@ export interface ScenarioOptions {
   /** scheduler/runtime knobs (unset fields: the engine's defaults) */
   tuning?: Pick<
     EngineOptions,
-    'refreshHoldSteps' | 'refreshMinRows' | 'packStepCalls' | 'intraOpSpinning'
+    'refreshHoldSteps' | 'refreshMinRows' | 'packStepCalls' | 'packAheadRows' | 'intraOpSpinning'
   >;
   maxBatchRows: number;
   /** each policy runs once per round, in an order rotated per round (fixed k=1 runs every round) */

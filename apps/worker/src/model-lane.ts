@@ -74,6 +74,7 @@ export class ModelLane {
         refreshHoldSteps: config.ENGINE_REFRESH_HOLD_STEPS,
         refreshMinRows: config.ENGINE_REFRESH_MIN_ROWS,
         packStepCalls: config.ENGINE_PACK_STEP_CALLS,
+        packAheadRows: config.ENGINE_PACK_AHEAD_ROWS,
         maxBatchRows: config.ENGINE_MAX_BATCH_ROWS,
         maxBatchTokens: config.ENGINE_MAX_BATCH_TOKENS,
         onWarning: (message) => log.warn({ component: 'engine' }, message),

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     refreshHoldSteps: init.refreshHoldSteps ?? ENGINE_TUNING_DEFAULTS.refreshHoldSteps,
     refreshMinRows: init.refreshMinRows ?? ENGINE_TUNING_DEFAULTS.refreshMinRows,
     packStepCalls: init.packStepCalls ?? ENGINE_TUNING_DEFAULTS.packStepCalls,
+    packAheadRows: init.packAheadRows ?? ENGINE_TUNING_DEFAULTS.packAheadRows,
   });
   port.on('message', (m: ToThread) => {
     switch (m.type) {

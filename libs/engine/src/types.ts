@@ -56,6 +56,8 @@ export interface EngineOptions {
   refreshMinRows?: number;
   /** pack step calls to the row budget (SchedulerOptions.packStepCalls); unset: the engine default */
   packStepCalls?: boolean;
+  /** rows run ahead of the row budget while packing (SchedulerOptions.packAheadRows); unset: the engine default */
+  packAheadRows?: number;
   /** unset: the default for the provider in use (runtime/scheduling-defaults.ts) */
   maxBatchRows?: number;
   maxBatchTokens?: number;

@@ -39,6 +39,11 @@ export class RowCaches {
   /** `bytes.cacheBytes`: kept equal to the bytes of cached keys/values/halo held now */
   constructor(private readonly bytes: { cacheBytes: number }) {}
 
+  /** row caches copied into step-call batch slots so far (a row new to its slot) */
+  get stepCacheCopies(): number {
+    return this.stepBatches?.copiedRows ?? 0;
+  }
+
   /** What the row plans its next forward by. */
   stateOf(row: Row): RowCacheState {
     const c = this.refreshed.get(row);

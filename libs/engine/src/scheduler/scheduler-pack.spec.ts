@@ -47,6 +47,7 @@ async function run(opts: SchedulerOptions) {
     stats: s,
     stepFill: s.saturatedRowsByGraph.step / s.saturatedForwards.step,
     mostActive,
+    copies: scheduler.stepCacheCopies,
   };
 }
 
@@ -76,6 +77,24 @@ describe('Scheduler packing step calls to the row budget', () => {
     // fuller calls: fewer step calls for the same row-steps
     expect(packed.stats.rowsByGraph.step).toBe(unpacked.stats.rowsByGraph.step);
     expect(packed.stats.forwards.step).toBeLessThan(unpacked.stats.forwards.step);
+  });
+
+  it('rows run ahead fill the places of rows between blocks: fuller step calls, same outputs', async () => {
+    const packed = await run({ ...base, packStepCalls: true });
+    const ahead = await run({ ...base, packStepCalls: true, packAheadRows: 2 });
+    expect(ahead.results).toEqual(packed.results);
+    expect(ahead.stepFill).toBeGreaterThan(packed.stepFill);
+    expect(Math.max(...ahead.calls.map((c) => c.rows))).toBeLessThanOrEqual(base.maxRows);
+    // every row still refreshes once per block
+    expect(ahead.stats.rowsByGraph.refresh).toBe(packed.stats.rowsByGraph.refresh);
+  });
+
+  it('a row that ran in the last step call keeps its place (and batch slot) while others sit out', async () => {
+    const unpacked = await run(base);
+    const ahead = await run({ ...base, packStepCalls: true, packAheadRows: 2 });
+    // each refresh starts a new cache, copied once into a slot; incumbents are not displaced
+    expect(ahead.copies).toBeGreaterThanOrEqual(ahead.stats.rowsByGraph.refresh);
+    expect(ahead.copies).toBeLessThanOrEqual(unpacked.copies);
   });
 
   it('a call over the token budget is cut to it: the rest sit out a step, the longest-waiting first', async () => {

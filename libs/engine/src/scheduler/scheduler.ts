@@ -28,6 +28,12 @@ export interface SchedulerOptions {
    * The active set may then pass maxRows; no single call does (rows over the budget sit a step out).
    */
   packStepCalls?: boolean;
+  /**
+   * With packStepCalls, this many rows beyond maxRows plus the lent places may be active, so a row
+   * that reaches its block end finds a row ready to take its place in the step call; the surplus
+   * sits steps out (fitCall). Costs the block-cache memory of those rows. Default 0.
+   */
+  packAheadRows?: number;
   now?: () => number;
 }
 
@@ -85,6 +91,8 @@ interface Entry {
   satOut: number;
   /** higher first: an interactive request takes the next free slot ahead of bulk rows */
   priority: number;
+  /** ran in the last step call: it keeps its place (and its batch slot) while the call is over budget */
+  inStepCall: boolean;
 }
 
 /**
@@ -133,6 +141,11 @@ export class Scheduler {
     this.now = opts.now ?? (() => performance.now());
   }
 
+  /** rows whose block cache was copied into a step call's batch buffers (a new or moved slot) */
+  get stepCacheCopies(): number {
+    return this.caches.stepCacheCopies;
+  }
+
   get load(): { active: number; waiting: number } {
     return { active: this.active.length, waiting: this.waiting.length };
   }
@@ -169,6 +182,7 @@ export class Scheduler {
         held: 0,
         satOut: 0,
         priority,
+        inStepCall: false,
       };
       this.waiting.push(entry);
       this.byId.set(id, entry);
@@ -225,9 +239,10 @@ export class Scheduler {
    */
   private admit(): void {
     const passMax = this.opts.maxPassOvers ?? 4;
-    const lent = this.opts.packStepCalls ? this.lentPlaces() : 0;
+    // places beyond maxRows: those lent by rows between blocks, and the rows run ahead to fill them
+    const extra = this.opts.packStepCalls ? this.lentPlaces() + (this.opts.packAheadRows ?? 0) : 0;
     let length = this.active.reduce((m, e) => Math.max(m, e.row.length), 0);
-    while (this.waiting.length && this.active.length < this.opts.maxRows + lent) {
+    while (this.waiting.length && this.active.length < this.opts.maxRows + extra) {
       let pick = 0;
       const top = this.waiting.reduce((m, e) => Math.max(m, e.priority), 0);
       if (top > 0) {
@@ -248,8 +263,8 @@ export class Scheduler {
       }
       const cand = this.waiting[pick]!;
       const newLength = Math.max(length, cand.row.length);
-      // the rows one call would carry once this one runs (lent places are in another call)
-      if ((this.active.length + 1 - lent) * newLength > this.opts.maxTokens) break;
+      // the rows one call would carry once this one runs (the extra places sit out or are in another call)
+      if ((this.active.length + 1 - extra) * newLength > this.opts.maxTokens) break;
       this.waiting.splice(pick, 1);
       for (let i = 0; i < pick; i++) this.waiting[i]!.passOvers++;
       cand.row.startedAt = this.now();
@@ -295,6 +310,8 @@ export class Scheduler {
     }
     groups.refresh = this.holdRefreshes(groups.refresh, groups.step.length + groups.full.length);
     for (const graph of GRAPHS) groups[graph] = this.fitCall(groups[graph]);
+    for (const e of this.active) e.inStepCall = false;
+    for (const e of groups.step) e.inStepCall = true;
     return { groups, plans, saturated: this.waiting.length > 0 };
   }
 
@@ -351,8 +368,10 @@ export class Scheduler {
 
   /**
    * The rows of one call that fit its budget (maxRows rows, maxTokens as rows x longest): prioritised
-   * rows first, then those that sat out longest, in batch order. The rest sit this step out. Only
-   * timing changes, as with held refreshes. A no-op unless packStepCalls let the active set grow.
+   * rows first, then those that ran in the last step call (an incumbent keeps its place, so its
+   * cache stays in its batch slot and is not copied again), then those that sat out longest, in
+   * batch order. The rest sit this step out. Only timing changes, as with held refreshes. A no-op
+   * unless packStepCalls let the active set grow.
    */
   private fitCall(group: Entry[]): Entry[] {
     const longest = group.reduce((m, e) => Math.max(m, e.row.length), 0);
@@ -365,7 +384,14 @@ export class Scheduler {
       return group;
     }
     const chosen = new Set(
-      [...group].sort((a, b) => b.priority - a.priority || b.satOut - a.satOut).slice(0, fits),
+      [...group]
+        .sort(
+          (a, b) =>
+            b.priority - a.priority ||
+            Number(b.inStepCall) - Number(a.inStepCall) ||
+            b.satOut - a.satOut,
+        )
+        .slice(0, fits),
     );
     for (const e of group) {
       if (chosen.has(e)) e.satOut = 0;

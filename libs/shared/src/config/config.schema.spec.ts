@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       ENGINE_REFRESH_HOLD_STEPS: undefined,
       ENGINE_REFRESH_MIN_ROWS: undefined,
       ENGINE_PACK_STEP_CALLS: undefined,
+      ENGINE_PACK_AHEAD_ROWS: undefined,
       // unset: the engine picks the default of the provider it runs on
       ENGINE_MAX_BATCH_ROWS: undefined,
       ENGINE_MAX_BATCH_TOKENS: undefined,

@@ -231,7 +231,15 @@ export const configSchema = z.object({
     .stringbool()
     .optional()
     .describe(
-      'A running row between blocks lends its place in the step call to a waiting row, which refreshes with it, so step calls stay at the row budget; unset: the engine default, off.',
+      'A running row between blocks lends its place in the step call to a waiting row, which refreshes with it, so step calls stay at the row budget; unset: the engine default, on.',
+    ),
+  ENGINE_PACK_AHEAD_ROWS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'With step-call packing, this many rows beyond the row budget run ahead to take the places of rows held between blocks (each holds its block cache); unset: the engine default, 4.',
     ),
   ENGINE_MAX_BATCH_ROWS: z.coerce
     .number()
