@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { CONFIG, LOGGER } from '../common/core.module';
+import { FreshReadCoalescer } from '../common/fresh-read-coalescer';
 import { loggableError } from '../common/logger';
 import { parseUuid } from '../common/uuid';
 import { MetricsService } from '../metrics/metrics.service';
@@ -57,6 +58,9 @@ export interface AcceptOptions {
 /** The rules of batches: submission, reads scoped to the caller's tenant, cancel. */
 @Injectable()
 export class BatchesService {
+  /** status polls of one batch share a Postgres read (each answer still postdates its request) */
+  private readonly statusReads = new FreshReadCoalescer<BatchEntity | null>();
+
   constructor(
     private readonly batches: BatchesRepository,
     private readonly progress: BatchProgressRepository,
@@ -205,7 +209,12 @@ export class BatchesService {
     id: string,
     view: BatchViewChoice = 'by-origin',
   ): Promise<PresentedBatch> {
-    return this.presenter.present(await this.owned(principal, id), view);
+    const batchId = parseUuid(id, 'batch id');
+    const batch = await this.statusReads.read(`${principal.tenant}\u0000${batchId}`, () =>
+      this.batches.findOwned(batchId, principal.tenant),
+    );
+    if (!batch) throw ApiError.notFound(`batch ${id} not found`);
+    return this.presenter.present(batch, view);
   }
 
   /** History: newest first, keyset pages. */
