@@ -209,12 +209,7 @@ export class BatchesService {
     id: string,
     view: BatchViewChoice = 'by-origin',
   ): Promise<PresentedBatch> {
-    const batchId = parseUuid(id, 'batch id');
-    const batch = await this.statusReads.read(`${principal.tenant}\u0000${batchId}`, () =>
-      this.batches.findOwned(batchId, principal.tenant),
-    );
-    if (!batch) throw ApiError.notFound(`batch ${id} not found`);
-    return this.presenter.present(batch, view);
+    return this.presenter.present(await this.owned(principal, id, this.statusReads), view);
   }
 
   /** History: newest first, keyset pages. */
@@ -293,9 +288,20 @@ export class BatchesService {
     }
   }
 
-  /** The caller's batch, or 404 (also for another tenant's batch: its existence is not revealed). */
-  async owned(principal: Principal, id: string): Promise<BatchEntity> {
-    const batch = await this.batches.findOwned(parseUuid(id, 'batch id'), principal.tenant);
+  /**
+   * The caller's batch, or 404 (also for another tenant's batch: its existence is not revealed).
+   * With `shared`, the answer is read-only and may be shared with concurrent callers (status polls).
+   */
+  async owned(
+    principal: Principal,
+    id: string,
+    shared?: FreshReadCoalescer<BatchEntity | null>,
+  ): Promise<BatchEntity> {
+    const batchId = parseUuid(id, 'batch id');
+    const find = () => this.batches.findOwned(batchId, principal.tenant);
+    const batch = await (shared
+      ? shared.read(`${principal.tenant}\u0000${batchId}`, find)
+      : find());
     if (!batch) throw ApiError.notFound(`batch ${id} not found`);
     return batch;
   }

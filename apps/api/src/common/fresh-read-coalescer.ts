@@ -27,7 +27,7 @@ export class FreshReadCoalescer<V> {
     return slot.next;
   }
 
-  /** Keys with a read running (for tests and metrics). */
+  /** Keys with a read running or queued (tests check that idle keys are dropped). */
   get inFlight(): number {
     return this.keys.size;
   }

@@ -49,8 +49,8 @@ export function batchLimitsFor(
  * holding refreshes (3 steps, 4 rows) gave 1.23-1.25x, spinning off 1.9x at batch 1 and more
  * saturated. Packing step calls with 4 rows run ahead (64-token rows, threshold 0.7, 16 rows, same
  * outputs): 15.98 rows per saturated step call against 14.39 unpacked, 157 step-cache copies per
- * round against 246, 1.05x tokens/s (per-row cost is flat on this CPU, so fuller calls cut calls,
- * not time). The Scheduler class itself defaults to no holding and no packing (its tests pin exact
+ * round against 246; tokens/s 0.93x and 1.05x of unpacked in two runs (per-row cost is flat on
+ * this CPU, so fuller calls cut calls, not time: the wall-clock gain is unsettled here). The Scheduler class itself defaults to no holding and no packing (its tests pin exact
  * call counts).
  */
 export const ENGINE_TUNING_DEFAULTS = {
